@@ -1,0 +1,28 @@
+/** ARN and endpoint helpers. Only the commercial `aws` partition is supported (config validation enforces it). */
+
+export const PARTITION = "aws";
+
+export interface Consumer {
+  accountId: string;
+  roleName: string;
+}
+
+export const accountRootArn = (accountId: string): string => `arn:${PARTITION}:iam::${accountId}:root`;
+
+export const roleArn = (c: Consumer): string => `arn:${PARTITION}:iam::${c.accountId}:role/${c.roleName}`;
+
+export const bucketArn = (bucketName: string): string => `arn:${PARTITION}:s3:::${bucketName}`;
+
+export const trailArn = (region: string, accountId: string, trailName: string): string =>
+  `arn:${PARTITION}:cloudtrail:${region}:${accountId}:trail/${trailName}`;
+
+/** The value S3 puts in `kms:ViaService` when it calls KMS on a caller's behalf. */
+export const s3ViaService = (region: string): string => `s3.${region}.amazonaws.com`;
+
+const ROLE_ARN = /^arn:aws:iam::(\d{12}):role\/([\w+=,.@-]{1,64})$/;
+
+/** Parses a path-less role ARN; undefined when it is not one. */
+export function parseRoleArn(arn: string): Consumer | undefined {
+  const m = ROLE_ARN.exec(arn);
+  return m ? { accountId: m[1], roleName: m[2] } : undefined;
+}

@@ -1,0 +1,280 @@
+/**
+ * Config parsing and validation for both stacks. Everything here runs before any resource is
+ * declared, and reports every problem at once, each naming the key, the value and the rule.
+ */
+import * as fs from "fs";
+import * as path from "path";
+import { z } from "zod";
+import { Consumer } from "./arn";
+import { UserError } from "./errors";
+
+export const PROJECT = "cross-account-s3-kms" as const;
+export const PROJECT_ROOT = path.resolve(__dirname, "..");
+export const SIDES = ["source", "target"] as const;
+export type Side = (typeof SIDES)[number];
+
+/** All config of a stack, fully-qualified keys to raw strings, as Pulumi hands it to the program. */
+export type RawConfig = Record<string, string>;
+
+/** The fully-qualified config key, typed as a literal so schemas keep their field types. */
+export const key = <N extends string>(name: N): `${typeof PROJECT}:${N}` => `${PROJECT}:${name}`;
+
+export class ConfigError extends UserError {
+  constructor(
+    readonly side: string,
+    readonly problems: string[],
+  ) {
+    const n = problems.length;
+    super(`Invalid configuration for the ${side} stack (${n} problem${n === 1 ? "" : "s"}):\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rules shared by both sides
+
+const rule = (error: string) => ({ error });
+
+/** YAML turns an unquoted account ID into a number; accept it, but leading zeros are gone by then. */
+export const accountIdSchema = z.preprocess(
+  (v) => (typeof v === "number" ? String(v) : v),
+  z.string(rule("must be a 12-digit AWS account ID")).regex(/^\d{12}$/, "must be a 12-digit AWS account ID (quote it in YAML so leading zeros survive)"),
+);
+
+export const roleNameSchema = z
+  .string(rule("must be an IAM role name"))
+  .regex(/^[\w+=,.@-]{1,64}$/, "must be an IAM role name: 1-64 characters from letters, digits and +=,.@_-");
+
+const regionSchema = z
+  .string(rule("must be set to an AWS region, e.g. us-west-2"))
+  .regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, "must be an AWS region code, e.g. us-west-2")
+  .refine((r) => !/^(cn|us-gov|us-iso[a-z]*|eusc)-/.test(r), "must be a region in the commercial aws partition (China, GovCloud and isolated partitions are not supported)");
+
+const allowedAccountIdsSchema = z
+  .array(accountIdSchema, rule("must list this stack's account ID, e.g. [\"111111111111\"]"))
+  .length(1, "must list exactly one account ID: this stack's own (it guards against a wrong AWS profile)");
+
+const boolSchema = z.enum(["true", "false"], rule("must be true or false")).transform((v) => v === "true");
+
+const intSchema = (min: number, max: number, what: string) =>
+  z
+    .string(rule(`must be a whole number from ${min} to ${max} (${what})`))
+    .regex(/^\d+$/, `must be a whole number from ${min} to ${max} (${what})`)
+    .transform(Number)
+    .refine((n) => n >= min && n <= max, `must be a whole number from ${min} to ${max} (${what})`);
+
+/** Problems with an S3 bucket name, per the S3 general purpose bucket naming rules. */
+export function bucketNameProblems(name: string): string[] {
+  const p: string[] = [];
+  if (name.length < 3 || name.length > 63) p.push("must be 3-63 characters long");
+  if (!/^[a-z0-9.-]*$/.test(name)) p.push("may contain only lowercase letters, digits, hyphens and dots");
+  if (!/^[a-zA-Z0-9].*[a-zA-Z0-9]$/.test(name)) p.push("must begin and end with a letter or digit");
+  if (name.includes("..")) p.push("must not contain two adjacent dots");
+  if (name.includes(".")) p.push("must not contain dots: they break TLS for virtual-hosted requests, and this bucket is TLS-only");
+  if (/^\d+\.\d+\.\d+\.\d+$/.test(name)) p.push("must not look like an IP address");
+  if (/^(xn--|sthree-|amzn-s3-demo-)/.test(name)) p.push("must not start with xn--, sthree- or amzn-s3-demo-");
+  if (/(-s3alias|--ol-s3|\.mrap|--x-s3|--table-s3)$/.test(name)) p.push("must not end with -s3alias, --ol-s3, .mrap, --x-s3 or --table-s3");
+  return p;
+}
+
+const bucketNameSchema = z.string(rule("must be an S3 bucket name")).superRefine((name, ctx) => {
+  for (const message of bucketNameProblems(name)) ctx.addIssue({ code: "custom", message });
+});
+
+const keyAliasSchema = z
+  .string(rule("must be a KMS alias"))
+  .regex(/^alias\/[a-zA-Z0-9/_-]{1,250}$/, "must be a KMS alias: alias/ then 1-250 characters from letters, digits and /_-")
+  .refine((a) => !a.startsWith("alias/aws/"), "must not start with alias/aws/, which AWS reserves for AWS managed keys");
+
+// ---------------------------------------------------------------------------------------------
+// Reading raw config
+
+/** Keys whose Pulumi config value is structured (a YAML list or object), passed to the program as JSON. */
+const JSON_KEYS = new Set(["aws:allowedAccountIds", key("consumers")]);
+
+type Input = Record<string, unknown>;
+
+/** Decodes JSON-valued keys; a value that is not JSON becomes a problem, not a stack trace. */
+function decode(raw: RawConfig, keys: string[], problems: string[]): Input {
+  const input: Input = {};
+  for (const k of keys) {
+    const v = raw[k];
+    if (v === undefined || !JSON_KEYS.has(k)) {
+      input[k] = v;
+      continue;
+    }
+    try {
+      input[k] = JSON.parse(v);
+    } catch {
+      problems.push(`${k} = ${JSON.stringify(v)}: must be a YAML list (or JSON), not plain text`);
+      input[k] = undefined;
+    }
+  }
+  return input;
+}
+
+function valueAt(input: Input, p: PropertyKey[]): unknown {
+  let v: unknown = input;
+  for (const seg of p) v = v !== null && typeof v === "object" ? (v as Record<PropertyKey, unknown>)[seg] : undefined;
+  return v;
+}
+
+function formatPath(p: PropertyKey[]): string {
+  return p.map((seg, i) => (typeof seg === "number" ? `[${seg}]` : i === 0 ? String(seg) : `.${String(seg)}`)).join("");
+}
+
+function formatIssues(input: Input, issues: z.core.$ZodIssue[]): string[] {
+  return issues.map((issue) => {
+    const where = formatPath(issue.path);
+    const value = valueAt(input, issue.path);
+    if (issue.code === "unrecognized_keys") {
+      return `${where} = ${JSON.stringify(value)}: has unknown field${issue.keys.length > 1 ? "s" : ""} ${issue.keys.join(", ")}`;
+    }
+    return value === undefined ? `${where} is not set: it ${issue.message}` : `${where} = ${JSON.stringify(value)}: ${issue.message}`;
+  });
+}
+
+function unknownKeys(raw: RawConfig, side: Side, known: readonly string[]): string[] {
+  return Object.keys(raw)
+    .filter((k) => k.startsWith(`${PROJECT}:`) && !known.includes(k))
+    .map((k) => `${k} is not a ${side}-stack key; the ${side} stack takes: ${known.map((n) => n.slice(PROJECT.length + 1)).join(", ")}`);
+}
+
+/**
+ * Parses raw config against a schema keyed by fully-qualified config keys.
+ * Throws a ConfigError listing every problem.
+ */
+function parse<S extends z.ZodObject>(side: Side, raw: RawConfig, schema: S, extra: (out: z.output<S>, problems: string[]) => void): z.output<S> {
+  const keys = Object.keys(schema.shape);
+  const problems = unknownKeys(raw, side, keys.filter((k) => k.startsWith(`${PROJECT}:`)));
+  const input = decode(raw, keys, problems);
+  const result = schema.safeParse(input);
+  if (!result.success) problems.push(...formatIssues(input, result.error.issues));
+  if (result.success && problems.length === 0) extra(result.data, problems);
+  if (problems.length > 0 || !result.success) throw new ConfigError(side, problems);
+  return result.data;
+}
+
+/** Reads `cross-account-s3-kms:side`. */
+export function readSide(raw: RawConfig): Side {
+  const v = raw[key("side")];
+  if (v === "source" || v === "target") return v;
+  const problem =
+    v === undefined
+      ? `${key("side")} is not set: it must be "source" or "target" (set it in Pulumi.<stack>.yaml)`
+      : `${key("side")} = ${JSON.stringify(v)}: must be "source" or "target"`;
+  throw new ConfigError("selected", [problem]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Source stack
+
+export const SOURCE_DEFAULTS = {
+  consumers: [{ accountId: "222222222222", roleName: "account-b-role" }] as Consumer[],
+  keyAlias: "alias/accounta-cmk",
+  keyRotationDays: 365,
+  objects: "source-account/objects",
+  allowListBucket: true,
+  protectData: true,
+  auditTrail: true,
+};
+
+/** The default bucket name: globally unique because it carries the account and region. */
+export const defaultBucketName = (accountId: string, region: string): string => `cross-account-s3-kms-${accountId}-${region}`;
+
+export interface SampleObject {
+  /** S3 key: the file's path under the objects folder, with forward slashes. */
+  key: string;
+  /** Absolute path of the file. */
+  file: string;
+}
+
+export interface SourceConfig {
+  side: "source";
+  accountId: string;
+  region: string;
+  consumers: Consumer[];
+  keyAlias: string;
+  bucketName: string;
+  keyRotationDays: number;
+  objectsDir: string;
+  objects: SampleObject[];
+  allowListBucket: boolean;
+  protectData: boolean;
+  auditTrail: boolean;
+}
+
+const consumerSchema = z.strictObject({ accountId: accountIdSchema, roleName: roleNameSchema }, rule("must be an object { accountId, roleName }"));
+
+const sourceSchema = z.object({
+  [key("side")]: z.literal("source"),
+  "aws:region": regionSchema,
+  "aws:allowedAccountIds": allowedAccountIdsSchema,
+  [key("consumers")]: z.array(consumerSchema, rule("must be a list of { accountId, roleName }")).min(1, "must list at least one consumer").optional(),
+  [key("keyAlias")]: keyAliasSchema.optional(),
+  [key("bucketName")]: bucketNameSchema.optional(),
+  [key("keyRotationDays")]: intSchema(90, 2560, "the KMS key rotation period in days").optional(),
+  [key("objects")]: z.string(rule("must be a folder path")).min(1, "must be a folder path").optional(),
+  [key("allowListBucket")]: boolSchema.optional(),
+  [key("protectData")]: boolSchema.optional(),
+  [key("auditTrail")]: boolSchema.optional(),
+});
+
+/** Lists the files under a folder, recursively, as S3 keys sorted by key. */
+export function listSampleObjects(dir: string): SampleObject[] {
+  const out: SampleObject[] = [];
+  const walk = (d: string): void => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const full = path.join(d, e.name);
+      if (e.isDirectory()) walk(full);
+      else if (e.isFile()) out.push({ key: path.relative(dir, full).split(path.sep).join("/"), file: full });
+    }
+  };
+  walk(dir);
+  return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+}
+
+export function parseSourceConfig(raw: RawConfig): SourceConfig {
+  let objects: SampleObject[] = [];
+  const c = parse("source", raw, sourceSchema, (c, problems) => {
+    const accountId = c["aws:allowedAccountIds"][0];
+    const consumers = c[key("consumers")] ?? SOURCE_DEFAULTS.consumers;
+    const seen = new Set<string>();
+    consumers.forEach((k, i) => {
+      const where = `${key("consumers")}[${i}]`;
+      if (k.accountId === accountId) {
+        problems.push(`${where}.accountId = ${JSON.stringify(k.accountId)}: must differ from the source account (aws:allowedAccountIds); this stack grants cross-account reads only`);
+      }
+      const id = `${k.accountId}/${k.roleName}`;
+      if (seen.has(id)) problems.push(`${where} = ${JSON.stringify(k)}: duplicates an earlier consumer; list each role once`);
+      seen.add(id);
+    });
+    const dirSetting = c[key("objects")] ?? SOURCE_DEFAULTS.objects;
+    const dir = path.resolve(PROJECT_ROOT, dirSetting);
+    const where = `${key("objects")} = ${JSON.stringify(dirSetting)}`;
+    if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) {
+      problems.push(`${where}: must be an existing folder (relative to the project root, ${PROJECT_ROOT})`);
+      return;
+    }
+    objects = listSampleObjects(dir);
+    if (objects.length === 0) problems.push(`${where}: must contain at least one file, so the target has an object to copy`);
+    for (const o of objects) {
+      if (Buffer.byteLength(o.key) > 1024) problems.push(`${where}: file ${JSON.stringify(o.key)} gives an S3 key longer than 1,024 bytes`);
+    }
+  });
+  const accountId = c["aws:allowedAccountIds"][0];
+  const region = c["aws:region"];
+  return {
+    side: "source",
+    accountId,
+    region,
+    consumers: c[key("consumers")] ?? SOURCE_DEFAULTS.consumers,
+    keyAlias: c[key("keyAlias")] ?? SOURCE_DEFAULTS.keyAlias,
+    bucketName: c[key("bucketName")] ?? defaultBucketName(accountId, region),
+    keyRotationDays: c[key("keyRotationDays")] ?? SOURCE_DEFAULTS.keyRotationDays,
+    objectsDir: path.resolve(PROJECT_ROOT, c[key("objects")] ?? SOURCE_DEFAULTS.objects),
+    objects,
+    allowListBucket: c[key("allowListBucket")] ?? SOURCE_DEFAULTS.allowListBucket,
+    protectData: c[key("protectData")] ?? SOURCE_DEFAULTS.protectData,
+    auditTrail: c[key("auditTrail")] ?? SOURCE_DEFAULTS.auditTrail,
+  };
+}

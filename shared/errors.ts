@@ -1,0 +1,12 @@
+import * as pulumi from "@pulumi/pulumi";
+
+/**
+ * An error in what the user asked for (config, stack order). Pulumi prints a RunError's message
+ * without a stack trace, so this is the only error type the program throws on bad input.
+ */
+export class UserError extends pulumi.RunError {
+  constructor(message: string) {
+    super(message);
+    this.name = "UserError";
+  }
+}

@@ -1,0 +1,203 @@
+/**
+ * Pure policy builders: plain values in, policy documents out.
+ *
+ * One read grant yields both sides of the access: the resource statements for
+ * account A (bucket policy and key policy, with a Principal) and the identity
+ * statements for account B (the reader role, with a Resource and no Principal).
+ */
+import { accountRootArn, bucketArn as toBucketArn, Consumer, roleArn, s3ViaService } from "./arn";
+import { ConditionBlock, PolicyDocument, policyDocument, Statement } from "./policy-document";
+
+/** Object reads. `aws s3 cp` also issues HeadObject, which S3 authorises as s3:GetObject. */
+export const OBJECT_READ_ACTIONS = ["s3:GetObject"];
+/** Listing, granted only when `allowListBucket` is on. */
+export const BUCKET_LIST_ACTIONS = ["s3:ListBucket"];
+/** S3 decrypts server-side with the caller's permissions, so a reader needs only Decrypt, never GenerateDataKey. */
+export const KEY_READ_ACTIONS = ["kms:Decrypt"];
+
+export interface ReadTarget {
+  region: string;
+  bucketName: string;
+  /** The key's full ARN: cross-account use never works through an alias. */
+  keyArn: string;
+  allowListBucket: boolean;
+}
+
+export interface ReadGrant {
+  /** Statements for the bucket policy in account A. */
+  bucket: Statement[];
+  /** Statements for the key policy in account A. */
+  key: Statement[];
+  /** Statements for each reader role's identity policy in account B. */
+  identity: Statement[];
+}
+
+/** In a key policy, Resource "*" means the key the policy is attached to. */
+const KEY_POLICY_SELF = "*";
+
+const unique = (values: string[]): string[] => [...new Set(values)];
+
+/**
+ * KMS conditions shared by both sides: only through S3 in the stack's region, and only for this bucket.
+ * With Bucket Key on, S3 uses the bucket ARN as encryption context; per-object keys use the object ARN.
+ */
+function decryptViaS3Conditions(t: ReadTarget): ConditionBlock {
+  const arn = toBucketArn(t.bucketName);
+  return {
+    StringEquals: { "kms:ViaService": s3ViaService(t.region) },
+    StringLike: { "kms:EncryptionContext:aws:s3:arn": [arn, `${arn}/*`] },
+  };
+}
+
+/**
+ * The grant for a set of consumer roles. The Principal is each consumer's account root,
+ * narrowed by `aws:PrincipalArn`: the root always exists (no deploy-order cycle), and a
+ * condition ARN is never rewritten to a unique ID when the role is recreated.
+ * One statement per permission set, whatever the number of consumers.
+ */
+export function readGrant(t: ReadTarget, consumers: Consumer[]): ReadGrant {
+  const arn = toBucketArn(t.bucketName);
+  const principal = { AWS: unique(consumers.map((c) => accountRootArn(c.accountId))) };
+  const onlyTheseRoles: ConditionBlock = { ArnEquals: { "aws:PrincipalArn": consumers.map(roleArn) } };
+  const kms = decryptViaS3Conditions(t);
+
+  const bucket: Statement[] = [
+    { Sid: "ConsumerReadObjects", Effect: "Allow", Principal: principal, Action: OBJECT_READ_ACTIONS, Resource: `${arn}/*`, Condition: onlyTheseRoles },
+  ];
+  const identity: Statement[] = [{ Sid: "ReadObjects", Effect: "Allow", Action: OBJECT_READ_ACTIONS, Resource: `${arn}/*` }];
+  if (t.allowListBucket) {
+    bucket.push({ Sid: "ConsumerListBucket", Effect: "Allow", Principal: principal, Action: BUCKET_LIST_ACTIONS, Resource: arn, Condition: onlyTheseRoles });
+    identity.push({ Sid: "ListBucket", Effect: "Allow", Action: BUCKET_LIST_ACTIONS, Resource: arn });
+  }
+
+  const key: Statement[] = [
+    {
+      Sid: "ConsumerDecryptViaS3",
+      Effect: "Allow",
+      Principal: principal,
+      Action: KEY_READ_ACTIONS,
+      Resource: KEY_POLICY_SELF,
+      Condition: {
+        ...onlyTheseRoles,
+        StringEquals: { ...kms.StringEquals, "kms:CallerAccount": unique(consumers.map((c) => c.accountId)) },
+        StringLike: kms.StringLike,
+      },
+    },
+  ];
+  identity.push({ Sid: "DecryptViaS3", Effect: "Allow", Action: KEY_READ_ACTIONS, Resource: t.keyArn, Condition: kms });
+
+  return { bucket, key, identity };
+}
+
+/** Denies every request to these resources that is not over TLS 1.2 or later. */
+export function denyInsecureTransport(resources: string[]): Statement[] {
+  return [
+    { Sid: "DenyInsecureTransport", Effect: "Deny", Principal: "*", Action: "s3:*", Resource: resources, Condition: { Bool: { "aws:SecureTransport": "false" } } },
+    { Sid: "DenyOutdatedTls", Effect: "Deny", Principal: "*", Action: "s3:*", Resource: resources, Condition: { NumericLessThan: { "s3:TlsVersion": "1.2" } } },
+  ];
+}
+
+/**
+ * Denies uploads that ask for another key or another kind of encryption.
+ * Each deny applies only when its header is present (`Null: false`): a plain `StringNotEquals`
+ * would also deny header-less uploads, which the bucket's default encryption covers.
+ */
+export function denyForeignEncryption(bucketName: string, keyArn: string): Statement[] {
+  const objects = `${toBucketArn(bucketName)}/*`;
+  return [
+    {
+      Sid: "DenyOtherKmsKey",
+      Effect: "Deny",
+      Principal: "*",
+      Action: "s3:PutObject",
+      Resource: objects,
+      Condition: {
+        Null: { "s3:x-amz-server-side-encryption-aws-kms-key-id": "false" },
+        StringNotEquals: { "s3:x-amz-server-side-encryption-aws-kms-key-id": keyArn },
+      },
+    },
+    {
+      Sid: "DenyNonKmsEncryption",
+      Effect: "Deny",
+      Principal: "*",
+      Action: "s3:PutObject",
+      Resource: objects,
+      Condition: {
+        Null: { "s3:x-amz-server-side-encryption": "false" },
+        StringNotEquals: { "s3:x-amz-server-side-encryption": "aws:kms" },
+      },
+    },
+    {
+      Sid: "DenyCustomerProvidedKeys",
+      Effect: "Deny",
+      Principal: "*",
+      Action: "s3:PutObject",
+      Resource: objects,
+      Condition: { Null: { "s3:x-amz-server-side-encryption-customer-algorithm": "false" } },
+    },
+  ];
+}
+
+export interface SourcePolicyArgs extends ReadTarget {
+  accountId: string;
+  consumers: Consumer[];
+}
+
+/** The bucket policy in account A: transport and encryption guards, then the consumers' read grant. */
+export function sourceBucketPolicy(a: SourcePolicyArgs): PolicyDocument {
+  const arn = toBucketArn(a.bucketName);
+  return policyDocument([
+    ...denyInsecureTransport([arn, `${arn}/*`]),
+    ...denyForeignEncryption(a.bucketName, a.keyArn),
+    ...readGrant(a, a.consumers).bucket,
+  ]);
+}
+
+/** The key policy in account A. The account root keeps `kms:*`, so the key can never be locked out. */
+export function sourceKeyPolicy(a: Omit<SourcePolicyArgs, "keyArn">): PolicyDocument {
+  return policyDocument([
+    { Sid: "AccountRootAdministersKey", Effect: "Allow", Principal: { AWS: accountRootArn(a.accountId) }, Action: "kms:*", Resource: KEY_POLICY_SELF },
+    // Key statements say "*" (this key), so the policy is built before the key exists; the identity side is unused here.
+    ...readGrant({ ...a, keyArn: KEY_POLICY_SELF }, a.consumers).key,
+  ]);
+}
+
+/** The reader role's identity policy in account B. */
+export function readerIdentityPolicy(t: ReadTarget, self: Consumer): PolicyDocument {
+  return policyDocument(readGrant(t, [self]).identity);
+}
+
+/** Lets EC2 assume the reader role for an instance profile. Who may attach it is governed by iam:PassRole. */
+export function ec2TrustPolicy(): PolicyDocument {
+  return policyDocument([{ Sid: "Ec2AssumesRole", Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }]);
+}
+
+export interface AuditLogPolicyArgs {
+  logBucketArn: string;
+  accountId: string;
+  trailArn: string;
+}
+
+/** The CloudTrail log bucket's policy: only this trail may write, scoped by `aws:SourceArn`. */
+export function auditLogBucketPolicy(a: AuditLogPolicyArgs): PolicyDocument {
+  const onlyThisTrail = { "aws:SourceArn": a.trailArn };
+  return policyDocument([
+    ...denyInsecureTransport([a.logBucketArn, `${a.logBucketArn}/*`]),
+    {
+      Sid: "CloudTrailAclCheck",
+      Effect: "Allow",
+      Principal: { Service: "cloudtrail.amazonaws.com" },
+      Action: "s3:GetBucketAcl",
+      Resource: a.logBucketArn,
+      Condition: { StringEquals: onlyThisTrail },
+    },
+    {
+      Sid: "CloudTrailWrite",
+      Effect: "Allow",
+      Principal: { Service: "cloudtrail.amazonaws.com" },
+      Action: "s3:PutObject",
+      Resource: `${a.logBucketArn}/AWSLogs/${a.accountId}/*`,
+      Condition: { StringEquals: { ...onlyThisTrail, "s3:x-amz-acl": "bucket-owner-full-control" } },
+    },
+  ]);
+}

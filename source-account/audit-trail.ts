@@ -1,0 +1,79 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { trailArn } from "../shared/arn";
+import { auditLogBucketPolicy } from "../shared/policies";
+import { renderPolicy } from "../shared/policy-document";
+import { tags } from "../shared/tags";
+
+export interface AuditTrailArgs {
+  /** Name of the trail. Required. */
+  trailName: string;
+  /** ARN of the bucket whose object-level (data) events are recorded. Required. */
+  watchedBucketArn: string;
+  /** The account that owns the trail. Required. */
+  accountId: string;
+  /** The trail's region. Required. */
+  region: string;
+  /** Protect the log bucket from `pulumi destroy`. Default true. */
+  protect?: boolean;
+}
+
+/**
+ * A single-region CloudTrail trail that records the watched bucket's S3 data events and the
+ * region's management events (every KMS call, including each Decrypt), into a private log bucket
+ * that only this trail may write to.
+ */
+export class AuditTrail extends pulumi.ComponentResource {
+  readonly trail: aws.cloudtrail.Trail;
+  readonly logBucket: aws.s3.Bucket;
+
+  constructor(name: string, args: AuditTrailArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("cross-account-s3-kms:source:AuditTrail", name, {}, opts);
+    const parent = { parent: this };
+
+    this.logBucket = new aws.s3.Bucket(`${name}-logs`, { forceDestroy: false, tags: tags(`${name}-logs`) }, { parent: this, protect: args.protect ?? true });
+    const bucket = this.logBucket.id;
+    const publicAccess = new aws.s3.BucketPublicAccessBlock(
+      `${name}-logs-public-access`,
+      { bucket, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true },
+      parent,
+    );
+    new aws.s3.BucketOwnershipControls(`${name}-logs-ownership`, { bucket, rule: { objectOwnership: "BucketOwnerEnforced" } }, parent);
+    new aws.s3.BucketServerSideEncryptionConfiguration(`${name}-logs-encryption`, { bucket, rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }] }, parent);
+    const policy = new aws.s3.BucketPolicy(
+      `${name}-logs-policy`,
+      {
+        bucket,
+        policy: this.logBucket.arn.apply((logBucketArn) =>
+          renderPolicy(auditLogBucketPolicy({ logBucketArn, accountId: args.accountId, trailArn: trailArn(args.region, args.accountId, args.trailName) })),
+        ),
+      },
+      { parent: this, dependsOn: [publicAccess] },
+    );
+
+    this.trail = new aws.cloudtrail.Trail(
+      `${name}-trail`,
+      {
+        name: args.trailName,
+        s3BucketName: bucket,
+        isMultiRegionTrail: false,
+        includeGlobalServiceEvents: false,
+        enableLogFileValidation: true,
+        advancedEventSelectors: [
+          {
+            name: "Object-level events on the shared bucket",
+            fieldSelectors: [
+              { field: "eventCategory", equals: ["Data"] },
+              { field: "resources.type", equals: ["AWS::S3::Object"] },
+              { field: "resources.ARN", startsWiths: [`${args.watchedBucketArn}/`] },
+            ],
+          },
+          { name: "Management events, including every KMS call", fieldSelectors: [{ field: "eventCategory", equals: ["Management"] }] },
+        ],
+        tags: tags(args.trailName),
+      },
+      { parent: this, dependsOn: [policy] },
+    );
+    this.registerOutputs({ trailArn: this.trail.arn, logBucket: this.logBucket.bucket });
+  }
+}

@@ -1,0 +1,54 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { tags } from "../shared/tags";
+
+export interface EncryptedBucketArgs {
+  /** The bucket's globally unique name. Required. */
+  bucketName: string;
+  /** Full ARN of the KMS key for default encryption. Required. */
+  keyArn: pulumi.Input<string>;
+  /** The bucket policy, as JSON. Required. */
+  policy: pulumi.Input<string>;
+  /** Protect the bucket from `pulumi destroy`. Default true. */
+  protect?: boolean;
+}
+
+/**
+ * A private S3 bucket: SSE-KMS by default with a customer managed key and Bucket Key, all four
+ * Block Public Access settings, ACLs disabled (BucketOwnerEnforced), versioning, and a policy.
+ */
+export class EncryptedBucket extends pulumi.ComponentResource {
+  readonly bucket: aws.s3.Bucket;
+  readonly arn: pulumi.Output<string>;
+  readonly name: pulumi.Output<string>;
+
+  constructor(name: string, args: EncryptedBucketArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("cross-account-s3-kms:source:EncryptedBucket", name, {}, opts);
+    const parent = { parent: this };
+
+    this.bucket = new aws.s3.Bucket(
+      `${name}-bucket`,
+      { bucket: args.bucketName, forceDestroy: false, tags: tags(args.bucketName) },
+      { parent: this, protect: args.protect ?? true },
+    );
+    const bucket = this.bucket.id;
+
+    const publicAccess = new aws.s3.BucketPublicAccessBlock(
+      `${name}-public-access`,
+      { bucket, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true },
+      parent,
+    );
+    new aws.s3.BucketOwnershipControls(`${name}-ownership`, { bucket, rule: { objectOwnership: "BucketOwnerEnforced" } }, parent);
+    new aws.s3.BucketVersioning(`${name}-versioning`, { bucket, versioningConfiguration: { status: "Enabled" } }, parent);
+    new aws.s3.BucketServerSideEncryptionConfiguration(
+      `${name}-encryption`,
+      { bucket, rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: args.keyArn }, bucketKeyEnabled: true }] },
+      parent,
+    );
+    new aws.s3.BucketPolicy(`${name}-policy`, { bucket, policy: args.policy }, { parent: this, dependsOn: [publicAccess] });
+
+    this.arn = this.bucket.arn;
+    this.name = this.bucket.bucket;
+    this.registerOutputs({ arn: this.arn, name: this.name });
+  }
+}

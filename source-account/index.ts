@@ -1,0 +1,68 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { bucketArn, roleArn } from "../shared/arn";
+import { SourceConfig } from "../shared/config";
+import { SourceContract } from "../shared/contract";
+import { sourceBucketPolicy, sourceKeyPolicy } from "../shared/policies";
+import { renderPolicy } from "../shared/policy-document";
+import { tags } from "../shared/tags";
+import { AuditTrail } from "./audit-trail";
+import { CustomerManagedKey } from "./customer-managed-key";
+import { EncryptedBucket } from "./encrypted-bucket";
+
+export type SourceOutputs = { [K in keyof SourceContract]: pulumi.Input<SourceContract[K]> };
+
+/** Account A: the key, the bucket and its policies, the sample objects and the audit trail. */
+export function runSource(cfg: SourceConfig): SourceOutputs {
+  const key = new CustomerManagedKey("shared", {
+    alias: cfg.keyAlias,
+    rotationDays: cfg.keyRotationDays,
+    policy: renderPolicy(sourceKeyPolicy(cfg)),
+    protect: cfg.protectData,
+  });
+
+  const bucket = new EncryptedBucket("shared", {
+    bucketName: cfg.bucketName,
+    keyArn: key.arn,
+    policy: key.arn.apply((keyArn) => renderPolicy(sourceBucketPolicy({ ...cfg, keyArn }))),
+    protect: cfg.protectData,
+  });
+
+  for (const o of cfg.objects) {
+    new aws.s3.BucketObjectv2(
+      `sample-${o.key}`,
+      {
+        bucket: bucket.bucket.id,
+        key: o.key,
+        source: new pulumi.asset.FileAsset(o.file),
+        // Explicit, so an object is never written before default encryption applies.
+        serverSideEncryption: "aws:kms",
+        kmsKeyId: key.arn,
+        bucketKeyEnabled: true,
+        tags: tags("sample-object"),
+      },
+      { parent: bucket, dependsOn: [bucket] },
+    );
+  }
+
+  if (cfg.auditTrail) {
+    new AuditTrail("audit", {
+      trailName: `${cfg.bucketName.replace(/-{2,}/g, "-")}-audit`,
+      watchedBucketArn: bucketArn(cfg.bucketName),
+      accountId: cfg.accountId,
+      region: cfg.region,
+      protect: cfg.protectData,
+    });
+  }
+
+  return {
+    bucketName: bucket.name,
+    bucketArn: bucket.arn,
+    keyArn: key.arn,
+    region: cfg.region,
+    accountId: cfg.accountId,
+    objectKeys: cfg.objects.map((o) => o.key),
+    consumerRoleArns: cfg.consumers.map(roleArn),
+    allowListBucket: cfg.allowListBucket,
+  };
+}

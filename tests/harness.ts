@@ -1,0 +1,133 @@
+/**
+ * Loads the real program under Pulumi runtime mocks with a given config, and captures every
+ * resource's type, name, inputs and options.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import * as path from "path";
+import { PROJECT, PROJECT_ROOT, RawConfig } from "../shared/config";
+import { createMocks, MockContext } from "./mocks";
+
+export interface CapturedResource {
+  type: string;
+  name: string;
+  /** The inputs the program sent, with every Output resolved. */
+  inputs: Record<string, unknown>;
+  /** The resource options the program passed. */
+  opts: pulumi.CustomResourceOptions & pulumi.ComponentResourceOptions;
+}
+
+export interface StackRun {
+  resources: CapturedResource[];
+  outputs: Record<string, unknown>;
+}
+
+export interface RunOptions {
+  stack: string;
+  /** Fully-qualified keys, as in Pulumi.<stack>.yaml; structured values as JSON strings. */
+  config: RawConfig;
+  stackOutputs?: MockContext["stackOutputs"];
+  componentOutputs?: MockContext["componentOutputs"];
+}
+
+/** The outcome of a run that is expected to fail: the error, and what was declared before it. */
+export interface FailedRun {
+  error: Error;
+  resources: CapturedResource[];
+}
+
+const PROGRAM = path.join(PROJECT_ROOT, "shared", "main.ts");
+
+/** Drops the program's own modules from require's cache, so the next load sees the new config. */
+function forgetProgram(): void {
+  for (const id of Object.keys(require.cache)) {
+    if (id.startsWith(PROJECT_ROOT + path.sep) && !id.includes(`${path.sep}node_modules${path.sep}`) && !id.startsWith(path.join(PROJECT_ROOT, "tests"))) {
+      delete require.cache[id];
+    }
+  }
+}
+
+/** Waits for every pending registration; internal to the SDK, so typed here by its shape. */
+async function waitForRegistrations(): Promise<void> {
+  const settings = require("@pulumi/pulumi/runtime/settings") as { waitForRPCs(): Promise<void> };
+  await settings.waitForRPCs();
+}
+
+/** Resolves any value that may hold Outputs, rejecting (never hanging) when one fails. */
+function resolveDeep(value: unknown): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const o = pulumi.output(value);
+    // Output.apply never calls back on failure, so the underlying promise is watched too.
+    const inner = (o as unknown as { promise(): Promise<unknown> }).promise();
+    inner.then(resolve, reject);
+  });
+}
+
+async function load(opts: RunOptions, captured: CapturedResource[]): Promise<Record<string, unknown>> {
+  const accountIds = JSON.parse(opts.config["aws:allowedAccountIds"] ?? '["000000000000"]') as string[];
+  const ctx: MockContext = {
+    region: opts.config["aws:region"] ?? "us-east-1",
+    accountId: accountIds[0] ?? "000000000000",
+    stackOutputs: opts.stackOutputs ?? {},
+    componentOutputs: opts.componentOutputs ?? {},
+  };
+  await pulumi.runtime.setMocks(createMocks(ctx), PROJECT, opts.stack, false);
+  pulumi.runtime.setAllConfig(opts.config);
+  forgetProgram();
+
+  const pending: Promise<void>[] = [];
+  const outputs = await pulumi.runtime.runInPulumiStack(async () => {
+    pulumi.runtime.registerStackTransformation((args) => {
+      const entry: CapturedResource = { type: args.type, name: args.name, inputs: {}, opts: args.opts };
+      captured.push(entry);
+      pending.push(
+        resolveDeep(args.props).then((inputs) => {
+          entry.inputs = inputs as Record<string, unknown>;
+        }),
+      );
+      return undefined;
+    });
+    const program = require(PROGRAM) as () => Promise<Record<string, unknown>>;
+    return program();
+  });
+  await Promise.all(pending);
+  await waitForRegistrations();
+  return (outputs ?? {}) as Record<string, unknown>;
+}
+
+/** Runs the program and returns what it declared and exported. Rejects if the program fails. */
+export async function runProgram(opts: RunOptions): Promise<StackRun> {
+  const resources: CapturedResource[] = [];
+  const outputs = await load(opts, resources);
+  return { resources, outputs };
+}
+
+/** Runs the program expecting it to fail; rejects if it succeeds. */
+export async function runProgramExpectingError(opts: RunOptions): Promise<FailedRun> {
+  const resources: CapturedResource[] = [];
+  try {
+    await load(opts, resources);
+  } catch (e) {
+    return { error: e instanceof Error ? e : new Error(String(e)), resources };
+  }
+  throw new Error("expected the program to fail, but it succeeded");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Queries over a run
+
+export function ofType(run: { resources: CapturedResource[] }, type: string): CapturedResource[] {
+  return run.resources.filter((r) => r.type === type);
+}
+
+export function one(run: { resources: CapturedResource[] }, type: string): CapturedResource {
+  const found = ofType(run, type);
+  if (found.length !== 1) throw new Error(`expected exactly one ${type}, found ${found.length}: ${found.map((r) => r.name).join(", ")}`);
+  return found[0];
+}
+
+/** Parses a policy input the program sent as a JSON string. */
+export function policyOf(r: CapturedResource, field = "policy"): import("../shared/policy-document").PolicyDocument {
+  const v = r.inputs[field];
+  if (typeof v !== "string") throw new Error(`${r.type} ${r.name}: input ${field} is not a JSON string`);
+  return JSON.parse(v) as import("../shared/policy-document").PolicyDocument;
+}

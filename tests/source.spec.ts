@@ -1,0 +1,320 @@
+import { strict as assert } from "assert";
+import * as fs from "fs";
+import * as path from "path";
+import { validateContract } from "../shared/contract";
+import { PolicyDocument } from "../shared/policy-document";
+import { readStackConfig } from "../shared/stack-file";
+import { one, ofType, policyOf, runProgram, StackRun } from "./harness";
+import { actionsOf, awsPrincipals, cond, resourcesOf, sorted, theStatement } from "./policy-query";
+
+const ROOT = path.resolve(__dirname, "..");
+
+/** The seed's accounts, as Pulumi.source.yaml sets them. */
+const BASE = {
+  "aws:region": "us-west-2",
+  "aws:allowedAccountIds": '["111111111111"]',
+  "cross-account-s3-kms:side": "source",
+};
+const BUCKET = "cross-account-s3-kms-111111111111-us-west-2";
+const BUCKET_ARN = `arn:aws:s3:::${BUCKET}`;
+const CONSUMER_ROLE = "arn:aws:iam::222222222222:role/account-b-role";
+
+const sampleFiles = (): string[] =>
+  fs
+    .readdirSync(path.join(ROOT, "source-account", "objects"), { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => path.relative(path.join(ROOT, "source-account", "objects"), path.join(e.parentPath, e.name)).split(path.sep).join("/"))
+    .sort();
+
+function bucketPolicyOf(run: StackRun, bucketName: string): PolicyDocument {
+  const policies = ofType(run, "aws:s3/bucketPolicy:BucketPolicy").filter((p) => p.inputs.bucket === bucketName);
+  assert.equal(policies.length, 1, `expected one policy on ${bucketName}`);
+  return policyOf(policies[0]);
+}
+
+describe("source stack (account A) with the seed config", () => {
+  let run: StackRun;
+  let keyArn: string;
+  before(async () => {
+    run = await runProgram({ stack: "source", config: BASE });
+    keyArn = String(run.outputs.keyArn);
+  });
+
+  describe("KMS key", () => {
+    it("is symmetric, rotates every 365 days, waits 30 days before deletion and is protected", () => {
+      const key = one(run, "aws:kms/key:Key");
+      assert.equal(key.inputs.customerMasterKeySpec, "SYMMETRIC_DEFAULT");
+      assert.equal(key.inputs.keyUsage, "ENCRYPT_DECRYPT");
+      assert.equal(key.inputs.enableKeyRotation, true);
+      assert.equal(key.inputs.rotationPeriodInDays, 365);
+      assert.equal(key.inputs.deletionWindowInDays, 30);
+      assert.equal(key.inputs.multiRegion, false);
+      assert.equal(key.opts.protect, true);
+    });
+
+    it("has the alias alias/accounta-cmk", () => {
+      assert.equal(one(run, "aws:kms/alias:Alias").inputs.name, "alias/accounta-cmk");
+    });
+
+    it("key policy: account A's root keeps kms:* with no condition, so the key cannot be locked out", () => {
+      const doc = policyOf(one(run, "aws:kms/key:Key"));
+      const admin = theStatement(doc, "lets account A's root administer the key", (s) => s.Effect === "Allow" && awsPrincipals(s.Principal).includes("arn:aws:iam::111111111111:root"));
+      assert.deepEqual(actionsOf(admin), ["kms:*"]);
+      assert.deepEqual(resourcesOf(admin), ["*"]);
+      assert.equal(admin.Condition, undefined);
+    });
+
+    it("key policy: the consumer gets only kms:Decrypt, via S3 in us-west-2, as its role, for this bucket", () => {
+      const doc = policyOf(one(run, "aws:kms/key:Key"));
+      const grant = theStatement(doc, "grants the consumer account", (s) => s.Effect === "Allow" && awsPrincipals(s.Principal).includes("arn:aws:iam::222222222222:root"));
+      assert.deepEqual(actionsOf(grant), ["kms:Decrypt"]);
+      assert.deepEqual(awsPrincipals(grant.Principal), ["arn:aws:iam::222222222222:root"]);
+      assert.deepEqual(cond(grant, "ArnEquals", "aws:PrincipalArn"), [CONSUMER_ROLE]);
+      assert.deepEqual(cond(grant, "StringEquals", "kms:ViaService"), ["s3.us-west-2.amazonaws.com"]);
+      assert.deepEqual(cond(grant, "StringEquals", "kms:CallerAccount"), ["222222222222"]);
+      assert.deepEqual(sorted(cond(grant, "StringLike", "kms:EncryptionContext:aws:s3:arn")), [BUCKET_ARN, `${BUCKET_ARN}/*`]);
+    });
+
+    it("key policy: there is no other Allow", () => {
+      assert.equal(policyOf(one(run, "aws:kms/key:Key")).Statement.filter((s) => s.Effect === "Allow").length, 2);
+    });
+  });
+
+  describe("bucket", () => {
+    it("has the derived name, is protected and cannot be force-destroyed", () => {
+      const b = ofType(run, "aws:s3/bucket:Bucket").find((r) => r.inputs.bucket === BUCKET);
+      assert.ok(b);
+      assert.equal(b.opts.protect, true);
+      assert.equal(b.inputs.forceDestroy, false);
+    });
+
+    it("encrypts by default with the key's full ARN and Bucket Key", () => {
+      const enc = ofType(run, "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration").find((r) => r.inputs.bucket === BUCKET);
+      assert.ok(enc);
+      const rules = enc.inputs.rules as { applyServerSideEncryptionByDefault: { sseAlgorithm: string; kmsMasterKeyId: string }; bucketKeyEnabled: boolean }[];
+      assert.equal(rules.length, 1);
+      assert.equal(rules[0].applyServerSideEncryptionByDefault.sseAlgorithm, "aws:kms");
+      assert.equal(rules[0].applyServerSideEncryptionByDefault.kmsMasterKeyId, keyArn);
+      assert.ok(!keyArn.includes(":alias/"), "the full key ARN, never an alias");
+      assert.equal(rules[0].bucketKeyEnabled, true);
+    });
+
+    it("turns on all four Block Public Access settings", () => {
+      const bpa = ofType(run, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock").find((r) => r.inputs.bucket === BUCKET);
+      assert.ok(bpa);
+      for (const k of ["blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"]) assert.equal(bpa.inputs[k], true, k);
+    });
+
+    it("disables ACLs (BucketOwnerEnforced) and enables versioning", () => {
+      const own = ofType(run, "aws:s3/bucketOwnershipControls:BucketOwnershipControls").find((r) => r.inputs.bucket === BUCKET);
+      assert.deepEqual(own?.inputs.rule, { objectOwnership: "BucketOwnerEnforced" });
+      const ver = ofType(run, "aws:s3/bucketVersioning:BucketVersioning").find((r) => r.inputs.bucket === BUCKET);
+      assert.deepEqual(ver?.inputs.versioningConfiguration, { status: "Enabled" });
+    });
+  });
+
+  describe("bucket policy", () => {
+    let doc: PolicyDocument;
+    before(() => (doc = bucketPolicyOf(run, BUCKET)));
+
+    it("denies every request without TLS, on the bucket and its objects", () => {
+      const s = theStatement(doc, "denies plain HTTP", (x) => x.Effect === "Deny" && cond(x, "Bool", "aws:SecureTransport").includes("false"));
+      assert.equal(s.Principal, "*");
+      assert.deepEqual(actionsOf(s), ["s3:*"]);
+      assert.deepEqual(sorted(resourcesOf(s)), [BUCKET_ARN, `${BUCKET_ARN}/*`]);
+    });
+
+    it("denies TLS older than 1.2", () => {
+      const s = theStatement(doc, "denies old TLS", (x) => x.Effect === "Deny" && cond(x, "NumericLessThan", "s3:TlsVersion").length > 0);
+      assert.deepEqual(cond(s, "NumericLessThan", "s3:TlsVersion"), ["1.2"]);
+      assert.equal(s.Principal, "*");
+      assert.deepEqual(sorted(resourcesOf(s)), [BUCKET_ARN, `${BUCKET_ARN}/*`]);
+    });
+
+    it("denies uploads that name another KMS key, but only when the header is sent", () => {
+      const s = theStatement(doc, "denies another key", (x) => x.Effect === "Deny" && cond(x, "StringNotEquals", "s3:x-amz-server-side-encryption-aws-kms-key-id").length > 0);
+      assert.deepEqual(actionsOf(s), ["s3:PutObject"]);
+      assert.deepEqual(cond(s, "StringNotEquals", "s3:x-amz-server-side-encryption-aws-kms-key-id"), [keyArn]);
+      assert.deepEqual(cond(s, "Null", "s3:x-amz-server-side-encryption-aws-kms-key-id"), ["false"]);
+    });
+
+    it("denies uploads that ask for non-KMS encryption, but only when the header is sent", () => {
+      const s = theStatement(doc, "denies non-KMS encryption", (x) => x.Effect === "Deny" && cond(x, "StringNotEquals", "s3:x-amz-server-side-encryption").length > 0);
+      assert.deepEqual(actionsOf(s), ["s3:PutObject"]);
+      assert.deepEqual(cond(s, "StringNotEquals", "s3:x-amz-server-side-encryption"), ["aws:kms"]);
+      assert.deepEqual(cond(s, "Null", "s3:x-amz-server-side-encryption"), ["false"]);
+    });
+
+    it("never denies on a StringNotEquals without a Null guard on the same key (header-less uploads stay allowed)", () => {
+      for (const s of doc.Statement.filter((x) => x.Effect === "Deny")) {
+        for (const k of Object.keys(s.Condition?.StringNotEquals ?? {})) {
+          assert.deepEqual(cond(s, "Null", k), ["false"], `${s.Sid}: StringNotEquals on ${k} needs Null ${k} = false`);
+        }
+        assert.equal(s.Condition?.StringNotEqualsIfExists, undefined, `${s.Sid}: IfExists denies header-less uploads`);
+      }
+    });
+
+    it("lets the consumer role read objects: account root as Principal, narrowed by aws:PrincipalArn", () => {
+      const s = theStatement(doc, "allows GetObject", (x) => x.Effect === "Allow" && actionsOf(x).includes("s3:GetObject"));
+      assert.deepEqual(actionsOf(s), ["s3:GetObject"]);
+      assert.deepEqual(resourcesOf(s), [`${BUCKET_ARN}/*`]);
+      assert.deepEqual(awsPrincipals(s.Principal), ["arn:aws:iam::222222222222:root"]);
+      assert.deepEqual(cond(s, "ArnEquals", "aws:PrincipalArn"), [CONSUMER_ROLE]);
+    });
+
+    it("lets the consumer role list the bucket (allowListBucket defaults to true)", () => {
+      const s = theStatement(doc, "allows ListBucket", (x) => x.Effect === "Allow" && actionsOf(x).includes("s3:ListBucket"));
+      assert.deepEqual(actionsOf(s), ["s3:ListBucket"]);
+      assert.deepEqual(resourcesOf(s), [BUCKET_ARN]);
+      assert.deepEqual(awsPrincipals(s.Principal), ["arn:aws:iam::222222222222:root"]);
+      assert.deepEqual(cond(s, "ArnEquals", "aws:PrincipalArn"), [CONSUMER_ROLE]);
+    });
+
+    it("allows nothing else, and never to Principal *", () => {
+      const allows = doc.Statement.filter((x) => x.Effect === "Allow");
+      assert.equal(allows.length, 2);
+      for (const s of allows) assert.notEqual(s.Principal, "*");
+    });
+  });
+
+  it("uploads every file of source-account/objects, encrypted with the key", () => {
+    const objects = ofType(run, "aws:s3/bucketObjectv2:BucketObjectv2");
+    assert.deepEqual(objects.map((o) => o.inputs.key).sort(), sampleFiles());
+    for (const o of objects) {
+      assert.equal(o.inputs.bucket, BUCKET);
+      assert.equal(o.inputs.serverSideEncryption, "aws:kms");
+      assert.equal(o.inputs.kmsKeyId, keyArn);
+      assert.equal(o.inputs.bucketKeyEnabled, true);
+    }
+  });
+
+  describe("audit trail", () => {
+    it("records the bucket's object events and management (KMS) events, with log validation", () => {
+      const trail = one(run, "aws:cloudtrail/trail:Trail");
+      assert.equal(trail.inputs.enableLogFileValidation, true);
+      const selectors = trail.inputs.advancedEventSelectors as { fieldSelectors: { field: string; equals?: string[]; startsWiths?: string[] }[] }[];
+      const field = (i: number, f: string) => selectors[i]?.fieldSelectors.find((x) => x.field === f);
+      const data = selectors.findIndex((_, i) => field(i, "eventCategory")?.equals?.includes("Data"));
+      assert.ok(data >= 0, "a data-event selector");
+      assert.deepEqual(field(data, "resources.type")?.equals, ["AWS::S3::Object"]);
+      assert.deepEqual(field(data, "resources.ARN")?.startsWiths, [`${BUCKET_ARN}/`]);
+      assert.ok(selectors.some((_, i) => field(i, "eventCategory")?.equals?.includes("Management")), "a management-event selector");
+    });
+
+    it("writes to a private log bucket whose policy admits only this trail (aws:SourceArn)", () => {
+      const trail = one(run, "aws:cloudtrail/trail:Trail");
+      const logBucket = String(trail.inputs.s3BucketName);
+      assert.notEqual(logBucket, BUCKET);
+      const trailArn = `arn:aws:cloudtrail:us-west-2:111111111111:trail/${String(trail.inputs.name)}`;
+      const doc = bucketPolicyOf(run, logBucket);
+      const write = theStatement(doc, "lets CloudTrail write", (s) => s.Effect === "Allow" && actionsOf(s).includes("s3:PutObject"));
+      assert.deepEqual(write.Principal, { Service: "cloudtrail.amazonaws.com" });
+      assert.deepEqual(resourcesOf(write), [`arn:aws:s3:::${logBucket}/AWSLogs/111111111111/*`]);
+      assert.deepEqual(cond(write, "StringEquals", "aws:SourceArn"), [trailArn]);
+      const acl = theStatement(doc, "lets CloudTrail check the ACL", (s) => s.Effect === "Allow" && actionsOf(s).includes("s3:GetBucketAcl"));
+      assert.deepEqual(cond(acl, "StringEquals", "aws:SourceArn"), [trailArn]);
+      assert.ok(doc.Statement.some((s) => s.Effect === "Deny" && cond(s, "Bool", "aws:SecureTransport").includes("false")), "TLS only");
+      const bpa = ofType(run, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock").find((r) => r.inputs.bucket === logBucket);
+      assert.equal(bpa?.inputs.restrictPublicBuckets, true);
+      const logs = ofType(run, "aws:s3/bucket:Bucket").find((r) => r.inputs.bucket === logBucket || r.name.endsWith("-logs"));
+      assert.equal(logs?.opts.protect, true);
+    });
+  });
+
+  it("exports exactly the contract, and it validates", () => {
+    assert.deepEqual(Object.keys(run.outputs).sort(), ["accountId", "allowListBucket", "bucketArn", "bucketName", "consumerRoleArns", "keyArn", "objectKeys", "region"]);
+    assert.equal(run.outputs.bucketName, BUCKET);
+    assert.equal(run.outputs.bucketArn, BUCKET_ARN);
+    assert.equal(run.outputs.region, "us-west-2");
+    assert.equal(run.outputs.accountId, "111111111111");
+    assert.deepEqual(run.outputs.objectKeys, sampleFiles());
+    assert.deepEqual(run.outputs.consumerRoleArns, [CONSUMER_ROLE]);
+    assert.equal(run.outputs.allowListBucket, true);
+    const v = validateContract(run.outputs);
+    assert.ok(v.ok, JSON.stringify(v));
+  });
+
+  it("tags every taggable resource with Name and the project tags", () => {
+    const taggable = run.resources.filter((r) => "tags" in r.inputs);
+    assert.ok(taggable.length >= 4);
+    for (const r of taggable) {
+      const t = r.inputs.tags as Record<string, string> | undefined;
+      assert.ok(t?.Name, `${r.type} ${r.name} has a Name tag`);
+      assert.equal(t?.Project, "cross-account-s3-kms", `${r.type} ${r.name}`);
+    }
+  });
+});
+
+describe("source stack: Pulumi.source.yaml as committed", () => {
+  it("runs and grants the seed's consumer", async () => {
+    const config = readStackConfig(path.join(ROOT, "Pulumi.source.yaml"));
+    const run = await runProgram({ stack: "source", config });
+    assert.deepEqual(run.outputs.consumerRoleArns, [CONSUMER_ROLE]);
+    assert.equal(run.outputs.region, config["aws:region"]);
+  });
+});
+
+describe("source stack with another region, account and two consumers", () => {
+  const consumers = [
+    { accountId: "444444444444", roleName: "reader-a" },
+    { accountId: "555555555555", roleName: "reader-b" },
+  ];
+  const roles = ["arn:aws:iam::444444444444:role/reader-a", "arn:aws:iam::555555555555:role/reader-b"];
+  let run: StackRun;
+  before(async () => {
+    run = await runProgram({
+      stack: "source-eu",
+      config: {
+        "aws:region": "eu-central-1",
+        "aws:allowedAccountIds": '["333333333333"]',
+        "cross-account-s3-kms:side": "source",
+        "cross-account-s3-kms:consumers": JSON.stringify(consumers),
+        "cross-account-s3-kms:bucketName": "team-data-eu",
+        "cross-account-s3-kms:keyAlias": "alias/team-data",
+        "cross-account-s3-kms:keyRotationDays": "90",
+        "cross-account-s3-kms:allowListBucket": "false",
+        "cross-account-s3-kms:protectData": "false",
+        "cross-account-s3-kms:auditTrail": "false",
+      },
+    });
+  });
+
+  it("grants both consumers in the key policy, via S3 in eu-central-1", () => {
+    const doc = policyOf(one(run, "aws:kms/key:Key"));
+    const grant = theStatement(doc, "grants Decrypt", (s) => s.Effect === "Allow" && actionsOf(s).includes("kms:Decrypt"));
+    assert.deepEqual(sorted(awsPrincipals(grant.Principal)), ["arn:aws:iam::444444444444:root", "arn:aws:iam::555555555555:root"]);
+    assert.deepEqual(sorted(cond(grant, "ArnEquals", "aws:PrincipalArn")), roles);
+    assert.deepEqual(cond(grant, "StringEquals", "kms:ViaService"), ["s3.eu-central-1.amazonaws.com"]);
+    assert.deepEqual(sorted(cond(grant, "StringEquals", "kms:CallerAccount")), ["444444444444", "555555555555"]);
+    theStatement(doc, "administers the key", (s) => awsPrincipals(s.Principal).includes("arn:aws:iam::333333333333:root"));
+  });
+
+  it("grants both consumers GetObject, and no ListBucket when allowListBucket is false", () => {
+    const doc = bucketPolicyOf(run, "team-data-eu");
+    const read = theStatement(doc, "allows GetObject", (s) => s.Effect === "Allow" && actionsOf(s).includes("s3:GetObject"));
+    assert.deepEqual(sorted(cond(read, "ArnEquals", "aws:PrincipalArn")), roles);
+    assert.deepEqual(resourcesOf(read), ["arn:aws:s3:::team-data-eu/*"]);
+    assert.ok(!doc.Statement.some((s) => actionsOf(s).includes("s3:ListBucket")));
+  });
+
+  it("applies the alias and rotation period, unprotects the data and skips the trail", () => {
+    assert.equal(one(run, "aws:kms/alias:Alias").inputs.name, "alias/team-data");
+    assert.equal(one(run, "aws:kms/key:Key").inputs.rotationPeriodInDays, 90);
+    assert.equal(one(run, "aws:kms/key:Key").opts.protect, false);
+    assert.equal(one(run, "aws:s3/bucket:Bucket").opts.protect, false);
+    assert.equal(ofType(run, "aws:cloudtrail/trail:Trail").length, 0);
+  });
+
+  it("carries nothing of the seed's region or accounts (nothing is hard-coded)", () => {
+    const everything = JSON.stringify(run.resources.map((r) => r.inputs)) + JSON.stringify(run.outputs);
+    for (const literal of ["us-west-2", "111111111111", "222222222222", "account-b-role", "accounta-cmk"]) {
+      assert.ok(!everything.includes(literal), `found ${literal}`);
+    }
+  });
+
+  it("exports both consumer roles", () => {
+    assert.deepEqual(run.outputs.consumerRoleArns, roles);
+    assert.equal(run.outputs.allowListBucket, false);
+    assert.equal(run.outputs.region, "eu-central-1");
+  });
+});
