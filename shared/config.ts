@@ -143,13 +143,13 @@ function unknownKeys(raw: RawConfig, side: Side, known: readonly string[]): stri
  * Parses raw config against a schema keyed by fully-qualified config keys.
  * Throws a ConfigError listing every problem.
  */
-function parse<S extends z.ZodObject>(side: Side, raw: RawConfig, schema: S, extra: (out: z.output<S>, problems: string[]) => void): z.output<S> {
+function parse<S extends z.ZodObject>(side: Side, raw: RawConfig, schema: S, extra?: (out: z.output<S>, problems: string[]) => void): z.output<S> {
   const keys = Object.keys(schema.shape);
   const problems = unknownKeys(raw, side, keys.filter((k) => k.startsWith(`${PROJECT}:`)));
   const input = decode(raw, keys, problems);
   const result = schema.safeParse(input);
   if (!result.success) problems.push(...formatIssues(input, result.error.issues));
-  if (result.success && problems.length === 0) extra(result.data, problems);
+  if (result.success && problems.length === 0) extra?.(result.data, problems);
   if (problems.length > 0 || !result.success) throw new ConfigError(side, problems);
   return result.data;
 }
@@ -276,5 +276,94 @@ export function parseSourceConfig(raw: RawConfig): SourceConfig {
     allowListBucket: c[key("allowListBucket")] ?? SOURCE_DEFAULTS.allowListBucket,
     protectData: c[key("protectData")] ?? SOURCE_DEFAULTS.protectData,
     auditTrail: c[key("auditTrail")] ?? SOURCE_DEFAULTS.auditTrail,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Target stack
+
+export const TARGET_DEFAULTS = {
+  sourceStack: "organization/cross-account-s3-kms/source",
+  roleName: "account-b-role",
+  destinationDir: "/var/lib/cross-account-s3-kms",
+  instanceType: "t4g.nano",
+  useDefaultVpc: false,
+  enableSsm: false,
+  copyTimeoutSeconds: 300,
+};
+
+export type Architecture = "arm64" | "x86_64";
+
+export interface TargetConfig {
+  side: "target";
+  accountId: string;
+  region: string;
+  sourceStack: string;
+  roleName: string;
+  /** The object to copy; undefined means the first of the source's objectKeys. */
+  objectKey?: string;
+  destinationDir: string;
+  instanceType: string;
+  architecture: Architecture;
+  /** A fixed AMI; undefined means the latest Amazon Linux 2023 from the public SSM parameter. */
+  amiId?: string;
+  useDefaultVpc: boolean;
+  enableSsm: boolean;
+  permissionsBoundaryArn?: string;
+  copyTimeoutSeconds: number;
+}
+
+const INSTANCE_TYPE = /^([a-z]+)(\d+)([a-z-]*)\.([a-z0-9]+)$/;
+
+/** Graviton (arm64) families carry a `g` after the generation digit (t4g, m7gd, c6gn, im4gn) or are a1. */
+export function architectureOf(instanceType: string): Architecture {
+  const m = INSTANCE_TYPE.exec(instanceType);
+  return m && (m[1] + m[2] === "a1" || m[3].includes("g")) ? "arm64" : "x86_64";
+}
+
+const targetSchema = z.object({
+  [key("side")]: z.literal("target"),
+  "aws:region": regionSchema,
+  "aws:allowedAccountIds": allowedAccountIdsSchema,
+  [key("sourceStack")]: z
+    .string(rule("must be a stack name"))
+    .regex(/^([\w.-]+\/){0,2}[\w.-]+$/, "must be a stack name: <stack>, <project>/<stack> or <organization>/<project>/<stack>")
+    .optional(),
+  [key("roleName")]: roleNameSchema.optional(),
+  [key("objectKey")]: z.string(rule("must be an S3 object key")).min(1, "must not be empty").max(1024, "must be at most 1,024 characters").optional(),
+  [key("destinationDir")]: z
+    .string(rule("must be an absolute folder path"))
+    .regex(/^\/[\w./-]*$/, "must be an absolute folder path of letters, digits and ._/-")
+    .refine((d) => !d.split("/").includes(".."), "must not contain '..'")
+    .optional(),
+  [key("instanceType")]: z.string(rule("must be an EC2 instance type")).regex(INSTANCE_TYPE, "must be an EC2 instance type such as t4g.nano or t3.micro").optional(),
+  [key("amiId")]: z.string(rule("must be an AMI ID")).regex(/^ami-[0-9a-f]{8}([0-9a-f]{9})?$/, "must be an AMI ID, ami- then 8 or 17 hex digits").optional(),
+  [key("useDefaultVpc")]: boolSchema.optional(),
+  [key("enableSsm")]: boolSchema.optional(),
+  [key("permissionsBoundaryArn")]: z
+    .string(rule("must be an IAM policy ARN"))
+    .regex(/^arn:aws:iam::(\d{12}|aws):policy\/[\w+=,.@/-]+$/, "must be an IAM managed policy ARN, arn:aws:iam::<account>:policy/<name>")
+    .optional(),
+  [key("copyTimeoutSeconds")]: intSchema(30, 3600, "the boot script's total retry time in seconds").optional(),
+});
+
+export function parseTargetConfig(raw: RawConfig): TargetConfig {
+  const c = parse("target", raw, targetSchema);
+  const instanceType = c[key("instanceType")] ?? TARGET_DEFAULTS.instanceType;
+  return {
+    side: "target",
+    accountId: c["aws:allowedAccountIds"][0],
+    region: c["aws:region"],
+    sourceStack: c[key("sourceStack")] ?? TARGET_DEFAULTS.sourceStack,
+    roleName: c[key("roleName")] ?? TARGET_DEFAULTS.roleName,
+    objectKey: c[key("objectKey")],
+    destinationDir: (c[key("destinationDir")] ?? TARGET_DEFAULTS.destinationDir).replace(/\/+$/, "") || "/",
+    instanceType,
+    architecture: architectureOf(instanceType),
+    amiId: c[key("amiId")],
+    useDefaultVpc: c[key("useDefaultVpc")] ?? TARGET_DEFAULTS.useDefaultVpc,
+    enableSsm: c[key("enableSsm")] ?? TARGET_DEFAULTS.enableSsm,
+    permissionsBoundaryArn: c[key("permissionsBoundaryArn")],
+    copyTimeoutSeconds: c[key("copyTimeoutSeconds")] ?? TARGET_DEFAULTS.copyTimeoutSeconds,
   };
 }

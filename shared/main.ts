@@ -4,7 +4,8 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { runSource } from "../source-account";
-import { parseSourceConfig, readSide } from "./config";
+import { runTarget } from "../target-account";
+import { parseSourceConfig, parseTargetConfig, readSide } from "./config";
 
 export = async (): Promise<Record<string, unknown>> => {
   const raw = pulumi.runtime.allConfig();
@@ -13,6 +14,6 @@ export = async (): Promise<Record<string, unknown>> => {
     case "source":
       return runSource(parseSourceConfig(raw));
     case "target":
-      throw new Error("the target side is not built yet");
+      return { ...(await runTarget(parseTargetConfig(raw))) };
   }
 };

@@ -201,3 +201,11 @@ export function auditLogBucketPolicy(a: AuditLogPolicyArgs): PolicyDocument {
     },
   ]);
 }
+
+/**
+ * The S3 gateway endpoint's policy, a data perimeter: through this endpoint, only the reader role's
+ * reads of the source bucket. The bucket side of the grant, with the role named by condition only.
+ */
+export function s3EndpointPolicy(t: ReadTarget, self: Consumer): PolicyDocument {
+  return policyDocument(readGrant(t, [self]).bucket.map((s) => ({ ...s, Sid: `Endpoint${s.Sid}`, Principal: "*" as const })));
+}

@@ -5,7 +5,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as path from "path";
 import { PROJECT, PROJECT_ROOT, RawConfig } from "../shared/config";
-import { createMocks, MockContext } from "./mocks";
+import { createMocks, Invoke, MockContext } from "./mocks";
 
 export interface CapturedResource {
   type: string;
@@ -19,6 +19,7 @@ export interface CapturedResource {
 export interface StackRun {
   resources: CapturedResource[];
   outputs: Record<string, unknown>;
+  invokes: Invoke[];
 }
 
 export interface RunOptions {
@@ -26,7 +27,6 @@ export interface RunOptions {
   /** Fully-qualified keys, as in Pulumi.<stack>.yaml; structured values as JSON strings. */
   config: RawConfig;
   stackOutputs?: MockContext["stackOutputs"];
-  componentOutputs?: MockContext["componentOutputs"];
 }
 
 /** The outcome of a run that is expected to fail: the error, and what was declared before it. */
@@ -36,15 +36,6 @@ export interface FailedRun {
 }
 
 const PROGRAM = path.join(PROJECT_ROOT, "shared", "main.ts");
-
-/** Drops the program's own modules from require's cache, so the next load sees the new config. */
-function forgetProgram(): void {
-  for (const id of Object.keys(require.cache)) {
-    if (id.startsWith(PROJECT_ROOT + path.sep) && !id.includes(`${path.sep}node_modules${path.sep}`) && !id.startsWith(path.join(PROJECT_ROOT, "tests"))) {
-      delete require.cache[id];
-    }
-  }
-}
 
 /** Waits for every pending registration; internal to the SDK, so typed here by its shape. */
 async function waitForRegistrations(): Promise<void> {
@@ -62,17 +53,17 @@ function resolveDeep(value: unknown): Promise<unknown> {
   });
 }
 
-async function load(opts: RunOptions, captured: CapturedResource[]): Promise<Record<string, unknown>> {
+async function load(opts: RunOptions, captured: CapturedResource[], invokes: Invoke[]): Promise<Record<string, unknown>> {
   const accountIds = JSON.parse(opts.config["aws:allowedAccountIds"] ?? '["000000000000"]') as string[];
   const ctx: MockContext = {
     region: opts.config["aws:region"] ?? "us-east-1",
     accountId: accountIds[0] ?? "000000000000",
     stackOutputs: opts.stackOutputs ?? {},
-    componentOutputs: opts.componentOutputs ?? {},
+    invokes,
   };
   await pulumi.runtime.setMocks(createMocks(ctx), PROJECT, opts.stack, false);
+  // The program reads config when called, not when loaded, so one load serves every run.
   pulumi.runtime.setAllConfig(opts.config);
-  forgetProgram();
 
   const pending: Promise<void>[] = [];
   const outputs = await pulumi.runtime.runInPulumiStack(async () => {
@@ -97,15 +88,16 @@ async function load(opts: RunOptions, captured: CapturedResource[]): Promise<Rec
 /** Runs the program and returns what it declared and exported. Rejects if the program fails. */
 export async function runProgram(opts: RunOptions): Promise<StackRun> {
   const resources: CapturedResource[] = [];
-  const outputs = await load(opts, resources);
-  return { resources, outputs };
+  const invokes: Invoke[] = [];
+  const outputs = await load(opts, resources, invokes);
+  return { resources, outputs, invokes };
 }
 
 /** Runs the program expecting it to fail; rejects if it succeeds. */
 export async function runProgramExpectingError(opts: RunOptions): Promise<FailedRun> {
   const resources: CapturedResource[] = [];
   try {
-    await load(opts, resources);
+    await load(opts, resources, []);
   } catch (e) {
     return { error: e instanceof Error ? e : new Error(String(e)), resources };
   }

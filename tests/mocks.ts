@@ -10,8 +10,14 @@ export interface MockContext {
   accountId: string;
   /** Outputs of each stack a StackReference may name, keyed by the stack name. */
   stackOutputs: Record<string, Record<string, unknown>>;
-  /** Outputs returned by remote (multi-language) components, keyed by type token. */
-  componentOutputs: Record<string, Record<string, unknown>>;
+  /** Every provider function the program invoked, in order, with its arguments and result. */
+  invokes: Invoke[];
+}
+
+export interface Invoke {
+  token: string;
+  args: Record<string, unknown>;
+  result: Record<string, unknown>;
 }
 
 type State = Record<string, unknown>;
@@ -47,6 +53,20 @@ const computed: Record<string, (ctx: MockContext, name: string, inputs: Inputs) 
   },
   "aws:ec2/instance:Instance": (_ctx, name) => ({ arn: `arn:aws:ec2:::instance/i-${hex(name, 17)}`, privateIp: "10.0.0.10", publicIp: "" }),
   "aws:ec2/securityGroup:SecurityGroup": (_ctx, name) => ({ arn: `arn:aws:ec2:::security-group/sg-${hex(name, 17)}` }),
+  // A remote component: only its outputs come back, as AWS would create one isolated subnet.
+  "awsx:ec2:Vpc": (_ctx, name) => ({ vpcId: `vpc-${hex(name, 17)}`, isolatedSubnetIds: [`subnet-${hex(name, 17)}`], privateSubnetIds: [], publicSubnetIds: [] }),
+};
+
+type Filter = { name: string; values: string[] };
+const filterValues = (args: Record<string, unknown>, name: string): string[] => ((args.filters as Filter[] | undefined) ?? []).find((f) => f.name === name)?.values ?? [];
+
+/** What each provider function returns, given its arguments. */
+const functions: Record<string, (ctx: MockContext, args: Record<string, unknown>) => Record<string, unknown>> = {
+  "aws:ssm/getParameter:getParameter": (_ctx, a) => ({ name: a.name, type: "String", value: `ami-${hex(str(a.name, ""), 17)}` }),
+  "aws:ec2/getManagedPrefixList:getManagedPrefixList": (_ctx, a) => ({ id: `pl-${hex(str(a.name, ""), 8)}`, name: a.name }),
+  "aws:ec2/getRouteTables:getRouteTables": (_ctx, a) => ({ ids: filterValues(a, "association.subnet-id").map((s) => `rtb-${hex(s, 17)}`) }),
+  "aws:ec2/getVpc:getVpc": (ctx) => ({ id: `vpc-${hex(`default-${ctx.accountId}`, 17)}`, cidrBlock: "172.31.0.0/16", default: true }),
+  "aws:ec2/getSubnets:getSubnets": (_ctx, a) => ({ ids: ["b", "a", "c"].map((az) => `subnet-${hex(filterValues(a, "vpc-id")[0] + az, 17)}`) }),
 };
 
 const ids: Record<string, (name: string, inputs: Inputs) => string> = {
@@ -66,14 +86,18 @@ export function createMocks(ctx: MockContext): pulumi.runtime.Mocks {
         return { id: name, state: { name, outputs } };
       }
       if (args.custom === false) {
-        return { id: undefined, state: { ...args.inputs, ...(ctx.componentOutputs[args.type] ?? {}) } };
+        return { id: undefined, state: { ...args.inputs, ...(computed[args.type]?.(ctx, args.name, args.inputs as Inputs) ?? {}) } };
       }
       const inputs = args.inputs as Inputs;
       const id = ids[args.type]?.(args.name, inputs) ?? `${args.name}-id`;
       return { id, state: { ...inputs, ...(computed[args.type]?.(ctx, args.name, inputs) ?? {}) } };
     },
     call(args: pulumi.runtime.MockCallArgs): Record<string, unknown> {
-      throw new Error(`unexpected call to ${args.token}: add it to tests/mocks.ts`);
+      const f = functions[args.token];
+      if (f === undefined) throw new Error(`unexpected call to ${args.token}: add it to tests/mocks.ts`);
+      const result = f(ctx, args.inputs as Record<string, unknown>);
+      ctx.invokes.push({ token: args.token, args: args.inputs as Record<string, unknown>, result });
+      return result;
     },
   };
 }

@@ -1,0 +1,119 @@
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+import { roleArn } from "../shared/arn";
+import { key, TargetConfig } from "../shared/config";
+import { CONTRACT_KEYS, SourceContract, validateContract } from "../shared/contract";
+import { UserError } from "../shared/errors";
+import { readerIdentityPolicy, s3EndpointPolicy } from "../shared/policies";
+import { renderPolicy } from "../shared/policy-document";
+import { MARKER_PREFIX, renderBootScript } from "./boot-script";
+import { CopyInstance } from "./copy-instance";
+import { ReaderNetwork } from "./network";
+import { ReaderRole } from "./reader-role";
+
+export interface TargetOutputs {
+  instanceId: pulumi.Output<string>;
+  roleArn: pulumi.Output<string>;
+  sourceBucket: string;
+  objectKey: string;
+  destinationPath: string;
+  markerPrefix: string;
+}
+
+const deployFirst = (stack: string): string =>
+  `Deploy the source stack first (pulumi up -s source, in account A, on the same backend), or point ${key("sourceStack")} at it (now ${JSON.stringify(stack)}).`;
+
+/** Reads and validates the source stack's outputs before any resource of this stack is declared. */
+export async function readSourceContract(sourceStack: string): Promise<SourceContract> {
+  const ref = new pulumi.StackReference(sourceStack);
+  const values: Record<string, unknown> = {};
+  try {
+    for (const name of CONTRACT_KEYS) {
+      const d = await ref.getOutputDetails(name);
+      values[name] = d.value ?? d.secretValue;
+    }
+  } catch (e) {
+    throw new UserError(`Cannot read the source stack ${JSON.stringify(sourceStack)}: ${e instanceof Error ? e.message : String(e)}\n${deployFirst(sourceStack)}`);
+  }
+  const missing = CONTRACT_KEYS.filter((n) => values[n] === undefined);
+  if (missing.length === CONTRACT_KEYS.length) {
+    throw new UserError(`The source stack ${JSON.stringify(sourceStack)} has no outputs: it has not been deployed. ${deployFirst(sourceStack)}`);
+  }
+  if (missing.length > 0) {
+    throw new UserError(
+      `The source stack ${JSON.stringify(sourceStack)} lacks the outputs ${missing.join(", ")}. Run pulumi up -s source with this version of the program, then deploy the target again.`,
+    );
+  }
+  const v = validateContract(values);
+  if (!v.ok) throw new UserError(`The source stack ${JSON.stringify(sourceStack)} exports an invalid contract:\n${v.problems.map((p) => `  - ${p}`).join("\n")}`);
+  return v.contract;
+}
+
+/** The checks that need both this stack's config and the source's contract. */
+export function contractProblems(cfg: TargetConfig, src: SourceContract): string[] {
+  const problems: string[] = [];
+  const self = roleArn({ accountId: cfg.accountId, roleName: cfg.roleName });
+  if (src.region !== cfg.region) {
+    problems.push(`aws:region = ${JSON.stringify(cfg.region)}, but the source bucket and key are in ${src.region}: set aws:region to ${src.region} (this scenario is same-region).`);
+  }
+  if (src.accountId === cfg.accountId) {
+    problems.push(`aws:allowedAccountIds = ["${cfg.accountId}"] is the source account too: the target must run in another account.`);
+  }
+  if (!src.consumerRoleArns.includes(self)) {
+    problems.push(
+      `This stack's role ${self} is not granted by the source (it grants ${src.consumerRoleArns.join(", ")}). ` +
+        `Add { accountId: "${cfg.accountId}", roleName: "${cfg.roleName}" } to ${key("consumers")} in Pulumi.source.yaml, run pulumi up -s source, then deploy the target again.`,
+    );
+  }
+  if (cfg.objectKey !== undefined && !src.objectKeys.includes(cfg.objectKey)) {
+    problems.push(`${key("objectKey")} = ${JSON.stringify(cfg.objectKey)}: must be one of the source's objects: ${src.objectKeys.join(", ")}.`);
+  }
+  return problems;
+}
+
+/** Account B: the reader role, the network and the instance that copies the object at boot. */
+export async function runTarget(cfg: TargetConfig): Promise<TargetOutputs> {
+  const src = await readSourceContract(cfg.sourceStack);
+  const problems = contractProblems(cfg, src);
+  if (problems.length > 0) {
+    throw new UserError(`The target stack does not match the source stack ${JSON.stringify(cfg.sourceStack)}:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+  }
+  const objectKey = cfg.objectKey ?? src.objectKeys[0];
+  const destinationPath = `${cfg.destinationDir}/${path.posix.basename(objectKey)}`;
+  const self = { accountId: cfg.accountId, roleName: cfg.roleName };
+
+  const reader = new ReaderRole("reader", {
+    roleName: cfg.roleName,
+    policy: renderPolicy(readerIdentityPolicy(src, self)),
+    permissionsBoundaryArn: cfg.permissionsBoundaryArn,
+    enableSsm: cfg.enableSsm,
+  });
+
+  const network = new ReaderNetwork("network", {
+    region: cfg.region,
+    s3EndpointPolicy: renderPolicy(s3EndpointPolicy(src, self)),
+    useDefaultVpc: cfg.useDefaultVpc,
+    enableSsm: cfg.enableSsm,
+  });
+
+  const copier = new CopyInstance("copier", {
+    instanceType: cfg.instanceType,
+    architecture: cfg.architecture,
+    amiId: cfg.amiId,
+    subnetId: network.subnetId,
+    securityGroupId: network.securityGroupId,
+    instanceProfile: reader.instanceProfile.name,
+    associatePublicIp: network.needsPublicIp,
+    userData: renderBootScript({ bucket: src.bucketName, objectKey, region: src.region, dest: destinationPath, timeoutSeconds: cfg.copyTimeoutSeconds }),
+    dependsOn: reader.ready,
+  });
+
+  return {
+    instanceId: copier.instance.id,
+    roleArn: reader.role.arn,
+    sourceBucket: src.bucketName,
+    objectKey,
+    destinationPath,
+    markerPrefix: MARKER_PREFIX,
+  };
+}

@@ -1,0 +1,138 @@
+import * as aws from "@pulumi/aws";
+import * as awsx from "@pulumi/awsx";
+import * as pulumi from "@pulumi/pulumi";
+import { UserError } from "../shared/errors";
+import { tags } from "../shared/tags";
+
+/** The VPC's address range in private mode. */
+export const VPC_CIDR = "10.0.0.0/16";
+
+/** Interface endpoints the SSM agent needs for Session Manager without internet access. */
+export const SSM_ENDPOINT_SERVICES = ["ssm", "ssmmessages", "ec2messages"];
+
+export interface ReaderNetworkArgs {
+  /** The region; endpoint and prefix-list names include it. Required. */
+  region: string;
+  /** The S3 gateway endpoint's policy, as JSON. Required. */
+  s3EndpointPolicy: pulumi.Input<string>;
+  /** Use the account's default VPC instead of a new private one. Default false. */
+  useDefaultVpc?: boolean;
+  /** Add what Session Manager needs: interface endpoints (private mode) or HTTPS egress (default VPC). Default false. */
+  enableSsm?: boolean;
+}
+
+/**
+ * Where the instance runs. By default a new VPC with one isolated subnet (no internet or NAT
+ * gateway) whose only way out is an S3 gateway endpoint, restricted by its policy. The instance's
+ * security group has no ingress, and egress only HTTPS to the regional S3 prefix list.
+ */
+export class ReaderNetwork extends pulumi.ComponentResource {
+  readonly subnetId: pulumi.Output<string>;
+  readonly securityGroupId: pulumi.Output<string>;
+  /** True in the default VPC, where the instance needs a public IPv4 address to reach S3. */
+  readonly needsPublicIp: boolean;
+
+  constructor(name: string, args: ReaderNetworkArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("cross-account-s3-kms:target:ReaderNetwork", name, {}, opts);
+    const parent = { parent: this };
+    const useDefaultVpc = args.useDefaultVpc ?? false;
+    const enableSsm = args.enableSsm ?? false;
+    this.needsPublicIp = useDefaultVpc;
+
+    const s3PrefixList = aws.ec2.getManagedPrefixListOutput({ name: `com.amazonaws.${args.region}.s3` }, parent);
+    const egress: aws.types.input.ec2.SecurityGroupEgress[] = [
+      { description: "HTTPS to S3 (regional prefix list)", protocol: "tcp", fromPort: 443, toPort: 443, prefixListIds: [s3PrefixList.id] },
+    ];
+
+    let vpcId: pulumi.Output<string>;
+    if (useDefaultVpc) {
+      vpcId = aws.ec2.getVpcOutput({ default: true }, parent).id;
+      const subnets = aws.ec2.getSubnetsOutput(
+        {
+          filters: [
+            { name: "vpc-id", values: [vpcId] },
+            { name: "default-for-az", values: ["true"] },
+          ],
+        },
+        parent,
+      );
+      this.subnetId = subnets.ids.apply((ids) => {
+        if (ids.length === 0) throw new UserError("useDefaultVpc = true: the default VPC has no default subnets; set useDefaultVpc to false");
+        return [...ids].sort()[0];
+      });
+      if (enableSsm) {
+        egress.push({ description: "HTTPS to the Session Manager endpoints over the internet", protocol: "tcp", fromPort: 443, toPort: 443, cidrBlocks: ["0.0.0.0/0"] });
+      }
+    } else {
+      const vpc = new awsx.ec2.Vpc(
+        `${name}-vpc`,
+        {
+          cidrBlock: VPC_CIDR,
+          numberOfAvailabilityZones: 1,
+          subnetStrategy: awsx.ec2.SubnetAllocationStrategy.Auto,
+          subnetSpecs: [{ type: awsx.ec2.SubnetType.Isolated, cidrMask: 24 }],
+          natGateways: { strategy: awsx.ec2.NatGatewayStrategy.None },
+          enableDnsHostnames: true,
+          enableDnsSupport: true,
+          tags: tags(`${name}-vpc`),
+        },
+        parent,
+      );
+      vpcId = vpc.vpcId;
+      this.subnetId = vpc.isolatedSubnetIds.apply((ids) => ids[0]);
+      const routeTables = aws.ec2.getRouteTablesOutput({ vpcId, filters: [{ name: "association.subnet-id", values: vpc.isolatedSubnetIds }] }, parent);
+      new aws.ec2.VpcEndpoint(
+        `${name}-s3`,
+        {
+          vpcId,
+          serviceName: `com.amazonaws.${args.region}.s3`,
+          vpcEndpointType: "Gateway",
+          routeTableIds: routeTables.ids,
+          policy: args.s3EndpointPolicy,
+          tags: tags(`${name}-s3`),
+        },
+        parent,
+      );
+      if (enableSsm) {
+        egress.push({ description: "HTTPS to the Session Manager interface endpoints", protocol: "tcp", fromPort: 443, toPort: 443, cidrBlocks: [VPC_CIDR] });
+      }
+    }
+
+    const sg = new aws.ec2.SecurityGroup(
+      `${name}-instance`,
+      { vpcId, description: "Cross-account reader: no ingress, HTTPS egress to S3 only", ingress: [], egress, tags: tags(`${name}-instance`) },
+      parent,
+    );
+    this.securityGroupId = sg.id;
+
+    if (enableSsm && !useDefaultVpc) {
+      const endpointSg = new aws.ec2.SecurityGroup(
+        `${name}-ssm-endpoints`,
+        {
+          vpcId,
+          description: "Session Manager endpoints: HTTPS from the reader instance only",
+          ingress: [{ description: "HTTPS from the reader instance", protocol: "tcp", fromPort: 443, toPort: 443, securityGroups: [sg.id] }],
+          egress: [],
+          tags: tags(`${name}-ssm-endpoints`),
+        },
+        parent,
+      );
+      for (const service of SSM_ENDPOINT_SERVICES) {
+        new aws.ec2.VpcEndpoint(
+          `${name}-${service}`,
+          {
+            vpcId,
+            serviceName: `com.amazonaws.${args.region}.${service}`,
+            vpcEndpointType: "Interface",
+            privateDnsEnabled: true,
+            subnetIds: [this.subnetId],
+            securityGroupIds: [endpointSg.id],
+            tags: tags(`${name}-${service}`),
+          },
+          parent,
+        );
+      }
+    }
+    this.registerOutputs({ subnetId: this.subnetId, securityGroupId: this.securityGroupId });
+  }
+}
