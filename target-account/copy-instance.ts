@@ -47,7 +47,7 @@ export class CopyInstance extends pulumi.ComponentResource {
         metadataOptions: { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 1, instanceMetadataTags: "disabled" },
         rootBlockDevice: { encrypted: true, volumeType: "gp3", deleteOnTermination: true },
         // Burstable types default to unlimited credits, which can bill beyond the hourly price.
-        creditSpecification: args.instanceType.startsWith("t") ? { cpuCredits: "standard" } : undefined,
+        creditSpecification: /^t\d/.test(args.instanceType) ? { cpuCredits: "standard" } : undefined,
         userData: args.userData,
         userDataReplaceOnChange: true,
         tags: tags(`${name}-instance`),
