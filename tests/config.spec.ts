@@ -3,7 +3,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { RawConfig } from "../shared/config";
-import { runProgramExpectingError } from "./harness";
+import { runProgramExpectingError } from "../shared/offline/run";
 
 const VALID: RawConfig = {
   "aws:region": "us-west-2",

@@ -4,7 +4,7 @@ import * as path from "path";
 import { validateContract } from "../shared/contract";
 import { PolicyDocument } from "../shared/policy-document";
 import { readStackConfig } from "../shared/stack-file";
-import { one, ofType, policyOf, runProgram, StackRun } from "./harness";
+import { one, ofType, policyOf, runProgram, StackRun } from "../shared/offline/run";
 import { actionsOf, awsPrincipals, cond, resourcesOf, sorted, theStatement } from "./policy-query";
 
 const ROOT = path.resolve(__dirname, "..");

@@ -2,8 +2,8 @@ import { strict as assert } from "assert";
 import * as path from "path";
 import { RawConfig } from "../shared/config";
 import { readStackConfig } from "../shared/stack-file";
-import { CapturedResource, one, ofType, policyOf, runProgram, runProgramExpectingError, StackRun } from "./harness";
-import { Invoke } from "./mocks";
+import { CapturedResource, one, ofType, policyOf, runProgram, runProgramExpectingError, StackRun } from "../shared/offline/run";
+import { Invoke } from "../shared/offline/mocks";
 import { actionsOf, awsPrincipals, cond, resourcesOf, sorted } from "./policy-query";
 
 const ROOT = path.resolve(__dirname, "..");

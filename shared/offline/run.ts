@@ -4,7 +4,8 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as path from "path";
-import { PROJECT, PROJECT_ROOT, RawConfig } from "../shared/config";
+import { PROJECT, PROJECT_ROOT, RawConfig } from "../config";
+import { PolicyDocument } from "../policy-document";
 import { createMocks, Invoke, MockContext } from "./mocks";
 
 export interface CapturedResource {
@@ -43,21 +44,28 @@ async function waitForRegistrations(): Promise<void> {
   await settings.waitForRPCs();
 }
 
-/** Resolves any value that may hold Outputs, rejecting (never hanging) when one fails. */
+/**
+ * Resolves any value that may hold Outputs, rejecting (never hanging) when one fails:
+ * Output.apply never calls back on failure, so the Output's own promise is awaited.
+ */
 function resolveDeep(value: unknown): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    const o = pulumi.output(value);
-    // Output.apply never calls back on failure, so the underlying promise is watched too.
-    const inner = (o as unknown as { promise(): Promise<unknown> }).promise();
-    inner.then(resolve, reject);
-  });
+  return (pulumi.output(value) as unknown as { promise(): Promise<unknown> }).promise();
+}
+
+/** The mocks' account: the first of aws:allowedAccountIds, as the provider's guard makes it. */
+function accountOf(config: RawConfig): string {
+  try {
+    const ids: unknown = JSON.parse(config["aws:allowedAccountIds"] ?? "[]");
+    return Array.isArray(ids) && typeof ids[0] === "string" ? ids[0] : "000000000000";
+  } catch {
+    return "000000000000";
+  }
 }
 
 async function load(opts: RunOptions, captured: CapturedResource[], invokes: Invoke[]): Promise<Record<string, unknown>> {
-  const accountIds = JSON.parse(opts.config["aws:allowedAccountIds"] ?? '["000000000000"]') as string[];
   const ctx: MockContext = {
     region: opts.config["aws:region"] ?? "us-east-1",
-    accountId: accountIds[0] ?? "000000000000",
+    accountId: accountOf(opts.config),
     stackOutputs: opts.stackOutputs ?? {},
     invokes,
   };
@@ -118,8 +126,8 @@ export function one(run: { resources: CapturedResource[] }, type: string): Captu
 }
 
 /** Parses a policy input the program sent as a JSON string. */
-export function policyOf(r: CapturedResource, field = "policy"): import("../shared/policy-document").PolicyDocument {
+export function policyOf(r: CapturedResource, field = "policy"): PolicyDocument {
   const v = r.inputs[field];
   if (typeof v !== "string") throw new Error(`${r.type} ${r.name}: input ${field} is not a JSON string`);
-  return JSON.parse(v) as import("../shared/policy-document").PolicyDocument;
+  return JSON.parse(v) as PolicyDocument;
 }
