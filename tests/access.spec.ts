@@ -1,0 +1,164 @@
+import { strict as assert } from "assert";
+import * as path from "path";
+import {
+  AccessPolicies,
+  accessCases,
+  canDownload,
+  captureDeployment,
+  Deployment,
+  evaluate,
+  evaluateCases,
+  generatedPolicies,
+  mutate,
+  Principal,
+  vocabularyProblems,
+} from "../shared/access-model";
+import { RawConfig } from "../shared/config";
+import { policyDocument, Statement } from "../shared/policy-document";
+import { readStackConfig } from "../shared/stack-file";
+
+const ROOT = path.resolve(__dirname, "..");
+const SOURCE = readStackConfig(path.join(ROOT, "Pulumi.source.yaml"));
+const TARGET = readStackConfig(path.join(ROOT, "Pulumi.target.yaml"));
+
+const actions = (s: Statement): string[] => (Array.isArray(s.Action) ? s.Action : [s.Action]);
+const grants = (action: string) => (s: Statement) => s.Effect === "Allow" && actions(s).includes(action);
+const hasConditionKey = (s: Statement, k: string) => Object.values(s.Condition ?? {}).some((block) => k in block);
+
+/** The consumer the target config deploys, read from that config. */
+const consumerOf = (target: RawConfig): Principal => ({
+  accountId: (JSON.parse(target["aws:allowedAccountIds"]) as string[])[0],
+  roleName: target["cross-account-s3-kms:roleName"],
+});
+
+async function assertMatrixHolds(d: Deployment): Promise<void> {
+  const results = await evaluateCases(d.policies, d.contract, accessCases(d.policies, d.contract));
+  const failures = results.filter((r) => !r.ok);
+  assert.deepEqual(failures, [], `cases not as expected:\n${JSON.stringify(failures, null, 2)}`);
+}
+
+describe("access model: the committed configs", () => {
+  let d: Deployment;
+  before(async () => (d = await captureDeployment(SOURCE, TARGET)));
+
+  it("every case of the matrix evaluates as expected", async () => {
+    await assertMatrixHolds(d);
+  });
+
+  it("the matrix covers each object, listing and decrypt as allowed, and the listed denials", async () => {
+    const cases = accessCases(d.policies, d.contract);
+    const allowed = cases.filter((c) => c.expected === "Allowed");
+    assert.equal(allowed.length, d.contract.objectKeys.length + 2);
+    const results = await evaluateCases(d.policies, d.contract, cases);
+    assert.ok(results.some((r) => r.result === "ExplicitlyDenied"), "the TLS denies decide some cases");
+    assert.ok(results.filter((r) => r.expected === "Denied").length >= 15);
+  });
+
+  it("the consumer's read passes through its VPC's gateway endpoint policy", async () => {
+    const me = consumerOf(TARGET);
+    const c = d.policies.consumers.find((x) => x.role.roleName === me.roleName);
+    assert.ok(c?.endpoint, "the private network has a gateway endpoint");
+    const read = { principal: me, action: "s3:GetObject", resource: `${d.contract.bucketArn}/${d.contract.objectKeys[0]}`, resourceAccount: d.contract.accountId, throughEndpoint: true };
+    assert.equal(await evaluate(d.policies, d.contract, read, c.identity, c.endpoint), "Allowed");
+    const closed = { ...c.endpoint, Statement: c.endpoint.Statement.filter((s) => !grants("s3:GetObject")(s)) };
+    assert.notEqual(await evaluate(d.policies, d.contract, read, c.identity, closed), "Allowed");
+  });
+
+  describe("guard rails", () => {
+    it("every generated policy uses only real actions, operators and condition keys", async () => {
+      const problems: string[] = [];
+      for (const run of [d.source, d.target]) for (const p of generatedPolicies(run)) problems.push(...(await vocabularyProblems(p)));
+      assert.deepEqual(problems, []);
+      assert.ok(generatedPolicies(d.source).length >= 3 && generatedPolicies(d.target).length >= 3);
+    });
+
+    it("a misspelt action, operator or condition key is reported, not silently never matched", async () => {
+      const statements: Statement[] = [
+        { Sid: "A", Effect: "Deny", Principal: "*", Action: "s3:GetObjects", Resource: "arn:aws:s3:::b/*" },
+        { Sid: "B", Effect: "Deny", Principal: "*", Action: "s3:*", Resource: "arn:aws:s3:::b/*", Condition: { Bool: { "aws:SecureTransprot": "false" } } },
+        { Sid: "C", Effect: "Deny", Principal: "*", Action: "s3:*", Resource: "arn:aws:s3:::b/*", Condition: { StringEqual: { "aws:PrincipalArn": "x" } } },
+      ];
+      const doc = policyDocument(statements);
+      const problems = await vocabularyProblems({ where: "fixture", kind: "resource", doc });
+      assert.ok(problems.some((p) => p.includes("A: action s3:GetObjects does not exist")), problems.join("\n"));
+      assert.ok(problems.some((p) => p.includes("B: condition key aws:SecureTransprot does not exist")), problems.join("\n"));
+      assert.ok(problems.some((p) => p.includes("C: condition operator StringEqual does not exist")), problems.join("\n"));
+    });
+  });
+
+  describe("mutation proof: each part is necessary", () => {
+    const me = consumerOf(TARGET);
+    const object = () => d.contract.objectKeys[0];
+    const download = (p: AccessPolicies, who: Principal = me) => canDownload(p, d.contract, who, me, object());
+
+    it("the consumer can download as deployed", async () => {
+      assert.equal(await download(d.policies), true);
+    });
+
+    it("without the bucket policy's read grant, the download is denied", async () => {
+      assert.equal(await download(mutate(d.policies, { bucket: (s) => s.filter((x) => !grants("s3:GetObject")(x)) })), false);
+    });
+
+    it("without the key policy's decrypt grant, the download is denied", async () => {
+      assert.equal(await download(mutate(d.policies, { key: (s) => s.filter((x) => !grants("kms:Decrypt")(x)) })), false);
+    });
+
+    it("without the identity policy's read statement, the download is denied", async () => {
+      assert.equal(await download(mutate(d.policies, { identity: (s) => s.filter((x) => !grants("s3:GetObject")(x)) })), false);
+    });
+
+    it("without the identity policy's decrypt statement, the download is denied", async () => {
+      assert.equal(await download(mutate(d.policies, { identity: (s) => s.filter((x) => !grants("kms:Decrypt")(x)) })), false);
+    });
+
+    it("without the TLS deny, a plain-HTTP read becomes allowed", async () => {
+      const http = { principal: me, action: "s3:GetObject", resource: `${d.contract.bucketArn}/${object()}`, resourceAccount: d.contract.accountId, tls: "none" as const };
+      const identity = d.policies.consumers.find((c) => c.role.roleName === me.roleName)?.identity ?? [];
+      assert.notEqual(await evaluate(d.policies, d.contract, http, identity), "Allowed");
+      const open = mutate(d.policies, { bucket: (s) => s.filter((x) => !hasConditionKey(x, "aws:SecureTransport")) });
+      assert.equal(await evaluate(open, d.contract, http, identity), "Allowed");
+    });
+
+    it("without the aws:PrincipalArn condition, another role in the consumer account can download", async () => {
+      const other = { accountId: me.accountId, roleName: `${me.roleName}-other` };
+      assert.equal(await download(d.policies, other), false);
+      const dropPrincipalArn = (s: Statement[]) =>
+        s.map((x) => {
+          if (!x.Condition?.ArnEquals) return x;
+          const { ArnEquals, ...rest } = x.Condition;
+          const remaining = Object.fromEntries(Object.entries(ArnEquals).filter(([k]) => k !== "aws:PrincipalArn"));
+          return { ...x, Condition: Object.keys(remaining).length ? { ...rest, ArnEquals: remaining } : rest };
+        });
+      assert.equal(await download(mutate(d.policies, { bucket: dropPrincipalArn, key: dropPrincipalArn }), other), true);
+    });
+  });
+});
+
+describe("access model: another region, other accounts and two consumers", () => {
+  it("every case holds for both consumers, with listing off", async () => {
+    const source: RawConfig = {
+      "aws:region": "eu-west-1",
+      "aws:allowedAccountIds": '["444444444444"]',
+      "cross-account-s3-kms:side": "source",
+      "cross-account-s3-kms:allowListBucket": "false",
+      "cross-account-s3-kms:consumers": JSON.stringify([
+        { accountId: "555555555555", roleName: "etl-reader" },
+        { accountId: "666666666666", roleName: "audit-reader" },
+      ]),
+    };
+    const target: RawConfig = {
+      "aws:region": "eu-west-1",
+      "aws:allowedAccountIds": '["555555555555"]',
+      "cross-account-s3-kms:side": "target",
+      "cross-account-s3-kms:roleName": "etl-reader",
+    };
+    const d = await captureDeployment(source, target);
+    assert.deepEqual(
+      d.policies.consumers.map((c) => `${c.role.accountId}/${c.role.roleName}`),
+      ["555555555555/etl-reader", "666666666666/audit-reader"],
+    );
+    const cases = accessCases(d.policies, d.contract);
+    assert.ok(cases.some((c) => c.case.includes("lists the bucket") && c.expected === "Denied"));
+    await assertMatrixHolds(d);
+  });
+});

@@ -1,0 +1,97 @@
+import { strict as assert } from "assert";
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { stringify } from "yaml";
+import { exitCodeFor, PlanReport, runPlanCli } from "../shared/plan";
+
+const ROOT = path.resolve(__dirname, "..");
+
+function writeStackFile(dir: string, name: string, config: Record<string, unknown>): string {
+  const file = path.join(dir, name);
+  fs.writeFileSync(file, stringify({ config }));
+  return file;
+}
+
+describe("npm run plan", () => {
+  let dir: string;
+  before(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), "plan-"))));
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it("runs as a CLI on the committed configs, prints the matrix table and exits 0", function () {
+    this.timeout(60_000);
+    const r = spawnSync("npm", ["run", "-s", "plan"], { cwd: ROOT, encoding: "utf8" });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /source stack: account 111111111111, us-west-2, \d+ resources/);
+    assert.match(r.stdout, /target stack: account 222222222222, us-west-2, \d+ resources/);
+    assert.match(r.stdout, /\| case +\| principal +\| action +\| expected +\| result +\| ok +\|/);
+    assert.ok(!r.stdout.includes("✗"));
+  });
+
+  it("--json prints exactly the report's shape, with policies as the JSON strings the program sends", async () => {
+    const r = await runPlanCli(["--json"]);
+    assert.equal(r.code, 0, r.stderr);
+    const report = JSON.parse(r.stdout) as PlanReport;
+    assert.deepEqual(Object.keys(report), ["source", "target", "access"]);
+    for (const s of [report.source, report.target]) {
+      assert.deepEqual(Object.keys(s), ["accountId", "region", "resources", "outputs"]);
+      for (const res of s.resources) assert.deepEqual(Object.keys(res), ["type", "name", "inputs"]);
+    }
+    assert.equal(report.source.accountId, "111111111111");
+    assert.equal(report.target.accountId, "222222222222");
+    const key = report.source.resources.find((x) => x.type === "aws:kms/key:Key");
+    assert.equal(typeof key?.inputs.policy, "string");
+    assert.ok(JSON.parse(String(key?.inputs.policy)).Statement.length > 0);
+    for (const a of report.access) assert.deepEqual(Object.keys(a), ["case", "principal", "action", "resource", "expected", "result", "ok"]);
+    assert.ok(report.access.every((a) => a.ok));
+  });
+
+  it("takes other config files: another region, other accounts and two consumers", async () => {
+    const source = writeStackFile(dir, "Pulumi.a.yaml", {
+      "aws:region": "ap-southeast-2",
+      "aws:allowedAccountIds": ["123456789012"],
+      "cross-account-s3-kms:side": "source",
+      "cross-account-s3-kms:consumers": [
+        { accountId: "210987654321", roleName: "reader" },
+        { accountId: "345678901234", roleName: "reader" },
+      ],
+    });
+    const target = writeStackFile(dir, "Pulumi.b.yaml", {
+      "aws:region": "ap-southeast-2",
+      "aws:allowedAccountIds": ["345678901234"],
+      "cross-account-s3-kms:side": "target",
+      "cross-account-s3-kms:roleName": "reader",
+    });
+    const r = await runPlanCli(["--source-config", source, "--target-config", target, "--json"]);
+    assert.equal(r.code, 0, r.stderr);
+    const report = JSON.parse(r.stdout) as PlanReport;
+    assert.equal(report.source.region, "ap-southeast-2");
+    assert.equal(report.target.accountId, "345678901234");
+    const allowedReaders = new Set(report.access.filter((a) => a.expected === "Allowed").map((a) => a.principal));
+    assert.deepEqual([...allowedReaders].sort(), ["arn:aws:iam::210987654321:role/reader", "arn:aws:iam::345678901234:role/reader"]);
+    assert.ok(report.access.every((a) => a.ok));
+  });
+
+  it("exits 2 with the validation message on bad config, and on a missing file", async () => {
+    const bad = writeStackFile(dir, "Pulumi.bad.yaml", {
+      "aws:region": "us-west-2",
+      "aws:allowedAccountIds": ["111111111111"],
+      "cross-account-s3-kms:side": "source",
+      "cross-account-s3-kms:keyRotationDays": 12,
+    });
+    const r = await runPlanCli(["--source-config", bad]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /cross-account-s3-kms:keyRotationDays = "12": must be a whole number from 90 to 2560/);
+    const missing = await runPlanCli(["--target-config", path.join(dir, "nope.yaml")]);
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, /--target-config .*nope.yaml: no such file/);
+    assert.equal((await runPlanCli(["--bogus"])).code, 2);
+  });
+
+  it("exits 1 when any case is not as expected", () => {
+    const ok = { case: "c", principal: "p", action: "a", resource: "r", expected: "Denied" as const, result: "ImplicitlyDenied" as const, ok: true };
+    assert.equal(exitCodeFor([ok]), 0);
+    assert.equal(exitCodeFor([ok, { ...ok, result: "Allowed", ok: false }]), 1);
+  });
+});
