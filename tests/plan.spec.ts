@@ -4,7 +4,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { stringify } from "yaml";
-import { exitCodeFor, PlanReport, runPlanCli } from "../shared/plan";
+import { exitCodeFor, PlanReport, runPlanCli } from "../shared/tools/plan";
 
 const ROOT = path.resolve(__dirname, "..");
 

@@ -5,12 +5,12 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { AccessResult, accessCases, captureDeployment, Deployment, evaluateCases } from "./access-model";
-import { PROJECT_ROOT } from "./config";
-import { UserError } from "./errors";
-import { StackRun } from "./offline/run";
-import { PolicyDocument } from "./policy-document";
-import { readStackConfig } from "./stack-file";
+import { AccessResult, accessCases, captureDeployment, Deployment, evaluateCases } from "../access-model";
+import { PROJECT_ROOT } from "../config";
+import { UserError } from "../errors";
+import { StackRun } from "../offline/run";
+import { PolicyDocument } from "../policy-document";
+import { readStackConfig } from "../stack-file";
 
 export interface PlanArgs {
   sourceConfig: string;
