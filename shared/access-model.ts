@@ -13,6 +13,7 @@ import { key, RawConfig, TARGET_DEFAULTS } from "./config";
 import { SourceContract, validateContract } from "./contract";
 import { CapturedResource, ofType, runProgram, StackRun } from "./offline/run";
 import { PolicyDocument, Statement } from "./policy-document";
+import { actionsOf } from "./policy-query";
 
 // ---------------------------------------------------------------------------------------------
 // Capture
@@ -136,8 +137,6 @@ const SYNTAX: Record<PolicyKind, (p: unknown) => ValidationError[]> = {
   trust: validateTrustPolicy,
 };
 
-const list = (v: string | string[] | undefined): string[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
-
 async function actionProblem(action: string): Promise<string | undefined> {
   if (action === "*") return undefined;
   const [service, name] = action.split(":");
@@ -154,7 +153,7 @@ async function actionProblem(action: string): Promise<string | undefined> {
 export async function vocabularyProblems(p: GeneratedPolicy): Promise<string[]> {
   const problems = SYNTAX[p.kind](p.doc).map((e) => `${p.where}: ${e.path}: ${e.message}`);
   for (const s of p.doc.Statement) {
-    for (const a of list(s.Action)) {
+    for (const a of actionsOf(s)) {
       const problem = await actionProblem(a);
       if (problem) problems.push(`${p.where} ${s.Sid}: ${problem}`);
     }

@@ -15,14 +15,14 @@ import {
 } from "../shared/access-model";
 import { RawConfig } from "../shared/config";
 import { policyDocument, Statement } from "../shared/policy-document";
+import { actionsOf } from "../shared/policy-query";
 import { readStackConfig } from "../shared/stack-file";
 
 const ROOT = path.resolve(__dirname, "..");
 const SOURCE = readStackConfig(path.join(ROOT, "Pulumi.source.yaml"));
 const TARGET = readStackConfig(path.join(ROOT, "Pulumi.target.yaml"));
 
-const actions = (s: Statement): string[] => (Array.isArray(s.Action) ? s.Action : [s.Action]);
-const grants = (action: string) => (s: Statement) => s.Effect === "Allow" && actions(s).includes(action);
+const grants = (action: string) => (s: Statement) => s.Effect === "Allow" && actionsOf(s).includes(action);
 const hasConditionKey = (s: Statement, k: string) => Object.values(s.Condition ?? {}).some((block) => k in block);
 
 /** The consumer the target config deploys, read from that config. */

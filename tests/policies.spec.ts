@@ -1,6 +1,6 @@
 import { strict as assert } from "assert";
 import { ec2TrustPolicy, readerIdentityPolicy, readGrant, ReadTarget, sourceBucketPolicy, sourceKeyPolicy } from "../shared/policies";
-import { actionsOf, awsPrincipals, cond, resourcesOf, sorted } from "./policy-query";
+import { actionsOf, awsPrincipals, cond, resourcesOf, sorted } from "../shared/policy-query";
 
 const target: ReadTarget = {
   region: "ap-southeast-2",

@@ -5,7 +5,7 @@ import { validateContract } from "../shared/contract";
 import { PolicyDocument } from "../shared/policy-document";
 import { readStackConfig } from "../shared/stack-file";
 import { one, ofType, policyOf, runProgram, StackRun } from "../shared/offline/run";
-import { actionsOf, awsPrincipals, cond, resourcesOf, sorted, theStatement } from "./policy-query";
+import { actionsOf, awsPrincipals, cond, resourcesOf, sorted, theStatement } from "../shared/policy-query";
 
 const ROOT = path.resolve(__dirname, "..");
 

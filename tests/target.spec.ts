@@ -4,7 +4,7 @@ import { RawConfig } from "../shared/config";
 import { readStackConfig } from "../shared/stack-file";
 import { CapturedResource, one, ofType, policyOf, runProgram, runProgramExpectingError, StackRun } from "../shared/offline/run";
 import { Invoke } from "../shared/offline/mocks";
-import { actionsOf, awsPrincipals, cond, resourcesOf, sorted } from "./policy-query";
+import { actionsOf, awsPrincipals, cond, resourcesOf, sorted } from "../shared/policy-query";
 
 const ROOT = path.resolve(__dirname, "..");
 const SOURCE_STACK = "organization/cross-account-s3-kms/source";
