@@ -11,6 +11,7 @@ import { UserError } from "../errors";
 import { StackRun } from "../offline/run";
 import { PolicyDocument } from "../policy-document";
 import { readStackConfig } from "../stack-file";
+import { table } from "./format";
 
 export interface PlanArgs {
   sourceConfig: string;
@@ -94,12 +95,6 @@ export async function plan(args: PlanArgs): Promise<{ report: PlanReport; deploy
 }
 
 export const exitCodeFor = (access: AccessResult[]): number => (access.every((r) => r.ok) ? 0 : 1);
-
-function table(header: string[], rows: string[][]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i])).join(" | ")} |`;
-  return [line(header), `|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`, ...rows.map(line)].join("\n");
-}
 
 const pretty = (doc: PolicyDocument): string => JSON.stringify(doc, null, 2);
 

@@ -1,0 +1,217 @@
+import { strict as assert } from "assert";
+import { spawnSync, SpawnSyncReturns } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
+import { OpMap } from "@pulumi/pulumi/automation";
+import { mockClient } from "aws-sdk-client-mock";
+import { parse } from "yaml";
+import { checkStackCredentials } from "../shared/tools/credentials";
+import { Action, DeployIo, explain, parseDeployArgs, runDeploy, StackOps } from "../shared/tools/deploy";
+import { IT_STACKS, runIntegration, skipReason, writeItStackFiles } from "../shared/tools/integration";
+import { backend, checkPassphrase, checkPulumiCli, stackInfo, StackInfo } from "../shared/tools/workspace";
+
+const ROOT = path.resolve(__dirname, "..");
+
+/** Stack operations that record what they were asked, over a backend held in memory. */
+function fakeOps(deployed: Record<string, Record<string, unknown>> = {}) {
+  const calls: string[] = [];
+  const ops: StackOps = {
+    outputs: (name) => Promise.resolve(deployed[name]),
+    preview: (name, action) => (calls.push(`preview ${action} ${name}`), Promise.resolve<OpMap>({ create: 3 })),
+    run: (name, action) => {
+      calls.push(`${action} ${name}`);
+      if (action === "up") deployed[name] = { bucketName: "b" };
+      else delete deployed[name];
+      return Promise.resolve<OpMap>({ create: 3, same: 1 });
+    },
+    remove: (name) => (calls.push(`remove ${name}`), Promise.resolve()),
+  };
+  return { ops, calls, deployed };
+}
+
+function fakeIo(over: Partial<DeployIo> = {}) {
+  const lines: string[] = [];
+  const checked: string[] = [];
+  const io: DeployIo = {
+    log: (l) => lines.push(l),
+    interactive: false,
+    confirm: () => Promise.resolve(true),
+    stack: (name) => stackInfo(name),
+    checkCredentials: (s) => (checked.push(s.name), Promise.resolve({ account: s.accountId, arn: `arn:aws:iam::${s.accountId}:user/deployer` })),
+    now: () => 0,
+    ...over,
+  };
+  return { io, lines, checked };
+}
+
+const args = (action: Action, argv: string[] = ["--yes"]) => parseDeployArgs(action, argv);
+
+describe("npm run deploy / destroy (Automation API mocked)", () => {
+  it("deploys source then target, and says so per stack", async () => {
+    const { ops, calls } = fakeOps();
+    const { io, lines } = fakeIo();
+    await runDeploy(args("up"), ops, io);
+    assert.deepEqual(calls, ["up source", "up target"]);
+    assert.ok(lines.includes("source: up succeeded in 0s (create 3, same 1)"), lines.join("\n"));
+  });
+
+  it("destroys target then source", async () => {
+    const { ops, calls } = fakeOps({ source: { bucketName: "b" }, target: { instanceId: "i" } });
+    await runDeploy(args("destroy"), ops, fakeIo().io);
+    assert.deepEqual(calls, ["destroy target", "destroy source"]);
+  });
+
+  it("checks every stack's credentials before it changes anything", async () => {
+    const { ops, calls } = fakeOps();
+    const { io } = fakeIo({ checkCredentials: (s) => (s.name === "target" ? Promise.reject(new Error("no target credentials")) : Promise.resolve({ account: s.accountId, arn: "x" })) });
+    await assert.rejects(runDeploy(args("up"), ops, io), /no target credentials/);
+    assert.deepEqual(calls, []);
+  });
+
+  it("--stack target fails clearly when the source has not been deployed", async () => {
+    const { ops, calls } = fakeOps();
+    await assert.rejects(runDeploy(args("up", ["--stack", "target", "--yes"]), ops, fakeIo().io), (e: Error) => {
+      assert.equal(e.name, "UserError");
+      assert.match(e.message, /The source stack has not been deployed[\s\S]*"npm run deploy -- --stack source" first/);
+      return true;
+    });
+    assert.deepEqual(calls, []);
+  });
+
+  it("without --yes and without a terminal, asks for --yes", async () => {
+    await assert.rejects(runDeploy(args("up", []), fakeOps().ops, fakeIo().io), /pass --yes/);
+  });
+
+  it("interactively, shows the preview and stops when the answer is no", async () => {
+    const { ops, calls } = fakeOps();
+    const { io, lines } = fakeIo({ interactive: true, confirm: () => Promise.resolve(false) });
+    await runDeploy(args("up", []), ops, io);
+    assert.deepEqual(calls, ["preview up source"]);
+    assert.ok(lines.includes("source: preview: create 3"));
+  });
+
+  it("rejects bad flags with the usage", () => {
+    assert.throws(() => parseDeployArgs("up", ["--stack", "both"]), /--stack takes source or target, not "both"[\s\S]*usage: npm run deploy/);
+    assert.throws(() => parseDeployArgs("destroy", ["--force"]), /unknown argument --force[\s\S]*usage: npm run destroy/);
+  });
+
+  it("turns known engine errors into advice", () => {
+    const protectedErr = new Error("error: resource urn:pulumi:source::cross-account-s3-kms::aws:kms/key:Key::shared-key cannot be deleted because it is protected");
+    assert.match(explain(protectedErr, "source", "destroy").message, /protectData: false in Pulumi.source.yaml, run "npm run deploy -- --stack source", then "npm run destroy"/);
+    assert.match(explain(new Error("AWS account ID not allowed: 999999999999"), "target", "up").message, /another account than aws:allowedAccountIds in Pulumi.target.yaml/);
+    assert.match(explain(new Error("incorrect passphrase"), "source", "up").message, /PULUMI_CONFIG_PASSPHRASE/);
+  });
+});
+
+describe("deploy preflight", () => {
+  const failedSpawn = (error?: Error, stderr = "", status: number | null = 1) =>
+    (() => ({ pid: 0, output: [], stdout: "", stderr, status, signal: null, error })) as unknown as typeof spawnSync;
+
+  it("says how to get the Pulumi CLI when it is missing or its launcher cannot download it", () => {
+    assert.throws(() => checkPulumiCli(failedSpawn(new Error("spawnSync pulumi ENOENT"))), /Pulumi CLI is not available \(spawnSync pulumi ENOENT\)[\s\S]*npm "pulumi" launcher/);
+    assert.throws(() => checkPulumiCli(failedSpawn(undefined, "Downloading pulumi v3.265.0...\npulumi: fetch failed")), /\(Downloading pulumi v3.265.0...; pulumi: fetch failed\)/);
+    const ok = (() => ({ pid: 0, output: [], stdout: "v3.265.0\n", stderr: "", status: 0, signal: null })) as unknown as typeof spawnSync;
+    assert.equal(checkPulumiCli(ok), "v3.265.0");
+  });
+
+  it("uses PULUMI_BACKEND_URL, or a local file backend in the project", () => {
+    assert.deepEqual(backend({ PULUMI_BACKEND_URL: "s3://team-state" }), { url: "s3://team-state", local: false });
+    assert.deepEqual(backend({}), { url: `file://${path.join(ROOT, ".pulumi-state")}`, local: true });
+    assert.ok(fs.readFileSync(path.join(ROOT, ".gitignore"), "utf8").includes(".pulumi-state/"), "the local state is git-ignored");
+  });
+
+  it("requires a passphrase variable on self-managed backends (an empty one is allowed)", () => {
+    assert.throws(() => checkPassphrase(backend({}), {}), /export PULUMI_CONFIG_PASSPHRASE/);
+    checkPassphrase(backend({}), { PULUMI_CONFIG_PASSPHRASE: "" });
+    checkPassphrase({ url: "https://api.pulumi.com", local: false }, {});
+  });
+
+  describe("credentials per stack", () => {
+    const s: StackInfo = { name: "source", file: "Pulumi.source.yaml", config: {}, accountId: "111111111111", region: "us-west-2", profile: "account-a" };
+    const sts = () => {
+      const client = new STSClient({ region: "us-west-2" });
+      return { client, m: mockClient(client) };
+    };
+
+    it("accepts credentials for the stack's account", async () => {
+      const { client, m } = sts();
+      m.on(GetCallerIdentityCommand).resolves({ Account: "111111111111", Arn: "arn:aws:iam::111111111111:user/deployer" });
+      assert.deepEqual(await checkStackCredentials(s, client), { account: "111111111111", arn: "arn:aws:iam::111111111111:user/deployer" });
+    });
+
+    it("names the stack, the account and the profile when there are no credentials", async () => {
+      const { client, m } = sts();
+      m.on(GetCallerIdentityCommand).rejects(Object.assign(new Error("Token is expired"), { name: "ExpiredToken" }));
+      await assert.rejects(checkStackCredentials(s, client), /No usable AWS credentials for the source stack \(account 111111111111\) from profile "account-a".*aws sso login --profile account-a/);
+    });
+
+    it("refuses credentials for another account than aws:allowedAccountIds", async () => {
+      const { client, m } = sts();
+      m.on(GetCallerIdentityCommand).resolves({ Account: "999999999999", Arn: "arn:aws:iam::999999999999:user/x" });
+      await assert.rejects(checkStackCredentials(s, client), /must run in account 111111111111 .* is arn:aws:iam::999999999999:user\/x in account 999999999999/);
+    });
+  });
+
+  it("npm run deploy without a Pulumi CLI ends with the clear message and no stack trace", function () {
+    this.timeout(30_000);
+    const bin = fs.mkdtempSync(path.join(os.tmpdir(), "no-pulumi-"));
+    try {
+      fs.symlinkSync(process.execPath, path.join(bin, "node"));
+      const r: SpawnSyncReturns<string> = spawnSync(path.join(bin, "node"), ["-r", "ts-node/register/transpile-only", "shared/tools/deploy.ts", "up", "--yes"], {
+        cwd: ROOT,
+        encoding: "utf8",
+        env: { PATH: bin, HOME: os.tmpdir() },
+      });
+      assert.equal(r.status, 1);
+      assert.match(r.stderr, /^deploy: The Pulumi CLI is not available \(spawnSync pulumi ENOENT\)/);
+      assert.doesNotMatch(r.stderr, /\n\s+at /, "no stack trace");
+    } finally {
+      fs.rmSync(bin, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("npm run test:integration", () => {
+  const info = (name: string, profile?: string): StackInfo => ({ name, file: `Pulumi.${name}.yaml`, config: {}, accountId: "111111111111", region: "us-west-2", profile });
+
+  it("skips, with its reason, unless CROSS_ACCOUNT_IT=1 and both stacks name their own profile", () => {
+    assert.match(skipReason({}) ?? "", /^CROSS_ACCOUNT_IT is not 1/);
+    assert.match(skipReason({ CROSS_ACCOUNT_IT: "1" }, (n) => info(n)) ?? "", /set aws:profile in both/);
+    assert.match(skipReason({ CROSS_ACCOUNT_IT: "1" }, (n) => info(n, "same")) ?? "", /use the same aws:profile \(same\)/);
+    assert.equal(skipReason({ CROSS_ACCOUNT_IT: "1" }, (n) => info(n, `profile-${n}`)), undefined);
+  });
+
+  it("prints the skip reason and exits 0 when not enabled", function () {
+    this.timeout(30_000);
+    const env = { ...process.env };
+    delete env.CROSS_ACCOUNT_IT;
+    const r = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", "shared/tools/integration.ts"], { cwd: ROOT, encoding: "utf8", env });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /^skipped: CROSS_ACCOUNT_IT is not 1/);
+  });
+
+  it("deploys, verifies, then destroys and removes its own stacks, even when verify fails", async () => {
+    const { ops, calls } = fakeOps();
+    const { io } = fakeIo();
+    await assert.rejects(
+      runIntegration(ops, io, () => Promise.reject(new Error("verify blew up"))),
+      /verify blew up/,
+    );
+    assert.deepEqual(calls, [`up ${IT_STACKS.source}`, `up ${IT_STACKS.target}`, `destroy ${IT_STACKS.target}`, `destroy ${IT_STACKS.source}`, `remove ${IT_STACKS.target}`, `remove ${IT_STACKS.source}`]);
+  });
+
+  it("writes its stack files with protectData off and the target pointed at it-source", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "it-"));
+    try {
+      for (const f of ["Pulumi.source.yaml", "Pulumi.target.yaml"]) fs.copyFileSync(path.join(ROOT, f), path.join(dir, f));
+      const [src, tgt] = writeItStackFiles(dir).map((f) => (parse(fs.readFileSync(f, "utf8")) as { config: Record<string, unknown> }).config);
+      assert.equal(src["cross-account-s3-kms:protectData"], false);
+      assert.deepEqual(src["aws:allowedAccountIds"], ["111111111111"]);
+      assert.equal(tgt["cross-account-s3-kms:sourceStack"], "organization/cross-account-s3-kms/it-source");
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,0 +1,203 @@
+import { strict as assert } from "assert";
+import { createHash } from "crypto";
+import * as path from "path";
+import { Readable } from "stream";
+import { EC2Client, GetConsoleOutputCommand } from "@aws-sdk/client-ec2";
+import { GetKeyPolicyCommand, KMSClient } from "@aws-sdk/client-kms";
+import { GetBucketPolicyCommand, GetObjectCommand, HeadObjectCommand, S3Client, S3ServiceException } from "@aws-sdk/client-s3";
+import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
+import { sdkStreamMixin } from "@smithy/util-stream";
+import { mockClient } from "aws-sdk-client-mock";
+import { SourceContract, validateContract } from "../shared/contract";
+import { ofType, runProgram } from "../shared/offline/run";
+import { readStackConfig } from "../shared/stack-file";
+import { Check, parseTargetOutputs, TargetReport, verify, VerifyClients, verifyWithStacks } from "../shared/tools/verify";
+import { StackInfo } from "../shared/tools/workspace";
+
+const ROOT = path.resolve(__dirname, "..");
+const BODY = "object body from account A\n";
+const SHA = createHash("sha256").update(BODY).digest("hex");
+
+const SOURCE_INFO: StackInfo = { name: "source", file: "Pulumi.source.yaml", config: {}, accountId: "111111111111", region: "us-west-2", profile: "account-a" };
+const TARGET_INFO: StackInfo = { name: "target", file: "Pulumi.target.yaml", config: {}, accountId: "222222222222", region: "us-west-2", profile: "account-b" };
+
+const denied = () => new S3ServiceException({ name: "AccessDenied", $fault: "client", $metadata: { httpStatusCode: 403 }, message: "Access Denied" });
+const body = (s: string) => sdkStreamMixin(Readable.from([Buffer.from(s)]));
+const console64 = (...lines: string[]) => Buffer.from(["[  5.1] cloud-init[1234]: booting", ...lines, ""].join("\n")).toString("base64");
+const credentialsError = () => Object.assign(new Error("Could not load credentials from any providers"), { name: "CredentialsProviderError" });
+
+/** The live policies a deploy would leave: the program's own, rendered under mocks. */
+let contract: SourceContract;
+let bucketPolicy: string;
+let keyPolicy: string;
+before(async () => {
+  const run = await runProgram({ stack: "source", config: readStackConfig(path.join(ROOT, "Pulumi.source.yaml")) });
+  const v = validateContract(run.outputs);
+  assert.ok(v.ok);
+  contract = v.contract;
+  bucketPolicy = String(ofType(run, "aws:s3/bucketPolicy:BucketPolicy").find((p) => p.inputs.bucket === contract.bucketName)?.inputs.policy);
+  keyPolicy = String(ofType(run, "aws:kms/key:Key")[0].inputs.policy);
+});
+
+function world() {
+  const clients: VerifyClients = {
+    sourceS3: new S3Client({ region: "us-west-2" }),
+    sourceKms: new KMSClient({ region: "us-west-2" }),
+    targetS3: new S3Client({ region: "us-west-2" }),
+    targetEc2: new EC2Client({ region: "us-west-2" }),
+    targetSts: new STSClient({ region: "us-west-2" }),
+  };
+  const m = {
+    sourceS3: mockClient(clients.sourceS3),
+    sourceKms: mockClient(clients.sourceKms),
+    targetS3: mockClient(clients.targetS3),
+    targetEc2: mockClient(clients.targetEc2),
+    targetSts: mockClient(clients.targetSts),
+  };
+  m.sourceS3.on(HeadObjectCommand).resolves({ ServerSideEncryption: "aws:kms", SSEKMSKeyId: contract.keyArn, BucketKeyEnabled: true });
+  m.sourceS3.on(GetBucketPolicyCommand).resolves({ Policy: bucketPolicy });
+  m.sourceS3.on(GetObjectCommand).callsFake(() => ({ Body: body(BODY) }));
+  m.sourceKms.on(GetKeyPolicyCommand).resolves({ Policy: keyPolicy });
+  m.targetEc2.on(GetConsoleOutputCommand).resolves({ Output: console64(`CROSS_ACCOUNT_COPY OK ${contract.objectKeys[0]} sha256=${SHA}`) });
+  m.targetSts.on(GetCallerIdentityCommand).resolves({ Account: "222222222222", Arn: "arn:aws:sts::222222222222:assumed-role/Admin/alice" });
+  m.targetS3.on(GetObjectCommand).rejects(denied());
+  return { clients, m };
+}
+
+const target = (): TargetReport => ({ instanceId: "i-0abc", roleArn: "arn:aws:iam::222222222222:role/account-b-role", objectKey: contract.objectKeys[0], markerPrefix: "CROSS_ACCOUNT_COPY" });
+
+/** A clock that only moves when verify sleeps. */
+function clock(waitSeconds = 60) {
+  let t = 0;
+  const sleeps: number[] = [];
+  const logs: string[] = [];
+  const opts = { waitSeconds, pollSeconds: 15, now: () => t, sleep: (ms: number) => ((t += ms), sleeps.push(ms), Promise.resolve()), log: (l: string) => logs.push(l) };
+  return { opts, sleeps, logs };
+}
+
+const failing = (checks: Check[]) => checks.filter((c) => !c.ok);
+const byName = (checks: Check[], fragment: string) => {
+  const c = checks.find((x) => x.check.includes(fragment));
+  assert.ok(c, `no check "${fragment}" in ${JSON.stringify(checks)}`);
+  return c;
+};
+
+describe("npm run verify (AWS SDK calls mocked)", () => {
+  it("passes every check on a healthy deployment, with the calls it should make", async () => {
+    const { clients, m } = world();
+    const checks = await verify(contract, target(), clients, clock().opts);
+    assert.deepEqual(failing(checks), []);
+    assert.equal(checks.length, contract.objectKeys.length + 5);
+    assert.equal(m.sourceS3.commandCalls(HeadObjectCommand).length, contract.objectKeys.length);
+    assert.deepEqual(m.sourceKms.commandCalls(GetKeyPolicyCommand)[0].args[0].input, { KeyId: contract.keyArn, PolicyName: "default" });
+    assert.deepEqual(m.targetEc2.commandCalls(GetConsoleOutputCommand)[0].args[0].input, { InstanceId: "i-0abc", Latest: true });
+    assert.deepEqual(m.targetS3.commandCalls(GetObjectCommand)[0].args[0].input, { Bucket: contract.bucketName, Key: contract.objectKeys[0] });
+    assert.match(byName(checks, "sha256 matches").detail, new RegExp(SHA));
+  });
+
+  it("fails when an object is not encrypted with the stack's key", async () => {
+    const { clients, m } = world();
+    m.sourceS3.on(HeadObjectCommand).resolves({ ServerSideEncryption: "AES256" });
+    const checks = await verify(contract, target(), clients, clock().opts);
+    assert.deepEqual(
+      failing(checks).map((c) => c.check),
+      [`source: ${contract.objectKeys[0]} is encrypted with the stack's key and Bucket Key`],
+    );
+  });
+
+  it("fails when the live bucket policy lacks a consumer role", async () => {
+    const { clients, m } = world();
+    m.sourceS3.on(GetBucketPolicyCommand).resolves({ Policy: bucketPolicy.split(contract.consumerRoleArns[0]).join("arn:aws:iam::222222222222:role/someone-else") });
+    const checks = await verify(contract, target(), clients, clock().opts);
+    assert.equal(byName(checks, "bucket policy").ok, false);
+    assert.match(byName(checks, "bucket policy").detail, /lacks arn:aws:iam::222222222222:role\/account-b-role/);
+    assert.equal(failing(checks).length, 1);
+  });
+
+  it("fails when the live key policy has no decrypt grant", async () => {
+    const { clients, m } = world();
+    const doc = JSON.parse(keyPolicy) as { Statement: { Action: string | string[] }[] };
+    doc.Statement = doc.Statement.filter((s) => !JSON.stringify(s.Action).includes("kms:Decrypt"));
+    m.sourceKms.on(GetKeyPolicyCommand).resolves({ Policy: JSON.stringify(doc) });
+    const checks = await verify(contract, target(), clients, clock().opts);
+    assert.deepEqual(failing(checks).map((c) => c.detail), ["no Allow for kms:Decrypt"]);
+  });
+
+  it("reports the boot script's FAILED marker at once", async () => {
+    const { clients, m } = world();
+    m.targetEc2.on(GetConsoleOutputCommand).resolves({ Output: console64("CROSS_ACCOUNT_COPY FAILED after 9 attempts in 300s: An error occurred (AccessDenied)") });
+    const c = clock();
+    const checks = await verify(contract, target(), clients, c.opts);
+    assert.match(byName(checks, "console reports").detail, /FAILED after 9 attempts/);
+    assert.deepEqual(c.sleeps, []);
+    assert.equal(checks.some((x) => x.check.includes("sha256")), false);
+  });
+
+  it("waits with a bounded poll while the marker is missing, saying how long it waited", async () => {
+    const { clients, m } = world();
+    m.targetEc2.on(GetConsoleOutputCommand).resolves({ Output: console64() });
+    const c = clock(60);
+    const checks = await verify(contract, target(), clients, c.opts);
+    assert.deepEqual(c.sleeps, [15000, 15000, 15000, 15000]);
+    assert.match(c.logs[3], /no CROSS_ACCOUNT_COPY marker on i-0abc's console yet; waited 45s of 60s/);
+    assert.equal(byName(checks, "console reports").ok, false);
+    assert.match(byName(checks, "console reports").detail, /no marker after waiting 60s/);
+  });
+
+  it("passes once the marker appears on a later poll", async () => {
+    const { clients, m } = world();
+    m.targetEc2
+      .on(GetConsoleOutputCommand)
+      .resolvesOnce({ Output: console64() })
+      .resolvesOnce({ Output: console64() })
+      .resolves({ Output: console64(`CROSS_ACCOUNT_COPY OK ${contract.objectKeys[0]} sha256=${SHA}`) });
+    const checks = await verify(contract, target(), clients, clock(600).opts);
+    assert.deepEqual(failing(checks), []);
+    assert.match(byName(checks, "console reports").detail, /^after 30s/);
+  });
+
+  it("fails when the copy's sha256 differs from the object's", async () => {
+    const { clients, m } = world();
+    m.targetEc2.on(GetConsoleOutputCommand).resolves({ Output: console64(`CROSS_ACCOUNT_COPY OK ${contract.objectKeys[0]} sha256=${"0".repeat(64)}`) });
+    const checks = await verify(contract, target(), clients, clock().opts);
+    assert.equal(byName(checks, "sha256 matches").ok, false);
+    assert.equal(failing(checks).length, 1);
+  });
+
+  it("fails when another principal of the target account can read (the grant is too wide)", async () => {
+    const { clients, m } = world();
+    m.targetS3.on(GetObjectCommand).callsFake(() => ({ Body: body(BODY) }));
+    const checks = await verify(contract, target(), clients, clock().opts);
+    assert.match(byName(checks, "negative").detail, /the grant is too wide/);
+    assert.equal(failing(checks).length, 1);
+  });
+
+  it("refuses to run the negative check as the reader role itself", async () => {
+    const { clients, m } = world();
+    m.targetSts.on(GetCallerIdentityCommand).resolves({ Account: "222222222222", Arn: "arn:aws:sts::222222222222:assumed-role/account-b-role/i-0abc" });
+    const checks = await verify(contract, target(), clients, clock().opts);
+    assert.match(byName(checks, "negative").detail, /runs as the reader role itself/);
+  });
+
+  it("missing source credentials: a clear message naming the stack and its profile", async () => {
+    const { clients, m } = world();
+    m.sourceS3.on(HeadObjectCommand).rejects(credentialsError());
+    await assert.rejects(verifyWithStacks(SOURCE_INFO, TARGET_INFO, contract, target(), clients, clock().opts), (e: Error) => {
+      assert.equal(e.name, "UserError");
+      assert.match(e.message, /No usable AWS credentials for the source stack \(account 111111111111\) from profile "account-a"/);
+      assert.match(e.message, /aws sso login --profile account-a/);
+      return true;
+    });
+  });
+
+  it("missing target credentials: the message names the target stack", async () => {
+    const { clients, m } = world();
+    m.targetEc2.on(GetConsoleOutputCommand).rejects(credentialsError());
+    await assert.rejects(verifyWithStacks(SOURCE_INFO, TARGET_INFO, contract, target(), clients, clock().opts), /No usable AWS credentials for the target stack \(account 222222222222\) from profile "account-b"/);
+  });
+
+  it("reads the target's outputs, naming any that is missing", () => {
+    assert.deepEqual(parseTargetOutputs({ ...target(), destinationPath: "/x" }), target());
+    assert.throws(() => parseTargetOutputs({ instanceId: "i-1" }), /lacks the outputs roleArn, objectKey, markerPrefix/);
+  });
+});
