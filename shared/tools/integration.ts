@@ -62,10 +62,10 @@ export async function runIntegration(ops: StackOps, io: DeployIo, verifyIt: () =
   }
 }
 
-async function main(): Promise<void> {
-  const reason = skipReason(process.env);
+export async function main(env: NodeJS.ProcessEnv = process.env, log: (line: string) => void = (l) => console.log(l)): Promise<void> {
+  const reason = skipReason(env);
   if (reason) {
-    console.log(`skipped: ${reason}`);
+    log(`skipped: ${reason}`);
     return;
   }
   const b = preflight();
@@ -103,4 +103,4 @@ async function main(): Promise<void> {
   }
 }
 
-if (require.main === module) runTool("test:integration", main);
+if (require.main === module) runTool("test:integration", () => main());
