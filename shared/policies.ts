@@ -5,7 +5,7 @@
  * account A (bucket policy and key policy, with a Principal) and the identity
  * statements for account B (the reader role, with a Resource and no Principal).
  */
-import { accountRootArn, bucketArn as toBucketArn, Consumer, roleArn, s3ViaService } from "./arn";
+import { accountRootArn, bucketArn as toBucketArn, Consumer, PARTITION, roleArn, s3ViaService } from "./arn";
 import { ConditionBlock, PolicyDocument, policyDocument, Statement } from "./policy-document";
 
 /** Object reads. `aws s3 cp` also issues HeadObject, which S3 authorises as s3:GetObject. */
@@ -141,6 +141,8 @@ export function denyForeignEncryption(bucketName: string, keyArn: string): State
 export interface SourcePolicyArgs extends ReadTarget {
   accountId: string;
   consumers: Consumer[];
+  /** The audit trail that encrypts its logs with the key, when there is one. */
+  trailArn?: string;
 }
 
 /** The bucket policy in account A: transport and encryption guards, then the consumers' read grant. */
@@ -153,12 +155,29 @@ export function sourceBucketPolicy(a: SourcePolicyArgs): PolicyDocument {
   ]);
 }
 
+/** Lets this account's audit trail encrypt its log files with the key, and nothing else. */
+function cloudTrailKeyStatements(accountId: string, trailArn: string): Statement[] {
+  const onlyThisTrail = { "aws:SourceArn": trailArn };
+  return [
+    {
+      Sid: "CloudTrailEncryptsLogs",
+      Effect: "Allow",
+      Principal: { Service: "cloudtrail.amazonaws.com" },
+      Action: "kms:GenerateDataKey*",
+      Resource: KEY_POLICY_SELF,
+      Condition: { StringEquals: onlyThisTrail, StringLike: { "kms:EncryptionContext:aws:cloudtrail:arn": `arn:${PARTITION}:cloudtrail:*:${accountId}:trail/*` } },
+    },
+    { Sid: "CloudTrailDescribesKey", Effect: "Allow", Principal: { Service: "cloudtrail.amazonaws.com" }, Action: "kms:DescribeKey", Resource: KEY_POLICY_SELF, Condition: { StringEquals: onlyThisTrail } },
+  ];
+}
+
 /** The key policy in account A. The account root keeps `kms:*`, so the key can never be locked out. */
 export function sourceKeyPolicy(a: Omit<SourcePolicyArgs, "keyArn">): PolicyDocument {
   return policyDocument([
     { Sid: "AccountRootAdministersKey", Effect: "Allow", Principal: { AWS: accountRootArn(a.accountId) }, Action: "kms:*", Resource: KEY_POLICY_SELF },
     // Key statements say "*" (this key), so the policy is built before the key exists; the identity side is unused here.
     ...readGrant({ ...a, keyArn: KEY_POLICY_SELF }, a.consumers).key,
+    ...(a.trailArn ? cloudTrailKeyStatements(a.accountId, a.trailArn) : []),
   ]);
 }
 

@@ -8,6 +8,8 @@ import { tags } from "../shared/tags";
 export interface AuditTrailArgs {
   /** Name of the trail. Required. */
   trailName: string;
+  /** The customer managed key that encrypts the log files; its policy must admit this trail. Required. */
+  keyArn: pulumi.Input<string>;
   /** ARN of the bucket whose object-level (data) events are recorded. Required. */
   watchedBucketArn: string;
   /** The account that owns the trail. Required. */
@@ -21,7 +23,7 @@ export interface AuditTrailArgs {
 /**
  * A single-region CloudTrail trail that records the watched bucket's S3 data events and the
  * region's management events (every KMS call, including each Decrypt), into a private log bucket
- * that only this trail may write to.
+ * that only this trail may write to, encrypted with the customer managed key.
  */
 export class AuditTrail extends pulumi.ComponentResource {
   readonly trail: aws.cloudtrail.Trail;
@@ -39,7 +41,11 @@ export class AuditTrail extends pulumi.ComponentResource {
       parent,
     );
     new aws.s3.BucketOwnershipControls(`${name}-logs-ownership`, { bucket, rule: { objectOwnership: "BucketOwnerEnforced" } }, parent);
-    new aws.s3.BucketServerSideEncryptionConfiguration(`${name}-logs-encryption`, { bucket, rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }] }, parent);
+    new aws.s3.BucketServerSideEncryptionConfiguration(
+      `${name}-logs-encryption`,
+      { bucket, rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: args.keyArn }, bucketKeyEnabled: true }] },
+      parent,
+    );
     const policy = new aws.s3.BucketPolicy(
       `${name}-logs-policy`,
       {
@@ -56,6 +62,7 @@ export class AuditTrail extends pulumi.ComponentResource {
       {
         name: args.trailName,
         s3BucketName: bucket,
+        kmsKeyId: args.keyArn,
         isMultiRegionTrail: false,
         includeGlobalServiceEvents: false,
         enableLogFileValidation: true,

@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { bucketArn, roleArn } from "../shared/arn";
+import { bucketArn, roleArn, trailArn } from "../shared/arn";
 import { SourceConfig } from "../shared/config";
 import { SourceContract } from "../shared/contract";
 import { sourceBucketPolicy, sourceKeyPolicy } from "../shared/policies";
@@ -14,10 +14,11 @@ export type SourceOutputs = { [K in keyof SourceContract]: pulumi.Input<SourceCo
 
 /** Account A: the key, the bucket and its policies, the sample objects and the audit trail. */
 export function runSource(cfg: SourceConfig): SourceOutputs {
+  const trailName = `${cfg.bucketName.replace(/-{2,}/g, "-")}-audit`;
   const key = new CustomerManagedKey("shared", {
     alias: cfg.keyAlias,
     rotationDays: cfg.keyRotationDays,
-    policy: renderPolicy(sourceKeyPolicy(cfg)),
+    policy: renderPolicy(sourceKeyPolicy({ ...cfg, trailArn: cfg.auditTrail ? trailArn(cfg.region, cfg.accountId, trailName) : undefined })),
     protect: cfg.protectData,
   });
 
@@ -47,7 +48,8 @@ export function runSource(cfg: SourceConfig): SourceOutputs {
 
   if (cfg.auditTrail) {
     new AuditTrail("audit", {
-      trailName: `${cfg.bucketName.replace(/-{2,}/g, "-")}-audit`,
+      trailName,
+      keyArn: key.arn,
       watchedBucketArn: bucketArn(cfg.bucketName),
       accountId: cfg.accountId,
       region: cfg.region,

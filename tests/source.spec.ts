@@ -75,8 +75,18 @@ describe("source stack (account A) with the seed config", () => {
       assert.deepEqual(sorted(cond(grant, "StringLike", "kms:EncryptionContext:aws:s3:arn")), [BUCKET_ARN, `${BUCKET_ARN}/*`]);
     });
 
-    it("key policy: there is no other Allow", () => {
-      assert.equal(policyOf(one(run, "aws:kms/key:Key")).Statement.filter((s) => s.Effect === "Allow").length, 2);
+    it("key policy: only this stack's trail may use the key besides, to encrypt its logs", () => {
+      const doc = policyOf(one(run, "aws:kms/key:Key"));
+      const trailArn = `arn:aws:cloudtrail:us-west-2:111111111111:trail/${String(one(run, "aws:cloudtrail/trail:Trail").inputs.name)}`;
+      const service = doc.Statement.filter((s) => s.Principal !== undefined && s.Principal !== "*" && s.Principal.Service !== undefined);
+      assert.deepEqual(service.map((s) => actionsOf(s)).flat().sort(), ["kms:DescribeKey", "kms:GenerateDataKey*"]);
+      for (const s of service) {
+        assert.deepEqual(s.Principal, { Service: "cloudtrail.amazonaws.com" });
+        assert.deepEqual(cond(s, "StringEquals", "aws:SourceArn"), [trailArn]);
+      }
+      const encrypt = service.find((s) => actionsOf(s).includes("kms:GenerateDataKey*"));
+      assert.deepEqual(encrypt && cond(encrypt, "StringLike", "kms:EncryptionContext:aws:cloudtrail:arn"), ["arn:aws:cloudtrail:*:111111111111:trail/*"]);
+      assert.equal(doc.Statement.filter((s) => s.Effect === "Allow").length, 2 + service.length, "no other Allow");
     });
   });
 
@@ -189,6 +199,13 @@ describe("source stack (account A) with the seed config", () => {
   });
 
   describe("audit trail", () => {
+    it("encrypts its log files and its log bucket with the customer managed key", () => {
+      const trail = one(run, "aws:cloudtrail/trail:Trail");
+      assert.equal(trail.inputs.kmsKeyId, keyArn);
+      const enc = ofType(run, "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration").find((r) => r.inputs.bucket === trail.inputs.s3BucketName);
+      assert.deepEqual(enc?.inputs.rules, [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: keyArn }, bucketKeyEnabled: true }]);
+    });
+
     it("records the bucket's object events and management (KMS) events, with log validation", () => {
       const trail = one(run, "aws:cloudtrail/trail:Trail");
       assert.equal(trail.inputs.enableLogFileValidation, true);
