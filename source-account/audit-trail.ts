@@ -8,6 +8,8 @@ import { tags } from "../shared/tags";
 export interface AuditTrailArgs {
   /** Name of the trail. Required. */
   trailName: string;
+  /** Name of the log bucket, globally unique. Required. */
+  logBucketName: string;
   /** The customer managed key that encrypts the log files; its policy must admit this trail. Required. */
   keyArn: pulumi.Input<string>;
   /** ARN of the bucket whose object-level (data) events are recorded. Required. */
@@ -33,7 +35,7 @@ export class AuditTrail extends pulumi.ComponentResource {
     super("cross-account-s3-kms:source:AuditTrail", name, {}, opts);
     const parent = { parent: this };
 
-    this.logBucket = new aws.s3.Bucket(`${name}-logs`, { forceDestroy: false, tags: tags(`${name}-logs`) }, { parent: this, protect: args.protect ?? true });
+    this.logBucket = new aws.s3.Bucket(`${name}-logs`, { bucket: args.logBucketName, forceDestroy: false, tags: tags(args.logBucketName) }, { parent: this, protect: args.protect ?? true });
     const bucket = this.logBucket.id;
     const publicAccess = new aws.s3.BucketPublicAccessBlock(
       `${name}-logs-public-access`,

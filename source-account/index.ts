@@ -10,6 +10,11 @@ import { AuditTrail } from "./audit-trail";
 import { CustomerManagedKey } from "./customer-managed-key";
 import { EncryptedBucket } from "./encrypted-bucket";
 
+const AUDIT_SUFFIX = "-audit-logs";
+
+/** The log bucket's name: the shared bucket's, suffixed, and cut to S3's 63 characters. */
+export const auditLogBucketName = (bucketName: string): string => `${bucketName.slice(0, 63 - AUDIT_SUFFIX.length)}${AUDIT_SUFFIX}`;
+
 export type SourceOutputs = { [K in keyof SourceContract]: pulumi.Input<SourceContract[K]> };
 
 /** Account A: the key, the bucket and its policies, the sample objects and the audit trail. */
@@ -49,6 +54,7 @@ export function runSource(cfg: SourceConfig): SourceOutputs {
   if (cfg.auditTrail) {
     new AuditTrail("audit", {
       trailName,
+      logBucketName: auditLogBucketName(cfg.bucketName),
       keyArn: key.arn,
       watchedBucketArn: bucketArn(cfg.bucketName),
       accountId: cfg.accountId,

@@ -1,7 +1,9 @@
 import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
+import { bucketNameProblems } from "../shared/config";
 import { validateContract } from "../shared/contract";
+import { auditLogBucketName } from "../source-account";
 import { PolicyDocument } from "../shared/policy-document";
 import { readStackConfig } from "../shared/stack-file";
 import { one, ofType, policyOf, runProgram, StackRun } from "../shared/offline/run";
@@ -233,8 +235,9 @@ describe("source stack (account A) with the seed config", () => {
       assert.ok(doc.Statement.some((s) => s.Effect === "Deny" && cond(s, "Bool", "aws:SecureTransport").includes("false")), "TLS only");
       const bpa = ofType(run, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock").find((r) => r.inputs.bucket === logBucket);
       assert.equal(bpa?.inputs.restrictPublicBuckets, true);
-      const logs = ofType(run, "aws:s3/bucket:Bucket").find((r) => r.inputs.bucket === logBucket || r.name.endsWith("-logs"));
+      const logs = ofType(run, "aws:s3/bucket:Bucket").find((r) => r.inputs.bucket === logBucket);
       assert.equal(logs?.opts.protect, true);
+      assert.equal(logBucket, `${BUCKET}-audit-logs`);
     });
   });
 
@@ -259,6 +262,16 @@ describe("source stack (account A) with the seed config", () => {
       assert.ok(t?.Name, `${r.type} ${r.name} has a Name tag`);
       assert.equal(t?.Project, "cross-account-s3-kms", `${r.type} ${r.name}`);
     }
+  });
+});
+
+describe("audit log bucket name", () => {
+  it("stays a valid S3 name for the longest shared bucket name", () => {
+    const longest = `a${"-b".repeat(31)}`;
+    assert.equal(longest.length, 63);
+    const name = auditLogBucketName(longest);
+    assert.equal(name.length, 63);
+    assert.deepEqual(bucketNameProblems(name), []);
   });
 });
 
