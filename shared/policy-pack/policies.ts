@@ -1,0 +1,170 @@
+/**
+ * The CrossGuard security baseline, as mandatory policies. `index.ts` wraps them in a PolicyPack;
+ * the tests call them directly on the resources the program produces.
+ */
+import * as aws from "@pulumi/aws";
+import { PolicyResource, ReportViolation, ResourceValidationPolicy, StackValidationPolicy, validateResourceOfType } from "@pulumi/policy";
+import { PolicyDocument, Statement } from "../policy-document";
+import { actionsOf, asArray, awsPrincipals, cond, resourcesOf } from "../policy-query";
+
+type Props = Record<string, unknown>;
+
+const parse = (v: unknown): PolicyDocument | undefined => {
+  if (typeof v !== "string") return undefined;
+  try {
+    return JSON.parse(v) as PolicyDocument;
+  } catch {
+    return undefined;
+  }
+};
+
+/** A bucket's name as the other S3 resources refer to it. */
+const bucketKey = (r: PolicyResource): string | undefined => (typeof r.props.bucket === "string" ? r.props.bucket : undefined);
+
+/** Buckets that lack a companion resource of `type` whose props pass `ok`. */
+function bucketsLacking(resources: PolicyResource[], type: string, ok: (props: Props) => boolean, report: ReportViolation, what: string): void {
+  const covered = new Set(resources.filter((r) => r.type === type && ok(r.props)).map(bucketKey));
+  for (const b of resources.filter((r) => r.type === "aws:s3/bucket:Bucket")) {
+    if (!covered.has(bucketKey(b))) report(`Bucket ${b.name} (${String(bucketKey(b))}) ${what}.`, b.urn);
+  }
+}
+
+const isKmsWithCmkAndBucketKey = (props: Props): boolean => {
+  const rules = (props.rules as { applyServerSideEncryptionByDefault?: { sseAlgorithm?: string; kmsMasterKeyId?: string }; bucketKeyEnabled?: boolean }[] | undefined) ?? [];
+  return (
+    rules.length > 0 &&
+    rules.every((r) => {
+      const d = r.applyServerSideEncryptionByDefault;
+      const key = d?.kmsMasterKeyId ?? "";
+      return d?.sseAlgorithm === "aws:kms" && key !== "" && !key.includes("alias/aws/") && r.bucketKeyEnabled === true;
+    })
+  );
+};
+
+const BPA_FLAGS = ["blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"];
+const blocksAllPublicAccess = (props: Props): boolean => BPA_FLAGS.every((f) => props[f] === true);
+
+const deniesInsecureTransport = (doc: PolicyDocument | undefined): boolean =>
+  doc?.Statement.some((s) => s.Effect === "Deny" && (s.Principal === "*" || awsPrincipals(s.Principal).includes("*")) && actionsOf(s).some((a) => a === "s3:*" || a === "*") && cond(s, "Bool", "aws:SecureTransport").includes("false")) ?? false;
+
+const everyone = (s: Statement): boolean => s.Principal === "*" || awsPrincipals(s.Principal).includes("*");
+
+/** Resource policies, wherever this project's resources carry them. */
+const RESOURCE_POLICY_FIELDS: Record<string, string> = {
+  "aws:s3/bucketPolicy:BucketPolicy": "policy",
+  "aws:kms/key:Key": "policy",
+  "aws:ec2/vpcEndpoint:VpcEndpoint": "policy",
+};
+
+/** Identity policies: inline and managed. */
+const IDENTITY_POLICY_TYPES = ["aws:iam/rolePolicy:RolePolicy", "aws:iam/policy:Policy", "aws:iam/userPolicy:UserPolicy", "aws:iam/groupPolicy:GroupPolicy"];
+
+export interface PublicIpConfig {
+  /** Allow instances with a public IPv4 address (only `useDefaultVpc` needs one). Default false. */
+  allowPublicIp?: boolean;
+}
+
+const OPEN_CIDRS = ["0.0.0.0/0", "::/0"];
+
+export const policies: (ResourceValidationPolicy | StackValidationPolicy)[] = [
+  {
+    name: "s3-default-encryption-cmk-bucket-key",
+    description: "Every bucket's default encryption is aws:kms with a customer managed key and Bucket Key on.",
+    enforcementLevel: "mandatory",
+    validateStack: (args, report) =>
+      bucketsLacking(args.resources, "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", isKmsWithCmkAndBucketKey, report, "has no default encryption with aws:kms, a customer managed key and Bucket Key"),
+  },
+  {
+    name: "s3-block-public-access",
+    description: "Every bucket has all four Block Public Access settings on.",
+    enforcementLevel: "mandatory",
+    validateStack: (args, report) =>
+      bucketsLacking(args.resources, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", blocksAllPublicAccess, report, "lacks a Block Public Access setting with all four flags true"),
+  },
+  {
+    name: "s3-deny-insecure-transport",
+    description: "Every bucket's policy denies requests without TLS (aws:SecureTransport false).",
+    enforcementLevel: "mandatory",
+    validateStack: (args, report) =>
+      bucketsLacking(args.resources, "aws:s3/bucketPolicy:BucketPolicy", (p) => deniesInsecureTransport(parse(p.policy)), report, "has no bucket policy that denies non-TLS requests"),
+  },
+  {
+    name: "kms-key-rotation",
+    description: "KMS keys rotate automatically.",
+    enforcementLevel: "mandatory",
+    validateResource: validateResourceOfType(aws.kms.Key, (key, _args, report) => {
+      if (key.enableKeyRotation !== true) report("The KMS key does not rotate: set enableKeyRotation to true.");
+    }),
+  },
+  {
+    name: "no-public-resource-policy",
+    description: 'No resource policy allows Principal "*" without a condition that narrows it.',
+    enforcementLevel: "mandatory",
+    validateResource: (args, report) => {
+      const field = RESOURCE_POLICY_FIELDS[args.type];
+      const doc = field ? parse(args.props[field]) : undefined;
+      for (const s of doc?.Statement ?? []) {
+        if (s.Effect === "Allow" && everyone(s) && Object.keys(s.Condition ?? {}).length === 0) report(`Statement ${s.Sid} allows Principal "*" with no condition.`);
+      }
+    },
+  },
+  {
+    name: "no-wildcard-identity-policy",
+    description: 'No IAM identity policy grants Action "*", or s3:* / kms:* on Resource "*".',
+    enforcementLevel: "mandatory",
+    validateResource: (args, report) => {
+      if (!IDENTITY_POLICY_TYPES.includes(args.type)) return;
+      for (const s of parse(args.props.policy)?.Statement ?? []) {
+        if (s.Effect !== "Allow") continue;
+        const actions = actionsOf(s);
+        if (actions.includes("*")) report(`Statement ${s.Sid} allows Action "*".`);
+        const wide = actions.filter((a) => a === "s3:*" || a === "kms:*");
+        if (wide.length > 0 && resourcesOf(s).includes("*")) report(`Statement ${s.Sid} allows ${wide.join(", ")} on Resource "*".`);
+      }
+    },
+  },
+  {
+    name: "kms-key-policy-keeps-root-admin",
+    description: "Every key policy lets its account root administer the key, so the key can never be locked out.",
+    enforcementLevel: "mandatory",
+    validateResource: validateResourceOfType(aws.kms.Key, (key, _args, report) => {
+      const doc = parse(key.policy);
+      const ok = doc?.Statement.some(
+        (s) => s.Effect === "Allow" && awsPrincipals(s.Principal).some((p) => /^arn:aws:iam::\d{12}:root$/.test(p)) && actionsOf(s).includes("kms:*") && Object.keys(s.Condition ?? {}).length === 0,
+      );
+      if (!ok) report("The key policy has no unconditional kms:* statement for the account root.");
+    }),
+  },
+  {
+    name: "ec2-imdsv2-no-public-ip-no-key-pair",
+    description: "EC2 instances require IMDSv2, have no public IP and no key pair.",
+    enforcementLevel: "mandatory",
+    configSchema: { properties: { allowPublicIp: { type: "boolean", default: false } } },
+    validateResource: validateResourceOfType(aws.ec2.Instance, (instance, args, report) => {
+      if (instance.metadataOptions?.httpTokens !== "required") report("IMDSv2 is not required: set metadataOptions.httpTokens to required.");
+      if (instance.associatePublicIpAddress === true && args.getConfig<PublicIpConfig>().allowPublicIp !== true) {
+        report("The instance has a public IP. (useDefaultVpc needs one: set this policy's allowPublicIp to true to accept it.)");
+      }
+      if (instance.keyName) report(`The instance has the key pair ${instance.keyName}; use Session Manager instead.`);
+    }),
+  },
+  {
+    name: "no-open-ingress",
+    description: "No security group admits ingress from 0.0.0.0/0 or ::/0.",
+    enforcementLevel: "mandatory",
+    validateResource: (args, report) => {
+      const open = (cidrs: unknown): string[] => asArray(cidrs as string | string[] | undefined).filter((c) => OPEN_CIDRS.includes(c));
+      if (args.type === "aws:ec2/securityGroup:SecurityGroup") {
+        for (const rule of (args.props.ingress as Props[] | undefined) ?? []) {
+          for (const c of [...open(rule.cidrBlocks), ...open(rule.ipv6CidrBlocks)]) report(`Ingress from ${c} on ports ${String(rule.fromPort)}-${String(rule.toPort)}.`);
+        }
+      }
+      if (args.type === "aws:ec2/securityGroupRule:SecurityGroupRule" && args.props.type === "ingress") {
+        for (const c of [...open(args.props.cidrBlocks), ...open(args.props.ipv6CidrBlocks)]) report(`Ingress rule from ${c}.`);
+      }
+      if (args.type === "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule") {
+        for (const c of [...open(args.props.cidrIpv4), ...open(args.props.cidrIpv6)]) report(`Ingress rule from ${c}.`);
+      }
+    },
+  },
+];
