@@ -44,7 +44,7 @@ describe("npm run plan", () => {
     assert.equal(report.target.accountId, "222222222222");
     const key = report.source.resources.find((x) => x.type === "aws:kms/key:Key");
     assert.equal(typeof key?.inputs.policy, "string");
-    assert.ok(JSON.parse(String(key?.inputs.policy)).Statement.length > 0);
+    assert.ok((JSON.parse(String(key?.inputs.policy)) as { Statement: unknown[] }).Statement.length > 0);
     for (const a of report.access) assert.deepEqual(Object.keys(a), ["case", "principal", "action", "resource", "expected", "result", "ok"]);
     assert.ok(report.access.every((a) => a.ok));
   });

@@ -1,6 +1,6 @@
 import { strict as assert } from "assert";
 import * as path from "path";
-import { PolicyResource, ResourceValidationArgs, ResourceValidationPolicy, StackValidationArgs, StackValidationPolicy } from "@pulumi/policy";
+import { PolicyResource, ResourceValidationArgs, StackValidationArgs } from "@pulumi/policy";
 import { RawConfig } from "../shared/config";
 import { runProgram } from "../shared/offline/run";
 import { policies } from "../shared/policy-pack/policies";
@@ -53,10 +53,10 @@ async function runPolicies(resources: Res[], config: Record<string, object> = {}
     const getConfig = <T extends object>() => (config[p.name] ?? {}) as T;
     if ("validateStack" in p) {
       const args: StackValidationArgs = { resources: resources.map(policyResource), stackTags: new Map(), getConfig, notApplicable };
-      await (p as StackValidationPolicy).validateStack(args, report);
+      await p.validateStack(args, report);
       continue;
     }
-    const validations = (p as ResourceValidationPolicy).validateResource;
+    const validations = p.validateResource;
     for (const r of resources) {
       for (const v of Array.isArray(validations) ? validations : validations ? [validations] : []) {
         const args: ResourceValidationArgs = { ...policyResource(r), stackTags: new Map(), getConfig, notApplicable, asType: () => undefined };

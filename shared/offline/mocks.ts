@@ -78,17 +78,17 @@ const ids: Record<string, (name: string, inputs: Inputs) => string> = {
 export function createMocks(ctx: MockContext): pulumi.runtime.Mocks {
   return {
     newResource(args: pulumi.runtime.MockResourceArgs): { id: string | undefined; state: State } {
+      const inputs = args.inputs as Inputs;
       if (args.type === "pulumi:pulumi:StackReference") {
-        const name = str(args.inputs.name, args.name);
+        const name = str(inputs.name, args.name);
         const outputs = ctx.stackOutputs[name];
         // A missing stack mirrors what the engine reports for a stack that was never deployed.
         if (outputs === undefined) throw new Error(`unknown stack "${name}"`);
         return { id: name, state: { name, outputs } };
       }
       if (args.custom === false) {
-        return { id: undefined, state: { ...args.inputs, ...(computed[args.type]?.(ctx, args.name, args.inputs as Inputs) ?? {}) } };
+        return { id: undefined, state: { ...inputs, ...(computed[args.type]?.(ctx, args.name, inputs) ?? {}) } };
       }
-      const inputs = args.inputs as Inputs;
       const id = ids[args.type]?.(args.name, inputs) ?? `${args.name}-id`;
       return { id, state: { ...inputs, ...(computed[args.type]?.(ctx, args.name, inputs) ?? {}) } };
     },

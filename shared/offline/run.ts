@@ -40,6 +40,7 @@ const PROGRAM = path.join(PROJECT_ROOT, "shared", "main.ts");
 
 /** Waits for every pending registration; internal to the SDK, so typed here by its shape. */
 async function waitForRegistrations(): Promise<void> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- waitForRPCs is not in the SDK's typings
   const settings = require("@pulumi/pulumi/runtime/settings") as { waitForRPCs(): Promise<void> };
   await settings.waitForRPCs();
 }
@@ -85,12 +86,13 @@ async function load(opts: RunOptions, captured: CapturedResource[], invokes: Inv
       );
       return undefined;
     });
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- the program must load after the mocks are set
     const program = require(PROGRAM) as () => Promise<Record<string, unknown>>;
     return program();
   });
   await Promise.all(pending);
   await waitForRegistrations();
-  return (outputs ?? {}) as Record<string, unknown>;
+  return outputs ?? {};
 }
 
 /** Runs the program and returns what it declared and exported. Rejects if the program fails. */

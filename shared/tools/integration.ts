@@ -41,7 +41,8 @@ export function writeItStackFiles(root = PROJECT_ROOT): string[] {
   const source = read("source");
   const target = read("target");
   source.config[key("protectData")] = false;
-  const sourceStack = String(target.config[key("sourceStack")] ?? TARGET_DEFAULTS.sourceStack);
+  const configured = target.config[key("sourceStack")];
+  const sourceStack = typeof configured === "string" ? configured : TARGET_DEFAULTS.sourceStack;
   target.config[key("sourceStack")] = sourceStack.replace(/[^/]+$/, IT_STACKS.source);
   const files = [path.join(root, `Pulumi.${IT_STACKS.source}.yaml`), path.join(root, `Pulumi.${IT_STACKS.target}.yaml`)];
   fs.writeFileSync(files[0], `# Written by npm run test:integration; removed when it ends.\n${stringify(source)}`);
