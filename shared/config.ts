@@ -47,10 +47,13 @@ export const roleNameSchema = z
 const regionSchema = z
   .string(rule("must be set to an AWS region, e.g. us-west-2"))
   .regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, "must be an AWS region code, e.g. us-west-2")
-  .refine((r) => !/^(cn|us-gov|us-iso[a-z]*|eusc)-/.test(r), "must be a region in the commercial aws partition (China, GovCloud and isolated partitions are not supported)");
+  .refine(
+    (r) => !/^(cn|us-gov|us-iso[a-z]*|eusc)-/.test(r),
+    "must be a region in the commercial aws partition (China, GovCloud and isolated partitions are not supported)",
+  );
 
 const allowedAccountIdsSchema = z
-  .array(accountIdSchema, rule("must list this stack's account ID, e.g. [\"111111111111\"]"))
+  .array(accountIdSchema, rule('must list this stack\'s account ID, e.g. ["111111111111"]'))
   .length(1, "must list exactly one account ID: this stack's own (it guards against a wrong AWS profile)");
 
 const boolSchema = z.enum(["true", "false"], rule("must be true or false")).transform((v) => v === "true");
@@ -145,7 +148,11 @@ function unknownKeys(raw: RawConfig, side: Side, known: readonly string[]): stri
  */
 function parse<S extends z.ZodObject>(side: Side, raw: RawConfig, schema: S, extra?: (out: z.output<S>, problems: string[]) => void): z.output<S> {
   const keys = Object.keys(schema.shape);
-  const problems = unknownKeys(raw, side, keys.filter((k) => k.startsWith(`${PROJECT}:`)));
+  const problems = unknownKeys(
+    raw,
+    side,
+    keys.filter((k) => k.startsWith(`${PROJECT}:`)),
+  );
   const input = decode(raw, keys, problems);
   const result = schema.safeParse(input);
   if (!result.success) problems.push(...formatIssues(input, result.error.issues));
@@ -242,7 +249,9 @@ export function parseSourceConfig(raw: RawConfig): SourceConfig {
     consumers.forEach((k, i) => {
       const where = `${key("consumers")}[${i}]`;
       if (k.accountId === accountId) {
-        problems.push(`${where}.accountId = ${JSON.stringify(k.accountId)}: must differ from the source account (aws:allowedAccountIds); this stack grants cross-account reads only`);
+        problems.push(
+          `${where}.accountId = ${JSON.stringify(k.accountId)}: must differ from the source account (aws:allowedAccountIds); this stack grants cross-account reads only`,
+        );
       }
       const id = `${k.accountId}/${k.roleName}`;
       if (seen.has(id)) problems.push(`${where} = ${JSON.stringify(k)}: duplicates an earlier consumer; list each role once`);
@@ -336,8 +345,14 @@ const targetSchema = z.object({
     .regex(/^\/[\w./-]*$/, "must be an absolute folder path of letters, digits and ._/-")
     .refine((d) => !d.split("/").includes(".."), "must not contain '..'")
     .optional(),
-  [key("instanceType")]: z.string(rule("must be an EC2 instance type")).regex(INSTANCE_TYPE, "must be an EC2 instance type such as t4g.nano or t3.micro").optional(),
-  [key("amiId")]: z.string(rule("must be an AMI ID")).regex(/^ami-[0-9a-f]{8}([0-9a-f]{9})?$/, "must be an AMI ID, ami- then 8 or 17 hex digits").optional(),
+  [key("instanceType")]: z
+    .string(rule("must be an EC2 instance type"))
+    .regex(INSTANCE_TYPE, "must be an EC2 instance type such as t4g.nano or t3.micro")
+    .optional(),
+  [key("amiId")]: z
+    .string(rule("must be an AMI ID"))
+    .regex(/^ami-[0-9a-f]{8}([0-9a-f]{9})?$/, "must be an AMI ID, ami- then 8 or 17 hex digits")
+    .optional(),
   [key("useDefaultVpc")]: boolSchema.optional(),
   [key("enableSsm")]: boolSchema.optional(),
   [key("permissionsBoundaryArn")]: z

@@ -25,7 +25,16 @@ export interface SourceContract {
   allowListBucket: boolean;
 }
 
-export const CONTRACT_KEYS = ["bucketName", "bucketArn", "keyArn", "region", "accountId", "objectKeys", "consumerRoleArns", "allowListBucket"] as const satisfies readonly (keyof SourceContract)[];
+export const CONTRACT_KEYS = [
+  "bucketName",
+  "bucketArn",
+  "keyArn",
+  "region",
+  "accountId",
+  "objectKeys",
+  "consumerRoleArns",
+  "allowListBucket",
+] as const satisfies readonly (keyof SourceContract)[];
 
 const contractSchema = z
   .strictObject({
@@ -44,7 +53,11 @@ const contractSchema = z
     }
     const keyArn = new RegExp(`^arn:aws:kms:${c.region}:${c.accountId}:key/[A-Za-z0-9-]+$`);
     if (!keyArn.test(c.keyArn)) {
-      ctx.addIssue({ code: "custom", path: ["keyArn"], message: `must be a full key ARN in ${c.region} and account ${c.accountId} (an alias does not work across accounts)` });
+      ctx.addIssue({
+        code: "custom",
+        path: ["keyArn"],
+        message: `must be a full key ARN in ${c.region} and account ${c.accountId} (an alias does not work across accounts)`,
+      });
     }
   });
 

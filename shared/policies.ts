@@ -92,7 +92,14 @@ export function readGrant(t: ReadTarget, consumers: Consumer[]): ReadGrant {
 /** Denies every request to these resources that is not over TLS 1.2 or later. */
 export function denyInsecureTransport(resources: string[]): Statement[] {
   return [
-    { Sid: "DenyInsecureTransport", Effect: "Deny", Principal: "*", Action: "s3:*", Resource: resources, Condition: { Bool: { "aws:SecureTransport": "false" } } },
+    {
+      Sid: "DenyInsecureTransport",
+      Effect: "Deny",
+      Principal: "*",
+      Action: "s3:*",
+      Resource: resources,
+      Condition: { Bool: { "aws:SecureTransport": "false" } },
+    },
     { Sid: "DenyOutdatedTls", Effect: "Deny", Principal: "*", Action: "s3:*", Resource: resources, Condition: { NumericLessThan: { "s3:TlsVersion": "1.2" } } },
   ];
 }
@@ -148,11 +155,7 @@ export interface SourcePolicyArgs extends ReadTarget {
 /** The bucket policy in account A: transport and encryption guards, then the consumers' read grant. */
 export function sourceBucketPolicy(a: SourcePolicyArgs): PolicyDocument {
   const arn = toBucketArn(a.bucketName);
-  return policyDocument([
-    ...denyInsecureTransport([arn, `${arn}/*`]),
-    ...denyForeignEncryption(a.bucketName, a.keyArn),
-    ...readGrant(a, a.consumers).bucket,
-  ]);
+  return policyDocument([...denyInsecureTransport([arn, `${arn}/*`]), ...denyForeignEncryption(a.bucketName, a.keyArn), ...readGrant(a, a.consumers).bucket]);
 }
 
 /** Lets this account's audit trail encrypt its log files with the key, and nothing else. */
@@ -165,9 +168,19 @@ function cloudTrailKeyStatements(accountId: string, trailArn: string): Statement
       Principal: { Service: "cloudtrail.amazonaws.com" },
       Action: "kms:GenerateDataKey*",
       Resource: KEY_POLICY_SELF,
-      Condition: { StringEquals: onlyThisTrail, StringLike: { "kms:EncryptionContext:aws:cloudtrail:arn": `arn:${PARTITION}:cloudtrail:*:${accountId}:trail/*` } },
+      Condition: {
+        StringEquals: onlyThisTrail,
+        StringLike: { "kms:EncryptionContext:aws:cloudtrail:arn": `arn:${PARTITION}:cloudtrail:*:${accountId}:trail/*` },
+      },
     },
-    { Sid: "CloudTrailDescribesKey", Effect: "Allow", Principal: { Service: "cloudtrail.amazonaws.com" }, Action: "kms:DescribeKey", Resource: KEY_POLICY_SELF, Condition: { StringEquals: onlyThisTrail } },
+    {
+      Sid: "CloudTrailDescribesKey",
+      Effect: "Allow",
+      Principal: { Service: "cloudtrail.amazonaws.com" },
+      Action: "kms:DescribeKey",
+      Resource: KEY_POLICY_SELF,
+      Condition: { StringEquals: onlyThisTrail },
+    },
   ];
 }
 

@@ -35,7 +35,11 @@ export class AuditTrail extends pulumi.ComponentResource {
     super("cross-account-s3-kms:source:AuditTrail", name, {}, opts);
     const parent = { parent: this };
 
-    this.logBucket = new aws.s3.Bucket(`${name}-logs`, { bucket: args.logBucketName, forceDestroy: false, tags: tags(args.logBucketName) }, { parent: this, protect: args.protect ?? true });
+    this.logBucket = new aws.s3.Bucket(
+      `${name}-logs`,
+      { bucket: args.logBucketName, forceDestroy: false, tags: tags(args.logBucketName) },
+      { parent: this, protect: args.protect ?? true },
+    );
     const bucket = this.logBucket.id;
     const publicAccess = new aws.s3.BucketPublicAccessBlock(
       `${name}-logs-public-access`,

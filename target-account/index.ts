@@ -33,7 +33,9 @@ export async function readSourceContract(sourceStack: string): Promise<SourceCon
       values[name] = d.value ?? d.secretValue;
     }
   } catch (e) {
-    throw new UserError(`Cannot read the source stack ${JSON.stringify(sourceStack)}: ${e instanceof Error ? e.message : String(e)}\n${deployFirst(sourceStack)}`);
+    throw new UserError(
+      `Cannot read the source stack ${JSON.stringify(sourceStack)}: ${e instanceof Error ? e.message : String(e)}\n${deployFirst(sourceStack)}`,
+    );
   }
   const missing = CONTRACT_KEYS.filter((n) => values[n] === undefined);
   if (missing.length === CONTRACT_KEYS.length) {
@@ -45,7 +47,8 @@ export async function readSourceContract(sourceStack: string): Promise<SourceCon
     );
   }
   const v = validateContract(values);
-  if (!v.ok) throw new UserError(`The source stack ${JSON.stringify(sourceStack)} exports an invalid contract:\n${v.problems.map((p) => `  - ${p}`).join("\n")}`);
+  if (!v.ok)
+    throw new UserError(`The source stack ${JSON.stringify(sourceStack)} exports an invalid contract:\n${v.problems.map((p) => `  - ${p}`).join("\n")}`);
   return v.contract;
 }
 
@@ -54,7 +57,9 @@ export function contractProblems(cfg: TargetConfig, src: SourceContract): string
   const problems: string[] = [];
   const self = roleArn({ accountId: cfg.accountId, roleName: cfg.roleName });
   if (src.region !== cfg.region) {
-    problems.push(`aws:region = ${JSON.stringify(cfg.region)}, but the source bucket and key are in ${src.region}: set aws:region to ${src.region} (this scenario is same-region).`);
+    problems.push(
+      `aws:region = ${JSON.stringify(cfg.region)}, but the source bucket and key are in ${src.region}: set aws:region to ${src.region} (this scenario is same-region).`,
+    );
   }
   if (src.accountId === cfg.accountId) {
     problems.push(`aws:allowedAccountIds = ["${cfg.accountId}"] is the source account too: the target must run in another account.`);

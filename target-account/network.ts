@@ -61,7 +61,13 @@ export class ReaderNetwork extends pulumi.ComponentResource {
         return [...ids].sort()[0];
       });
       if (enableSsm) {
-        egress.push({ description: "HTTPS to the Session Manager endpoints over the internet", protocol: "tcp", fromPort: 443, toPort: 443, cidrBlocks: ["0.0.0.0/0"] });
+        egress.push({
+          description: "HTTPS to the Session Manager endpoints over the internet",
+          protocol: "tcp",
+          fromPort: 443,
+          toPort: 443,
+          cidrBlocks: ["0.0.0.0/0"],
+        });
       }
     } else {
       const vpc = new awsx.ec2.Vpc(

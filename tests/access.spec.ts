@@ -50,7 +50,10 @@ describe("access model: the committed configs", () => {
     const allowed = cases.filter((c) => c.expected === "Allowed");
     assert.equal(allowed.length, d.contract.objectKeys.length + 2);
     const results = await evaluateCases(d.policies, d.contract, cases);
-    assert.ok(results.some((r) => r.result === "ExplicitlyDenied"), "the TLS denies decide some cases");
+    assert.ok(
+      results.some((r) => r.result === "ExplicitlyDenied"),
+      "the TLS denies decide some cases",
+    );
     assert.ok(results.filter((r) => r.expected === "Denied").length >= 15);
   });
 
@@ -58,7 +61,13 @@ describe("access model: the committed configs", () => {
     const me = consumerOf(TARGET);
     const c = d.policies.consumers.find((x) => x.role.roleName === me.roleName);
     assert.ok(c?.endpoint, "the private network has a gateway endpoint");
-    const read = { principal: me, action: "s3:GetObject", resource: `${d.contract.bucketArn}/${d.contract.objectKeys[0]}`, resourceAccount: d.contract.accountId, throughEndpoint: true };
+    const read = {
+      principal: me,
+      action: "s3:GetObject",
+      resource: `${d.contract.bucketArn}/${d.contract.objectKeys[0]}`,
+      resourceAccount: d.contract.accountId,
+      throughEndpoint: true,
+    };
     assert.equal(await evaluate(d.policies, d.contract, read, c.identity, c.endpoint), "Allowed");
     const closed = { ...c.endpoint, Statement: c.endpoint.Statement.filter((s) => !grants("s3:GetObject")(s)) };
     assert.notEqual(await evaluate(d.policies, d.contract, read, c.identity, closed), "Allowed");
@@ -80,9 +89,18 @@ describe("access model: the committed configs", () => {
       ];
       const doc = policyDocument(statements);
       const problems = await vocabularyProblems({ where: "fixture", kind: "resource", doc });
-      assert.ok(problems.some((p) => p.includes("A: action s3:GetObjects does not exist")), problems.join("\n"));
-      assert.ok(problems.some((p) => p.includes("B: condition key aws:SecureTransprot does not exist")), problems.join("\n"));
-      assert.ok(problems.some((p) => p.includes("C: condition operator StringEqual does not exist")), problems.join("\n"));
+      assert.ok(
+        problems.some((p) => p.includes("A: action s3:GetObjects does not exist")),
+        problems.join("\n"),
+      );
+      assert.ok(
+        problems.some((p) => p.includes("B: condition key aws:SecureTransprot does not exist")),
+        problems.join("\n"),
+      );
+      assert.ok(
+        problems.some((p) => p.includes("C: condition operator StringEqual does not exist")),
+        problems.join("\n"),
+      );
     });
   });
 
@@ -112,7 +130,13 @@ describe("access model: the committed configs", () => {
     });
 
     it("without the TLS deny, a plain-HTTP read becomes allowed", async () => {
-      const http = { principal: me, action: "s3:GetObject", resource: `${d.contract.bucketArn}/${object()}`, resourceAccount: d.contract.accountId, tls: "none" as const };
+      const http = {
+        principal: me,
+        action: "s3:GetObject",
+        resource: `${d.contract.bucketArn}/${object()}`,
+        resourceAccount: d.contract.accountId,
+        tls: "none" as const,
+      };
       const identity = d.policies.consumers.find((c) => c.role.roleName === me.roleName)?.identity ?? [];
       assert.notEqual(await evaluate(d.policies, d.contract, http, identity), "Allowed");
       const open = mutate(d.policies, { bucket: (s) => s.filter((x) => !hasConditionKey(x, "aws:SecureTransport")) });

@@ -32,9 +32,17 @@ const CASES: BadCase[] = [
   { what: "region malformed", set: { "aws:region": "uswest2" }, expect: ['aws:region = "uswest2"', "region code"] },
   { what: "region in another partition", set: { "aws:region": "cn-north-1" }, expect: ['aws:region = "cn-north-1"', "commercial aws partition"] },
   { what: "allowedAccountIds missing", set: { "aws:allowedAccountIds": undefined }, expect: ["aws:allowedAccountIds is not set", "account ID"] },
-  { what: "allowedAccountIds lists two accounts", set: { "aws:allowedAccountIds": '["111111111111","333333333333"]' }, expect: ["aws:allowedAccountIds = [", "exactly one account ID"] },
+  {
+    what: "allowedAccountIds lists two accounts",
+    set: { "aws:allowedAccountIds": '["111111111111","333333333333"]' },
+    expect: ["aws:allowedAccountIds = [", "exactly one account ID"],
+  },
   { what: "allowedAccountIds short ID", set: { "aws:allowedAccountIds": '["11111111111"]' }, expect: ['aws:allowedAccountIds[0] = "11111111111"', "12-digit"] },
-  { what: "consumers not a list", set: { "cross-account-s3-kms:consumers": "account-b-role" }, expect: ['cross-account-s3-kms:consumers = "account-b-role"', "YAML list"] },
+  {
+    what: "consumers not a list",
+    set: { "cross-account-s3-kms:consumers": "account-b-role" },
+    expect: ['cross-account-s3-kms:consumers = "account-b-role"', "YAML list"],
+  },
   { what: "consumers empty", set: { "cross-account-s3-kms:consumers": "[]" }, expect: ["cross-account-s3-kms:consumers = []", "at least one consumer"] },
   {
     what: "consumer account ID not 12 digits",
@@ -72,20 +80,64 @@ const CASES: BadCase[] = [
     set: { "cross-account-s3-kms:consumers": consumers({ accountId: "222222222222", roleName: "r" }, { accountId: "222222222222", roleName: "r" }) },
     expect: ["cross-account-s3-kms:consumers[1] = ", "duplicates an earlier consumer"],
   },
-  { what: "alias without prefix", set: { "cross-account-s3-kms:keyAlias": "accounta-cmk" }, expect: ['cross-account-s3-kms:keyAlias = "accounta-cmk"', "alias/"] },
-  { what: "alias reserved for AWS", set: { "cross-account-s3-kms:keyAlias": "alias/aws/s3" }, expect: ['cross-account-s3-kms:keyAlias = "alias/aws/s3"', "reserves"] },
-  { what: "bucket name with capitals", set: { "cross-account-s3-kms:bucketName": "My-Bucket" }, expect: ['cross-account-s3-kms:bucketName = "My-Bucket"', "lowercase"] },
+  {
+    what: "alias without prefix",
+    set: { "cross-account-s3-kms:keyAlias": "accounta-cmk" },
+    expect: ['cross-account-s3-kms:keyAlias = "accounta-cmk"', "alias/"],
+  },
+  {
+    what: "alias reserved for AWS",
+    set: { "cross-account-s3-kms:keyAlias": "alias/aws/s3" },
+    expect: ['cross-account-s3-kms:keyAlias = "alias/aws/s3"', "reserves"],
+  },
+  {
+    what: "bucket name with capitals",
+    set: { "cross-account-s3-kms:bucketName": "My-Bucket" },
+    expect: ['cross-account-s3-kms:bucketName = "My-Bucket"', "lowercase"],
+  },
   { what: "bucket name too short", set: { "cross-account-s3-kms:bucketName": "ab" }, expect: ['cross-account-s3-kms:bucketName = "ab"', "3-63 characters"] },
   { what: "bucket name with dots", set: { "cross-account-s3-kms:bucketName": "my.bucket" }, expect: ['cross-account-s3-kms:bucketName = "my.bucket"', "dots"] },
-  { what: "bucket name with a reserved prefix", set: { "cross-account-s3-kms:bucketName": "xn--bucket" }, expect: ['cross-account-s3-kms:bucketName = "xn--bucket"', "xn--"] },
-  { what: "bucket name with a reserved suffix", set: { "cross-account-s3-kms:bucketName": "data-s3alias" }, expect: ['cross-account-s3-kms:bucketName = "data-s3alias"', "-s3alias"] },
-  { what: "rotation below 90 days", set: { "cross-account-s3-kms:keyRotationDays": "30" }, expect: ['cross-account-s3-kms:keyRotationDays = "30"', "from 90 to 2560"] },
-  { what: "rotation above 2560 days", set: { "cross-account-s3-kms:keyRotationDays": "3000" }, expect: ['cross-account-s3-kms:keyRotationDays = "3000"', "from 90 to 2560"] },
-  { what: "rotation not a number", set: { "cross-account-s3-kms:keyRotationDays": "yearly" }, expect: ['cross-account-s3-kms:keyRotationDays = "yearly"', "whole number"] },
-  { what: "boolean spelt yes", set: { "cross-account-s3-kms:allowListBucket": "yes" }, expect: ['cross-account-s3-kms:allowListBucket = "yes"', "true or false"] },
+  {
+    what: "bucket name with a reserved prefix",
+    set: { "cross-account-s3-kms:bucketName": "xn--bucket" },
+    expect: ['cross-account-s3-kms:bucketName = "xn--bucket"', "xn--"],
+  },
+  {
+    what: "bucket name with a reserved suffix",
+    set: { "cross-account-s3-kms:bucketName": "data-s3alias" },
+    expect: ['cross-account-s3-kms:bucketName = "data-s3alias"', "-s3alias"],
+  },
+  {
+    what: "rotation below 90 days",
+    set: { "cross-account-s3-kms:keyRotationDays": "30" },
+    expect: ['cross-account-s3-kms:keyRotationDays = "30"', "from 90 to 2560"],
+  },
+  {
+    what: "rotation above 2560 days",
+    set: { "cross-account-s3-kms:keyRotationDays": "3000" },
+    expect: ['cross-account-s3-kms:keyRotationDays = "3000"', "from 90 to 2560"],
+  },
+  {
+    what: "rotation not a number",
+    set: { "cross-account-s3-kms:keyRotationDays": "yearly" },
+    expect: ['cross-account-s3-kms:keyRotationDays = "yearly"', "whole number"],
+  },
+  {
+    what: "boolean spelt yes",
+    set: { "cross-account-s3-kms:allowListBucket": "yes" },
+    expect: ['cross-account-s3-kms:allowListBucket = "yes"', "true or false"],
+  },
   { what: "protectData spelt 1", set: { "cross-account-s3-kms:protectData": "1" }, expect: ['cross-account-s3-kms:protectData = "1"', "true or false"] },
-  { what: "objects folder missing", set: { "cross-account-s3-kms:objects": "no/such/folder" }, expect: ['cross-account-s3-kms:objects = "no/such/folder"', "existing folder"] },
-  { what: "objects folder empty", set: { "cross-account-s3-kms:objects": emptyDir }, expect: [`cross-account-s3-kms:objects = ${JSON.stringify(emptyDir)}`, "at least one file"] },
+  {
+    what: "objects folder missing",
+    set: { "cross-account-s3-kms:objects": "no/such/folder" },
+    expect: ['cross-account-s3-kms:objects = "no/such/folder"', "existing folder"],
+  },
+  {
+    what: "objects folder empty",
+    set: { "cross-account-s3-kms:objects": emptyDir },
+    expect: [`cross-account-s3-kms:objects = ${JSON.stringify(emptyDir)}`, "at least one file"],
+  },
   { what: "misspelt key", set: { "cross-account-s3-kms:consumer": "[]" }, expect: ["cross-account-s3-kms:consumer is not a source-stack key", "consumers"] },
   { what: "target-only key on the source", set: { "cross-account-s3-kms:roleName": "r" }, expect: ["cross-account-s3-kms:roleName is not a source-stack key"] },
 ];
@@ -107,7 +159,11 @@ describe("config validation (before any resource is declared)", () => {
       const { error, resources } = await runProgramExpectingError({ stack: "source", config: configWith(c.set) });
       const problems = error.message.split("\n").filter((l) => l.startsWith("  - "));
       assert.equal(problems.length, c.problems ?? 1, `problems reported:\n${error.message}`);
-      for (const fragment of c.expect) assert.ok(problems.some((p) => p.includes(fragment)), `"${fragment}" missing from:\n${error.message}`);
+      for (const fragment of c.expect)
+        assert.ok(
+          problems.some((p) => p.includes(fragment)),
+          `"${fragment}" missing from:\n${error.message}`,
+        );
       assert.equal(resources.length, 0, "no resource may be declared before config is valid");
       assert.equal(error.name, "UserError", "a user error, which Pulumi prints without a stack trace");
     });
@@ -116,7 +172,11 @@ describe("config validation (before any resource is declared)", () => {
   it("reports every problem at once", async () => {
     const { error } = await runProgramExpectingError({
       stack: "source",
-      config: configWith({ "cross-account-s3-kms:keyRotationDays": "30", "cross-account-s3-kms:bucketName": "UPPER", "cross-account-s3-kms:auditTrail": "maybe" }),
+      config: configWith({
+        "cross-account-s3-kms:keyRotationDays": "30",
+        "cross-account-s3-kms:bucketName": "UPPER",
+        "cross-account-s3-kms:auditTrail": "maybe",
+      }),
     });
     assert.match(error.message, /Invalid configuration for the source stack \(3 problems\)/);
     for (const k of ["keyRotationDays", "bucketName", "auditTrail"]) assert.ok(error.message.includes(`cross-account-s3-kms:${k}`), k);

@@ -65,7 +65,9 @@ describe("npm run deploy / destroy (Automation API mocked)", () => {
 
   it("checks every stack's credentials before it changes anything", async () => {
     const { ops, calls } = fakeOps();
-    const { io } = fakeIo({ checkCredentials: (s) => (s.name === "target" ? Promise.reject(new Error("no target credentials")) : Promise.resolve({ account: s.accountId, arn: "x" })) });
+    const { io } = fakeIo({
+      checkCredentials: (s) => (s.name === "target" ? Promise.reject(new Error("no target credentials")) : Promise.resolve({ account: s.accountId, arn: "x" })),
+    });
     await assert.rejects(runDeploy(args("up"), ops, io), /no target credentials/);
     assert.deepEqual(calls, []);
   });
@@ -98,9 +100,17 @@ describe("npm run deploy / destroy (Automation API mocked)", () => {
   });
 
   it("turns known engine errors into advice", () => {
-    const protectedErr = new Error("error: resource urn:pulumi:source::cross-account-s3-kms::aws:kms/key:Key::shared-key cannot be deleted because it is protected");
-    assert.match(explain(protectedErr, "source", "destroy").message, /protectData: false in Pulumi.source.yaml, run "npm run deploy -- --stack source", then "npm run destroy"/);
-    assert.match(explain(new Error("AWS account ID not allowed: 999999999999"), "target", "up").message, /another account than aws:allowedAccountIds in Pulumi.target.yaml/);
+    const protectedErr = new Error(
+      "error: resource urn:pulumi:source::cross-account-s3-kms::aws:kms/key:Key::shared-key cannot be deleted because it is protected",
+    );
+    assert.match(
+      explain(protectedErr, "source", "destroy").message,
+      /protectData: false in Pulumi.source.yaml, run "npm run deploy -- --stack source", then "npm run destroy"/,
+    );
+    assert.match(
+      explain(new Error("AWS account ID not allowed: 999999999999"), "target", "up").message,
+      /another account than aws:allowedAccountIds in Pulumi.target.yaml/,
+    );
     assert.match(explain(new Error("incorrect passphrase"), "source", "up").message, /PULUMI_CONFIG_PASSPHRASE/);
   });
 });
@@ -110,8 +120,14 @@ describe("deploy preflight", () => {
     (() => ({ pid: 0, output: [], stdout: "", stderr, status, signal: null, error })) as unknown as typeof spawnSync;
 
   it("says how to get the Pulumi CLI when it is missing or its launcher cannot download it", () => {
-    assert.throws(() => checkPulumiCli(failedSpawn(new Error("spawnSync pulumi ENOENT"))), /Pulumi CLI is not available \(spawnSync pulumi ENOENT\)[\s\S]*npm "pulumi" launcher/);
-    assert.throws(() => checkPulumiCli(failedSpawn(undefined, "Downloading pulumi v3.265.0...\npulumi: fetch failed")), /\(Downloading pulumi v3.265.0...; pulumi: fetch failed\)/);
+    assert.throws(
+      () => checkPulumiCli(failedSpawn(new Error("spawnSync pulumi ENOENT"))),
+      /Pulumi CLI is not available \(spawnSync pulumi ENOENT\)[\s\S]*npm "pulumi" launcher/,
+    );
+    assert.throws(
+      () => checkPulumiCli(failedSpawn(undefined, "Downloading pulumi v3.265.0...\npulumi: fetch failed")),
+      /\(Downloading pulumi v3.265.0...; pulumi: fetch failed\)/,
+    );
     const ok = (() => ({ pid: 0, output: [], stdout: "v3.265.0\n", stderr: "", status: 0, signal: null })) as unknown as typeof spawnSync;
     assert.equal(checkPulumiCli(ok), "v3.265.0");
   });
@@ -144,13 +160,19 @@ describe("deploy preflight", () => {
     it("names the stack, the account and the profile when there are no credentials", async () => {
       const { client, m } = sts();
       m.on(GetCallerIdentityCommand).rejects(Object.assign(new Error("Token is expired"), { name: "ExpiredToken" }));
-      await assert.rejects(checkStackCredentials(s, client), /No usable AWS credentials for the source stack \(account 111111111111\) from profile "account-a".*aws sso login --profile account-a/);
+      await assert.rejects(
+        checkStackCredentials(s, client),
+        /No usable AWS credentials for the source stack \(account 111111111111\) from profile "account-a".*aws sso login --profile account-a/,
+      );
     });
 
     it("refuses credentials for another account than aws:allowedAccountIds", async () => {
       const { client, m } = sts();
       m.on(GetCallerIdentityCommand).resolves({ Account: "999999999999", Arn: "arn:aws:iam::999999999999:user/x" });
-      await assert.rejects(checkStackCredentials(s, client), /must run in account 111111111111 .* is arn:aws:iam::999999999999:user\/x in account 999999999999/);
+      await assert.rejects(
+        checkStackCredentials(s, client),
+        /must run in account 111111111111 .* is arn:aws:iam::999999999999:user\/x in account 999999999999/,
+      );
     });
   });
 
@@ -159,11 +181,15 @@ describe("deploy preflight", () => {
     const bin = fs.mkdtempSync(path.join(os.tmpdir(), "no-pulumi-"));
     try {
       fs.symlinkSync(process.execPath, path.join(bin, "node"));
-      const r: SpawnSyncReturns<string> = spawnSync(path.join(bin, "node"), ["-r", "ts-node/register/transpile-only", "shared/tools/deploy.ts", "up", "--yes"], {
-        cwd: ROOT,
-        encoding: "utf8",
-        env: { PATH: bin, HOME: os.tmpdir() },
-      });
+      const r: SpawnSyncReturns<string> = spawnSync(
+        path.join(bin, "node"),
+        ["-r", "ts-node/register/transpile-only", "shared/tools/deploy.ts", "up", "--yes"],
+        {
+          cwd: ROOT,
+          encoding: "utf8",
+          env: { PATH: bin, HOME: os.tmpdir() },
+        },
+      );
       assert.equal(r.status, 1);
       assert.match(r.stderr, /^deploy: The Pulumi CLI is not available \(spawnSync pulumi ENOENT\)/);
       assert.doesNotMatch(r.stderr, /\n\s+at /, "no stack trace");
@@ -174,13 +200,23 @@ describe("deploy preflight", () => {
 });
 
 describe("npm run test:integration", () => {
-  const info = (name: string, profile?: string): StackInfo => ({ name, file: `Pulumi.${name}.yaml`, config: {}, accountId: "111111111111", region: "us-west-2", profile });
+  const info = (name: string, profile?: string): StackInfo => ({
+    name,
+    file: `Pulumi.${name}.yaml`,
+    config: {},
+    accountId: "111111111111",
+    region: "us-west-2",
+    profile,
+  });
 
   it("skips, with its reason, unless CROSS_ACCOUNT_IT=1 and both stacks name their own profile", () => {
     assert.match(skipReason({}) ?? "", /^CROSS_ACCOUNT_IT is not 1/);
     assert.match(skipReason({ CROSS_ACCOUNT_IT: "1" }, (n) => info(n)) ?? "", /set aws:profile in both/);
     assert.match(skipReason({ CROSS_ACCOUNT_IT: "1" }, (n) => info(n, "same")) ?? "", /use the same aws:profile \(same\)/);
-    assert.equal(skipReason({ CROSS_ACCOUNT_IT: "1" }, (n) => info(n, `profile-${n}`)), undefined);
+    assert.equal(
+      skipReason({ CROSS_ACCOUNT_IT: "1" }, (n) => info(n, `profile-${n}`)),
+      undefined,
+    );
   });
 
   it("prints the skip reason and ends without error when not enabled", async () => {
@@ -196,7 +232,14 @@ describe("npm run test:integration", () => {
       runIntegration(ops, io, () => Promise.reject(new Error("verify blew up"))),
       /verify blew up/,
     );
-    assert.deepEqual(calls, [`up ${IT_STACKS.source}`, `up ${IT_STACKS.target}`, `destroy ${IT_STACKS.target}`, `destroy ${IT_STACKS.source}`, `remove ${IT_STACKS.target}`, `remove ${IT_STACKS.source}`]);
+    assert.deepEqual(calls, [
+      `up ${IT_STACKS.source}`,
+      `up ${IT_STACKS.target}`,
+      `destroy ${IT_STACKS.target}`,
+      `destroy ${IT_STACKS.source}`,
+      `remove ${IT_STACKS.target}`,
+      `remove ${IT_STACKS.source}`,
+    ]);
   });
 
   it("writes its stack files with protectData off and the target pointed at it-source", () => {

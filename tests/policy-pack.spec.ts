@@ -34,7 +34,13 @@ function policyResource(r: Res): PolicyResource {
     name: r.name,
     urn: urnOf(r),
     props: r.inputs,
-    opts: { protect: false, ignoreChanges: [], aliases: [], customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 }, additionalSecretOutputs: [] },
+    opts: {
+      protect: false,
+      ignoreChanges: [],
+      aliases: [],
+      customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 },
+      additionalSecretOutputs: [],
+    },
     dependencies: [],
     propertyDependencies: {},
     isType: (cls) => pulumiTypeOf(cls) === r.type,
@@ -107,8 +113,16 @@ describe("CrossGuard policy pack", () => {
 
   describe("each rule reports its violating fixture", () => {
     const bucket = (name: string): Res => ({ type: "aws:s3/bucket:Bucket", name, inputs: { bucket: name } });
-    const sse = (b: string, rule: Record<string, unknown>): Res => ({ type: "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", name: `${b}-sse`, inputs: { bucket: b, rules: [rule] } });
-    const bpa = (b: string, flags: Record<string, boolean>): Res => ({ type: "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", name: `${b}-bpa`, inputs: { bucket: b, ...flags } });
+    const sse = (b: string, rule: Record<string, unknown>): Res => ({
+      type: "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+      name: `${b}-sse`,
+      inputs: { bucket: b, rules: [rule] },
+    });
+    const bpa = (b: string, flags: Record<string, boolean>): Res => ({
+      type: "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+      name: `${b}-bpa`,
+      inputs: { bucket: b, ...flags },
+    });
     const policyFor = (type: string, name: string, statements: object[], extra: Record<string, unknown> = {}): Res => ({
       type,
       name,
@@ -144,7 +158,12 @@ describe("CrossGuard policy pack", () => {
     });
 
     it("s3-deny-insecure-transport: a bucket policy without the TLS deny", async () => {
-      const v = await runPolicies([bucket("a"), policyFor("aws:s3/bucketPolicy:BucketPolicy", "a-policy", [{ Sid: "X", Effect: "Deny", Principal: "*", Action: "s3:PutObject", Resource: "*" }], { bucket: "a" })]);
+      const v = await runPolicies([
+        bucket("a"),
+        policyFor("aws:s3/bucketPolicy:BucketPolicy", "a-policy", [{ Sid: "X", Effect: "Deny", Principal: "*", Action: "s3:PutObject", Resource: "*" }], {
+          bucket: "a",
+        }),
+      ]);
       assert.equal(byPolicy(v, "s3-deny-insecure-transport").length, 1);
     });
 
@@ -154,8 +173,13 @@ describe("CrossGuard policy pack", () => {
     });
 
     it('no-public-resource-policy: Principal "*" with no condition', async () => {
-      const v = await runPolicies([policyFor("aws:ec2/vpcEndpoint:VpcEndpoint", "ep", [{ Sid: "Open", Effect: "Allow", Principal: "*", Action: "s3:GetObject", Resource: "*" }])]);
-      assert.deepEqual(byPolicy(v, "no-public-resource-policy").map((x) => x.message), ['Statement Open allows Principal "*" with no condition.']);
+      const v = await runPolicies([
+        policyFor("aws:ec2/vpcEndpoint:VpcEndpoint", "ep", [{ Sid: "Open", Effect: "Allow", Principal: "*", Action: "s3:GetObject", Resource: "*" }]),
+      ]);
+      assert.deepEqual(
+        byPolicy(v, "no-public-resource-policy").map((x) => x.message),
+        ['Statement Open allows Principal "*" with no condition.'],
+      );
     });
 
     it('no-wildcard-identity-policy: Action "*", and s3:* on Resource "*"', async () => {
@@ -165,18 +189,30 @@ describe("CrossGuard policy pack", () => {
           { Sid: "S3", Effect: "Allow", Action: ["s3:*"], Resource: "*" },
         ]),
       ]);
-      assert.deepEqual(byPolicy(v, "no-wildcard-identity-policy").map((x) => x.message), ['Statement All allows Action "*".', 'Statement S3 allows s3:* on Resource "*".']);
+      assert.deepEqual(
+        byPolicy(v, "no-wildcard-identity-policy").map((x) => x.message),
+        ['Statement All allows Action "*".', 'Statement S3 allows s3:* on Resource "*".'],
+      );
     });
 
     it("kms-key-policy-keeps-root-admin: a key policy without the root statement", async () => {
       const v = await runPolicies([
-        policyFor("aws:kms/key:Key", "k", [{ Sid: "OnlyDecrypt", Effect: "Allow", Principal: { AWS: "arn:aws:iam::111111111111:root" }, Action: "kms:Decrypt", Resource: "*" }], { enableKeyRotation: true }),
+        policyFor(
+          "aws:kms/key:Key",
+          "k",
+          [{ Sid: "OnlyDecrypt", Effect: "Allow", Principal: { AWS: "arn:aws:iam::111111111111:root" }, Action: "kms:Decrypt", Resource: "*" }],
+          { enableKeyRotation: true },
+        ),
       ]);
       assert.equal(byPolicy(v, "kms-key-policy-keeps-root-admin").length, 1);
     });
 
     it("ec2-imdsv2-no-public-ip-no-key-pair: IMDSv1, a public IP and a key pair; the public IP is accepted when configured", async () => {
-      const instance: Res = { type: "aws:ec2/instance:Instance", name: "i", inputs: { metadataOptions: { httpTokens: "optional" }, associatePublicIpAddress: true, keyName: "ops" } };
+      const instance: Res = {
+        type: "aws:ec2/instance:Instance",
+        name: "i",
+        inputs: { metadataOptions: { httpTokens: "optional" }, associatePublicIpAddress: true, keyName: "ops" },
+      };
       assert.equal(byPolicy(await runPolicies([instance]), "ec2-imdsv2-no-public-ip-no-key-pair").length, 3);
       const allowed = await runPolicies([instance], { "ec2-imdsv2-no-public-ip-no-key-pair": { allowPublicIp: true } });
       assert.equal(byPolicy(allowed, "ec2-imdsv2-no-public-ip-no-key-pair").length, 2);
@@ -184,7 +220,11 @@ describe("CrossGuard policy pack", () => {
 
     it("no-open-ingress: 0.0.0.0/0 and ::/0, inline or as rule resources", async () => {
       const v = await runPolicies([
-        { type: "aws:ec2/securityGroup:SecurityGroup", name: "sg", inputs: { ingress: [{ fromPort: 22, toPort: 22, cidrBlocks: ["0.0.0.0/0"], ipv6CidrBlocks: ["::/0"] }] } },
+        {
+          type: "aws:ec2/securityGroup:SecurityGroup",
+          name: "sg",
+          inputs: { ingress: [{ fromPort: 22, toPort: 22, cidrBlocks: ["0.0.0.0/0"], ipv6CidrBlocks: ["::/0"] }] },
+        },
         { type: "aws:ec2/securityGroupRule:SecurityGroupRule", name: "r", inputs: { type: "ingress", cidrBlocks: ["0.0.0.0/0"] } },
         { type: "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", name: "v", inputs: { cidrIpv6: "::/0" } },
         { type: "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", name: "ok", inputs: { referencedSecurityGroupId: "sg-1" } },

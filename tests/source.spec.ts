@@ -25,7 +25,12 @@ const sampleFiles = (): string[] =>
   fs
     .readdirSync(path.join(ROOT, "source-account", "objects"), { recursive: true, withFileTypes: true })
     .filter((e) => e.isFile())
-    .map((e) => path.relative(path.join(ROOT, "source-account", "objects"), path.join(e.parentPath, e.name)).split(path.sep).join("/"))
+    .map((e) =>
+      path
+        .relative(path.join(ROOT, "source-account", "objects"), path.join(e.parentPath, e.name))
+        .split(path.sep)
+        .join("/"),
+    )
     .sort();
 
 function bucketPolicyOf(run: StackRun, bucketName: string): PolicyDocument {
@@ -60,7 +65,11 @@ describe("source stack (account A) with the seed config", () => {
 
     it("key policy: account A's root keeps kms:* with no condition, so the key cannot be locked out", () => {
       const doc = policyOf(one(run, "aws:kms/key:Key"));
-      const admin = theStatement(doc, "lets account A's root administer the key", (s) => s.Effect === "Allow" && awsPrincipals(s.Principal).includes("arn:aws:iam::111111111111:root"));
+      const admin = theStatement(
+        doc,
+        "lets account A's root administer the key",
+        (s) => s.Effect === "Allow" && awsPrincipals(s.Principal).includes("arn:aws:iam::111111111111:root"),
+      );
       assert.deepEqual(actionsOf(admin), ["kms:*"]);
       assert.deepEqual(resourcesOf(admin), ["*"]);
       assert.equal(admin.Condition, undefined);
@@ -68,7 +77,11 @@ describe("source stack (account A) with the seed config", () => {
 
     it("key policy: the consumer gets only kms:Decrypt, via S3 in us-west-2, as its role, for this bucket", () => {
       const doc = policyOf(one(run, "aws:kms/key:Key"));
-      const grant = theStatement(doc, "grants the consumer account", (s) => s.Effect === "Allow" && awsPrincipals(s.Principal).includes("arn:aws:iam::222222222222:root"));
+      const grant = theStatement(
+        doc,
+        "grants the consumer account",
+        (s) => s.Effect === "Allow" && awsPrincipals(s.Principal).includes("arn:aws:iam::222222222222:root"),
+      );
       assert.deepEqual(actionsOf(grant), ["kms:Decrypt"]);
       assert.deepEqual(awsPrincipals(grant.Principal), ["arn:aws:iam::222222222222:root"]);
       assert.deepEqual(cond(grant, "ArnEquals", "aws:PrincipalArn"), [CONSUMER_ROLE]);
@@ -81,7 +94,13 @@ describe("source stack (account A) with the seed config", () => {
       const doc = policyOf(one(run, "aws:kms/key:Key"));
       const trailArn = `arn:aws:cloudtrail:us-west-2:111111111111:trail/${String(one(run, "aws:cloudtrail/trail:Trail").inputs.name)}`;
       const service = doc.Statement.filter((s) => s.Principal !== undefined && s.Principal !== "*" && s.Principal.Service !== undefined);
-      assert.deepEqual(service.map((s) => actionsOf(s)).flat().sort(), ["kms:DescribeKey", "kms:GenerateDataKey*"]);
+      assert.deepEqual(
+        service
+          .map((s) => actionsOf(s))
+          .flat()
+          .sort(),
+        ["kms:DescribeKey", "kms:GenerateDataKey*"],
+      );
       for (const s of service) {
         assert.deepEqual(s.Principal, { Service: "cloudtrail.amazonaws.com" });
         assert.deepEqual(cond(s, "StringEquals", "aws:SourceArn"), [trailArn]);
@@ -144,14 +163,22 @@ describe("source stack (account A) with the seed config", () => {
     });
 
     it("denies uploads that name another KMS key, but only when the header is sent", () => {
-      const s = theStatement(doc, "denies another key", (x) => x.Effect === "Deny" && cond(x, "StringNotEquals", "s3:x-amz-server-side-encryption-aws-kms-key-id").length > 0);
+      const s = theStatement(
+        doc,
+        "denies another key",
+        (x) => x.Effect === "Deny" && cond(x, "StringNotEquals", "s3:x-amz-server-side-encryption-aws-kms-key-id").length > 0,
+      );
       assert.deepEqual(actionsOf(s), ["s3:PutObject"]);
       assert.deepEqual(cond(s, "StringNotEquals", "s3:x-amz-server-side-encryption-aws-kms-key-id"), [keyArn]);
       assert.deepEqual(cond(s, "Null", "s3:x-amz-server-side-encryption-aws-kms-key-id"), ["false"]);
     });
 
     it("denies uploads that ask for non-KMS encryption, but only when the header is sent", () => {
-      const s = theStatement(doc, "denies non-KMS encryption", (x) => x.Effect === "Deny" && cond(x, "StringNotEquals", "s3:x-amz-server-side-encryption").length > 0);
+      const s = theStatement(
+        doc,
+        "denies non-KMS encryption",
+        (x) => x.Effect === "Deny" && cond(x, "StringNotEquals", "s3:x-amz-server-side-encryption").length > 0,
+      );
       assert.deepEqual(actionsOf(s), ["s3:PutObject"]);
       assert.deepEqual(cond(s, "StringNotEquals", "s3:x-amz-server-side-encryption"), ["aws:kms"]);
       assert.deepEqual(cond(s, "Null", "s3:x-amz-server-side-encryption"), ["false"]);
@@ -204,8 +231,12 @@ describe("source stack (account A) with the seed config", () => {
     it("encrypts its log files and its log bucket with the customer managed key", () => {
       const trail = one(run, "aws:cloudtrail/trail:Trail");
       assert.equal(trail.inputs.kmsKeyId, keyArn);
-      const enc = ofType(run, "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration").find((r) => r.inputs.bucket === trail.inputs.s3BucketName);
-      assert.deepEqual(enc?.inputs.rules, [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: keyArn }, bucketKeyEnabled: true }]);
+      const enc = ofType(run, "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration").find(
+        (r) => r.inputs.bucket === trail.inputs.s3BucketName,
+      );
+      assert.deepEqual(enc?.inputs.rules, [
+        { applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: keyArn }, bucketKeyEnabled: true },
+      ]);
     });
 
     it("records the bucket's object events and management (KMS) events, with log validation", () => {
@@ -217,7 +248,10 @@ describe("source stack (account A) with the seed config", () => {
       assert.ok(data >= 0, "a data-event selector");
       assert.deepEqual(field(data, "resources.type")?.equals, ["AWS::S3::Object"]);
       assert.deepEqual(field(data, "resources.ARN")?.startsWiths, [`${BUCKET_ARN}/`]);
-      assert.ok(selectors.some((_, i) => field(i, "eventCategory")?.equals?.includes("Management")), "a management-event selector");
+      assert.ok(
+        selectors.some((_, i) => field(i, "eventCategory")?.equals?.includes("Management")),
+        "a management-event selector",
+      );
     });
 
     it("writes to a private log bucket whose policy admits only this trail (aws:SourceArn)", () => {
@@ -232,7 +266,10 @@ describe("source stack (account A) with the seed config", () => {
       assert.deepEqual(cond(write, "StringEquals", "aws:SourceArn"), [trailArn]);
       const acl = theStatement(doc, "lets CloudTrail check the ACL", (s) => s.Effect === "Allow" && actionsOf(s).includes("s3:GetBucketAcl"));
       assert.deepEqual(cond(acl, "StringEquals", "aws:SourceArn"), [trailArn]);
-      assert.ok(doc.Statement.some((s) => s.Effect === "Deny" && cond(s, "Bool", "aws:SecureTransport").includes("false")), "TLS only");
+      assert.ok(
+        doc.Statement.some((s) => s.Effect === "Deny" && cond(s, "Bool", "aws:SecureTransport").includes("false")),
+        "TLS only",
+      );
       const bpa = ofType(run, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock").find((r) => r.inputs.bucket === logBucket);
       assert.equal(bpa?.inputs.restrictPublicBuckets, true);
       const logs = ofType(run, "aws:s3/bucket:Bucket").find((r) => r.inputs.bucket === logBucket);
@@ -242,7 +279,16 @@ describe("source stack (account A) with the seed config", () => {
   });
 
   it("exports exactly the contract, and it validates", () => {
-    assert.deepEqual(Object.keys(run.outputs).sort(), ["accountId", "allowListBucket", "bucketArn", "bucketName", "consumerRoleArns", "keyArn", "objectKeys", "region"]);
+    assert.deepEqual(Object.keys(run.outputs).sort(), [
+      "accountId",
+      "allowListBucket",
+      "bucketArn",
+      "bucketName",
+      "consumerRoleArns",
+      "keyArn",
+      "objectKeys",
+      "region",
+    ]);
     assert.equal(run.outputs.bucketName, BUCKET);
     assert.equal(run.outputs.bucketArn, BUCKET_ARN);
     assert.equal(run.outputs.region, "us-west-2");

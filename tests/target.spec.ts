@@ -75,7 +75,8 @@ describe("target stack (account B) with the committed configs", () => {
         specs.map((s) => s.type),
         ["Isolated"],
       );
-      for (const t of ["aws:ec2/natGateway:NatGateway", "aws:ec2/internetGateway:InternetGateway", "aws:ec2/eip:Eip"]) assert.equal(ofType(run, t).length, 0, t);
+      for (const t of ["aws:ec2/natGateway:NatGateway", "aws:ec2/internetGateway:InternetGateway", "aws:ec2/eip:Eip"])
+        assert.equal(ofType(run, t).length, 0, t);
     });
 
     it("has an S3 gateway endpoint on the isolated subnets' route tables", () => {
@@ -217,7 +218,11 @@ describe("target stack options", () => {
     const run = await runTarget({ "cross-account-s3-kms:enableSsm": "true" });
     assert.equal(one(run, "aws:iam/rolePolicyAttachment:RolePolicyAttachment").inputs.policyArn, "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore");
     const iface = ofType(run, "aws:ec2/vpcEndpoint:VpcEndpoint").filter((e) => e.inputs.vpcEndpointType === "Interface");
-    assert.deepEqual(sorted(iface.map((e) => String(e.inputs.serviceName))), ["com.amazonaws.us-west-2.ec2messages", "com.amazonaws.us-west-2.ssm", "com.amazonaws.us-west-2.ssmmessages"]);
+    assert.deepEqual(sorted(iface.map((e) => String(e.inputs.serviceName))), [
+      "com.amazonaws.us-west-2.ec2messages",
+      "com.amazonaws.us-west-2.ssm",
+      "com.amazonaws.us-west-2.ssmmessages",
+    ]);
     for (const e of iface) assert.equal(e.inputs.privateDnsEnabled, true);
     const sgs = ofType(run, "aws:ec2/securityGroup:SecurityGroup");
     assert.equal(sgs.length, 2);
@@ -253,7 +258,11 @@ describe("target stack errors (before any resource is declared)", () => {
   };
 
   const cases: { what: string; config?: RawConfig; outputs?: () => Record<string, unknown> | undefined; expect: RegExp[] }[] = [
-    { what: "the source stack does not exist", outputs: () => undefined, expect: [/Cannot read the source stack "organization\/cross-account-s3-kms\/source"/, /pulumi up -s source/] },
+    {
+      what: "the source stack does not exist",
+      outputs: () => undefined,
+      expect: [/Cannot read the source stack "organization\/cross-account-s3-kms\/source"/, /pulumi up -s source/],
+    },
     { what: "the source stack has no outputs", outputs: () => ({}), expect: [/has no outputs/, /pulumi up -s source/] },
     { what: "an output is missing", outputs: () => withOutputs((o) => delete o.keyArn), expect: [/lacks the outputs keyArn/, /pulumi up -s source/] },
     {
@@ -265,14 +274,38 @@ describe("target stack errors (before any resource is declared)", () => {
     {
       what: "this role is not granted",
       config: { "cross-account-s3-kms:roleName": "other-role" },
-      expect: [/arn:aws:iam::222222222222:role\/other-role is not granted/, /Add \{ accountId: "222222222222", roleName: "other-role" \} to cross-account-s3-kms:consumers/, /pulumi up -s source/],
+      expect: [
+        /arn:aws:iam::222222222222:role\/other-role is not granted/,
+        /Add \{ accountId: "222222222222", roleName: "other-role" \} to cross-account-s3-kms:consumers/,
+        /pulumi up -s source/,
+      ],
     },
-    { what: "the object is not in the source", config: { "cross-account-s3-kms:objectKey": "missing.txt" }, expect: [/objectKey = "missing.txt": must be one of the source's objects/] },
-    { what: "an unknown instance type", config: { "cross-account-s3-kms:instanceType": "large" }, expect: [/instanceType = "large": must be an EC2 instance type/] },
+    {
+      what: "the object is not in the source",
+      config: { "cross-account-s3-kms:objectKey": "missing.txt" },
+      expect: [/objectKey = "missing.txt": must be one of the source's objects/],
+    },
+    {
+      what: "an unknown instance type",
+      config: { "cross-account-s3-kms:instanceType": "large" },
+      expect: [/instanceType = "large": must be an EC2 instance type/],
+    },
     { what: "a malformed AMI ID", config: { "cross-account-s3-kms:amiId": "ami-xyz" }, expect: [/amiId = "ami-xyz": must be an AMI ID/] },
-    { what: "a relative destination", config: { "cross-account-s3-kms:destinationDir": "data" }, expect: [/destinationDir = "data": must be an absolute folder path/] },
-    { what: "a timeout too short", config: { "cross-account-s3-kms:copyTimeoutSeconds": "5" }, expect: [/copyTimeoutSeconds = "5": must be a whole number from 30 to 3600/] },
-    { what: "a bad boundary ARN", config: { "cross-account-s3-kms:permissionsBoundaryArn": "boundary" }, expect: [/permissionsBoundaryArn = "boundary": must be an IAM managed policy ARN/] },
+    {
+      what: "a relative destination",
+      config: { "cross-account-s3-kms:destinationDir": "data" },
+      expect: [/destinationDir = "data": must be an absolute folder path/],
+    },
+    {
+      what: "a timeout too short",
+      config: { "cross-account-s3-kms:copyTimeoutSeconds": "5" },
+      expect: [/copyTimeoutSeconds = "5": must be a whole number from 30 to 3600/],
+    },
+    {
+      what: "a bad boundary ARN",
+      config: { "cross-account-s3-kms:permissionsBoundaryArn": "boundary" },
+      expect: [/permissionsBoundaryArn = "boundary": must be an IAM managed policy ARN/],
+    },
     { what: "a source-only key", config: { "cross-account-s3-kms:consumers": "[]" }, expect: [/cross-account-s3-kms:consumers is not a target-stack key/] },
   ];
 

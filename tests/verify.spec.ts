@@ -64,14 +64,25 @@ function world() {
   return { clients, m };
 }
 
-const target = (): TargetReport => ({ instanceId: "i-0abc", roleArn: "arn:aws:iam::222222222222:role/account-b-role", objectKey: contract.objectKeys[0], markerPrefix: "CROSS_ACCOUNT_COPY" });
+const target = (): TargetReport => ({
+  instanceId: "i-0abc",
+  roleArn: "arn:aws:iam::222222222222:role/account-b-role",
+  objectKey: contract.objectKeys[0],
+  markerPrefix: "CROSS_ACCOUNT_COPY",
+});
 
 /** A clock that only moves when verify sleeps. */
 function clock(waitSeconds = 60) {
   let t = 0;
   const sleeps: number[] = [];
   const logs: string[] = [];
-  const opts = { waitSeconds, pollSeconds: 15, now: () => t, sleep: (ms: number) => ((t += ms), sleeps.push(ms), Promise.resolve()), log: (l: string) => logs.push(l) };
+  const opts = {
+    waitSeconds,
+    pollSeconds: 15,
+    now: () => t,
+    sleep: (ms: number) => ((t += ms), sleeps.push(ms), Promise.resolve()),
+    log: (l: string) => logs.push(l),
+  };
   return { opts, sleeps, logs };
 }
 
@@ -107,7 +118,9 @@ describe("npm run verify (AWS SDK calls mocked)", () => {
 
   it("fails when the live bucket policy lacks a consumer role", async () => {
     const { clients, m } = world();
-    m.sourceS3.on(GetBucketPolicyCommand).resolves({ Policy: bucketPolicy.split(contract.consumerRoleArns[0]).join("arn:aws:iam::222222222222:role/someone-else") });
+    m.sourceS3
+      .on(GetBucketPolicyCommand)
+      .resolves({ Policy: bucketPolicy.split(contract.consumerRoleArns[0]).join("arn:aws:iam::222222222222:role/someone-else") });
     const checks = await verify(contract, target(), clients, clock().opts);
     assert.equal(byName(checks, "bucket policy").ok, false);
     assert.match(byName(checks, "bucket policy").detail, /lacks arn:aws:iam::222222222222:role\/account-b-role/);
@@ -120,17 +133,25 @@ describe("npm run verify (AWS SDK calls mocked)", () => {
     doc.Statement = doc.Statement.filter((s) => !JSON.stringify(s.Action).includes("kms:Decrypt"));
     m.sourceKms.on(GetKeyPolicyCommand).resolves({ Policy: JSON.stringify(doc) });
     const checks = await verify(contract, target(), clients, clock().opts);
-    assert.deepEqual(failing(checks).map((c) => c.detail), ["no Allow for kms:Decrypt"]);
+    assert.deepEqual(
+      failing(checks).map((c) => c.detail),
+      ["no Allow for kms:Decrypt"],
+    );
   });
 
   it("reports the boot script's FAILED marker at once", async () => {
     const { clients, m } = world();
-    m.targetEc2.on(GetConsoleOutputCommand).resolves({ Output: console64("CROSS_ACCOUNT_COPY FAILED after 9 attempts in 300s: An error occurred (AccessDenied)") });
+    m.targetEc2
+      .on(GetConsoleOutputCommand)
+      .resolves({ Output: console64("CROSS_ACCOUNT_COPY FAILED after 9 attempts in 300s: An error occurred (AccessDenied)") });
     const c = clock();
     const checks = await verify(contract, target(), clients, c.opts);
     assert.match(byName(checks, "console reports").detail, /FAILED after 9 attempts/);
     assert.deepEqual(c.sleeps, []);
-    assert.equal(checks.some((x) => x.check.includes("sha256")), false);
+    assert.equal(
+      checks.some((x) => x.check.includes("sha256")),
+      false,
+    );
   });
 
   it("waits with a bounded poll while the marker is missing, saying how long it waited", async () => {
@@ -193,7 +214,10 @@ describe("npm run verify (AWS SDK calls mocked)", () => {
   it("missing target credentials: the message names the target stack", async () => {
     const { clients, m } = world();
     m.targetEc2.on(GetConsoleOutputCommand).rejects(credentialsError());
-    await assert.rejects(verifyWithStacks(SOURCE_INFO, TARGET_INFO, contract, target(), clients, clock().opts), /No usable AWS credentials for the target stack \(account 222222222222\) from profile "account-b"/);
+    await assert.rejects(
+      verifyWithStacks(SOURCE_INFO, TARGET_INFO, contract, target(), clients, clock().opts),
+      /No usable AWS credentials for the target stack \(account 222222222222\) from profile "account-b"/,
+    );
   });
 
   it("reads the target's outputs, naming any that is missing", () => {

@@ -54,11 +54,17 @@ const computed: Record<string, (ctx: MockContext, name: string, inputs: Inputs) 
   "aws:ec2/instance:Instance": (_ctx, name) => ({ arn: `arn:aws:ec2:::instance/i-${hex(name, 17)}`, privateIp: "10.0.0.10", publicIp: "" }),
   "aws:ec2/securityGroup:SecurityGroup": (_ctx, name) => ({ arn: `arn:aws:ec2:::security-group/sg-${hex(name, 17)}` }),
   // A remote component: only its outputs come back, as AWS would create one isolated subnet.
-  "awsx:ec2:Vpc": (_ctx, name) => ({ vpcId: `vpc-${hex(name, 17)}`, isolatedSubnetIds: [`subnet-${hex(name, 17)}`], privateSubnetIds: [], publicSubnetIds: [] }),
+  "awsx:ec2:Vpc": (_ctx, name) => ({
+    vpcId: `vpc-${hex(name, 17)}`,
+    isolatedSubnetIds: [`subnet-${hex(name, 17)}`],
+    privateSubnetIds: [],
+    publicSubnetIds: [],
+  }),
 };
 
 type Filter = { name: string; values: string[] };
-const filterValues = (args: Record<string, unknown>, name: string): string[] => ((args.filters as Filter[] | undefined) ?? []).find((f) => f.name === name)?.values ?? [];
+const filterValues = (args: Record<string, unknown>, name: string): string[] =>
+  ((args.filters as Filter[] | undefined) ?? []).find((f) => f.name === name)?.values ?? [];
 
 /** What each provider function returns, given its arguments. */
 const functions: Record<string, (ctx: MockContext, args: Record<string, unknown>) => Record<string, unknown>> = {

@@ -30,7 +30,9 @@ function bucketsLacking(resources: PolicyResource[], type: string, ok: (props: P
 }
 
 const isKmsWithCmkAndBucketKey = (props: Props): boolean => {
-  const rules = (props.rules as { applyServerSideEncryptionByDefault?: { sseAlgorithm?: string; kmsMasterKeyId?: string }; bucketKeyEnabled?: boolean }[] | undefined) ?? [];
+  const rules =
+    (props.rules as { applyServerSideEncryptionByDefault?: { sseAlgorithm?: string; kmsMasterKeyId?: string }; bucketKeyEnabled?: boolean }[] | undefined) ??
+    [];
   return (
     rules.length > 0 &&
     rules.every((r) => {
@@ -45,7 +47,13 @@ const BPA_FLAGS = ["blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "
 const blocksAllPublicAccess = (props: Props): boolean => BPA_FLAGS.every((f) => props[f] === true);
 
 const deniesInsecureTransport = (doc: PolicyDocument | undefined): boolean =>
-  doc?.Statement.some((s) => s.Effect === "Deny" && (s.Principal === "*" || awsPrincipals(s.Principal).includes("*")) && actionsOf(s).some((a) => a === "s3:*" || a === "*") && cond(s, "Bool", "aws:SecureTransport").includes("false")) ?? false;
+  doc?.Statement.some(
+    (s) =>
+      s.Effect === "Deny" &&
+      (s.Principal === "*" || awsPrincipals(s.Principal).includes("*")) &&
+      actionsOf(s).some((a) => a === "s3:*" || a === "*") &&
+      cond(s, "Bool", "aws:SecureTransport").includes("false"),
+  ) ?? false;
 
 const everyone = (s: Statement): boolean => s.Principal === "*" || awsPrincipals(s.Principal).includes("*");
 
@@ -72,21 +80,39 @@ export const policies: (ResourceValidationPolicy | StackValidationPolicy)[] = [
     description: "Every bucket's default encryption is aws:kms with a customer managed key and Bucket Key on.",
     enforcementLevel: "mandatory",
     validateStack: (args, report) =>
-      bucketsLacking(args.resources, "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", isKmsWithCmkAndBucketKey, report, "has no default encryption with aws:kms, a customer managed key and Bucket Key"),
+      bucketsLacking(
+        args.resources,
+        "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+        isKmsWithCmkAndBucketKey,
+        report,
+        "has no default encryption with aws:kms, a customer managed key and Bucket Key",
+      ),
   },
   {
     name: "s3-block-public-access",
     description: "Every bucket has all four Block Public Access settings on.",
     enforcementLevel: "mandatory",
     validateStack: (args, report) =>
-      bucketsLacking(args.resources, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", blocksAllPublicAccess, report, "lacks a Block Public Access setting with all four flags true"),
+      bucketsLacking(
+        args.resources,
+        "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+        blocksAllPublicAccess,
+        report,
+        "lacks a Block Public Access setting with all four flags true",
+      ),
   },
   {
     name: "s3-deny-insecure-transport",
     description: "Every bucket's policy denies requests without TLS (aws:SecureTransport false).",
     enforcementLevel: "mandatory",
     validateStack: (args, report) =>
-      bucketsLacking(args.resources, "aws:s3/bucketPolicy:BucketPolicy", (p) => deniesInsecureTransport(parse(p.policy)), report, "has no bucket policy that denies non-TLS requests"),
+      bucketsLacking(
+        args.resources,
+        "aws:s3/bucketPolicy:BucketPolicy",
+        (p) => deniesInsecureTransport(parse(p.policy)),
+        report,
+        "has no bucket policy that denies non-TLS requests",
+      ),
   },
   {
     name: "kms-key-rotation",
@@ -104,7 +130,8 @@ export const policies: (ResourceValidationPolicy | StackValidationPolicy)[] = [
       const field = RESOURCE_POLICY_FIELDS[args.type];
       const doc = field ? parse(args.props[field]) : undefined;
       for (const s of doc?.Statement ?? []) {
-        if (s.Effect === "Allow" && everyone(s) && Object.keys(s.Condition ?? {}).length === 0) report(`Statement ${s.Sid} allows Principal "*" with no condition.`);
+        if (s.Effect === "Allow" && everyone(s) && Object.keys(s.Condition ?? {}).length === 0)
+          report(`Statement ${s.Sid} allows Principal "*" with no condition.`);
       }
     },
   },
@@ -130,7 +157,11 @@ export const policies: (ResourceValidationPolicy | StackValidationPolicy)[] = [
     validateResource: validateResourceOfType(aws.kms.Key, (key, _args, report) => {
       const doc = parse(key.policy);
       const ok = doc?.Statement.some(
-        (s) => s.Effect === "Allow" && awsPrincipals(s.Principal).some((p) => /^arn:aws:iam::\d{12}:root$/.test(p)) && actionsOf(s).includes("kms:*") && Object.keys(s.Condition ?? {}).length === 0,
+        (s) =>
+          s.Effect === "Allow" &&
+          awsPrincipals(s.Principal).some((p) => /^arn:aws:iam::\d{12}:root$/.test(p)) &&
+          actionsOf(s).includes("kms:*") &&
+          Object.keys(s.Condition ?? {}).length === 0,
       );
       if (!ok) report("The key policy has no unconditional kms:* statement for the account root.");
     }),
@@ -156,7 +187,8 @@ export const policies: (ResourceValidationPolicy | StackValidationPolicy)[] = [
       const open = (cidrs: unknown): string[] => asArray(cidrs as string | string[] | undefined).filter((c) => OPEN_CIDRS.includes(c));
       if (args.type === "aws:ec2/securityGroup:SecurityGroup") {
         for (const rule of (args.props.ingress as Props[] | undefined) ?? []) {
-          for (const c of [...open(rule.cidrBlocks), ...open(rule.ipv6CidrBlocks)]) report(`Ingress from ${c} on ports ${String(rule.fromPort)}-${String(rule.toPort)}.`);
+          for (const c of [...open(rule.cidrBlocks), ...open(rule.ipv6CidrBlocks)])
+            report(`Ingress from ${c} on ports ${String(rule.fromPort)}-${String(rule.toPort)}.`);
         }
       }
       if (args.type === "aws:ec2/securityGroupRule:SecurityGroupRule" && args.props.type === "ingress") {

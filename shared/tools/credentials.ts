@@ -4,11 +4,14 @@ import { UserError } from "../errors";
 import { StackInfo } from "./workspace";
 
 /** Client settings for a stack's account: its region and, when set, its profile. */
-export const clientConfig = (s: StackInfo): { region: string; profile?: string } => (s.profile ? { region: s.region, profile: s.profile } : { region: s.region });
+export const clientConfig = (s: StackInfo): { region: string; profile?: string } =>
+  s.profile ? { region: s.region, profile: s.profile } : { region: s.region };
 
-export const describeCredentials = (s: StackInfo): string => (s.profile ? `profile "${s.profile}" (aws:profile in ${s.file})` : "the environment's AWS credentials (no aws:profile in the stack file)");
+export const describeCredentials = (s: StackInfo): string =>
+  s.profile ? `profile "${s.profile}" (aws:profile in ${s.file})` : "the environment's AWS credentials (no aws:profile in the stack file)";
 
-const CREDENTIAL_ERRORS = /CredentialsProviderError|ExpiredToken|InvalidClientTokenId|UnrecognizedClientException|SignatureDoesNotMatch|TokenRefreshRequired|Could not load credentials|SSO session/i;
+const CREDENTIAL_ERRORS =
+  /CredentialsProviderError|ExpiredToken|InvalidClientTokenId|UnrecognizedClientException|SignatureDoesNotMatch|TokenRefreshRequired|Could not load credentials|SSO session/i;
 
 /** True when an AWS SDK error means the caller has no usable credentials. */
 export function isCredentialsError(e: unknown): boolean {
@@ -18,7 +21,9 @@ export function isCredentialsError(e: unknown): boolean {
 
 export function noCredentials(s: StackInfo, e: unknown): UserError {
   const why = e instanceof Error ? e.message : String(e);
-  const fix = s.profile ? `run "aws sso login --profile ${s.profile}" or "aws configure --profile ${s.profile}"` : `set aws:profile in ${s.file}, or export AWS_PROFILE / AWS credentials for account ${s.accountId}`;
+  const fix = s.profile
+    ? `run "aws sso login --profile ${s.profile}" or "aws configure --profile ${s.profile}"`
+    : `set aws:profile in ${s.file}, or export AWS_PROFILE / AWS credentials for account ${s.accountId}`;
   return new UserError(`No usable AWS credentials for the ${s.name} stack (account ${s.accountId}) from ${describeCredentials(s)}: ${why}. To fix: ${fix}.`);
 }
 

@@ -66,7 +66,8 @@ export function explain(e: unknown, name: StackName, action: Action): Error {
   if (e instanceof UserError) return e;
   const text = e instanceof Error ? e.message : String(e);
   const verb = action === "up" ? "deploy" : "destroy";
-  if (e instanceof ConcurrentUpdateError) return new UserError(`Another update is running on the ${name} stack. Wait for it, or run "pulumi cancel -s ${name}" if it died.`);
+  if (e instanceof ConcurrentUpdateError)
+    return new UserError(`Another update is running on the ${name} stack. Wait for it, or run "pulumi cancel -s ${name}" if it died.`);
   if (e instanceof StackNotFoundError) return new UserError(`The ${name} stack does not exist on this backend: nothing to ${verb}.`);
   if (/protected/i.test(text) && action === "destroy") {
     return new UserError(
@@ -76,10 +77,13 @@ export function explain(e: unknown, name: StackName, action: Action): Error {
     );
   }
   if (/account ID not allowed|allowed account|allowed_account_ids/i.test(text)) {
-    return new UserError(`The ${name} stack's AWS credentials are for another account than aws:allowedAccountIds in Pulumi.${name}.yaml. Use that account's profile (aws:profile).`);
+    return new UserError(
+      `The ${name} stack's AWS credentials are for another account than aws:allowedAccountIds in Pulumi.${name}.yaml. Use that account's profile (aws:profile).`,
+    );
   }
   if (/passphrase/i.test(text)) return new UserError(`The backend could not decrypt the ${name} stack: check PULUMI_CONFIG_PASSPHRASE. (${lastLine(text)})`);
-  if (e instanceof CommandError) return new UserError(`pulumi ${action} failed for the ${name} stack: ${lastLine(text)}\nThe engine output above has the details.`);
+  if (e instanceof CommandError)
+    return new UserError(`pulumi ${action} failed for the ${name} stack: ${lastLine(text)}\nThe engine output above has the details.`);
   return new UserError(`${verb} failed for the ${name} stack: ${text}`);
 }
 
@@ -93,7 +97,8 @@ const lastLine = (text: string): string =>
 
 /** The flow: credentials for every selected stack first, then each stack in order. */
 export async function runDeploy(args: DeployArgs, ops: StackOps, io: DeployIo): Promise<void> {
-  if (!args.yes && !io.interactive) throw new UserError(`No terminal to confirm changes on: pass --yes to ${args.action === "up" ? "deploy" : "destroy"} without questions.`);
+  if (!args.yes && !io.interactive)
+    throw new UserError(`No terminal to confirm changes on: pass --yes to ${args.action === "up" ? "deploy" : "destroy"} without questions.`);
   const order = (args.action === "up" ? ["source", "target"] : ["target", "source"]).filter((s): s is StackName => args.stacks.includes(s as StackName));
   for (const name of order) {
     const who = await io.checkCredentials(io.stack(name));
@@ -105,7 +110,9 @@ export async function runDeploy(args: DeployArgs, ops: StackOps, io: DeployIo): 
       if (args.action === "up" && name === "target") {
         const src = await ops.outputs(real("source"));
         if (!src || Object.keys(src).length === 0) {
-          throw new UserError(`The source stack has not been deployed on this backend, and the target reads its outputs. Run "npm run deploy -- --stack source" first (with account A's credentials).`);
+          throw new UserError(
+            `The source stack has not been deployed on this backend, and the target reads its outputs. Run "npm run deploy -- --stack source" first (with account A's credentials).`,
+          );
         }
       }
       if (!args.yes) {
@@ -178,14 +185,18 @@ export function preflight(): Backend {
 export async function main(action: Action, argv: string[]): Promise<void> {
   const args = parseDeployArgs(action, argv);
   const b = preflight();
-  await runDeploy(args, automationOps(b, (s) => process.stdout.write(s)), {
-    log: (line) => console.log(line),
-    interactive: Boolean(process.stdin.isTTY),
-    confirm: ask,
-    stack: (name) => stackInfo(name),
-    checkCredentials: (s) => checkStackCredentials(s),
-    now: () => Date.now(),
-  });
+  await runDeploy(
+    args,
+    automationOps(b, (s) => process.stdout.write(s)),
+    {
+      log: (line) => console.log(line),
+      interactive: Boolean(process.stdin.isTTY),
+      confirm: ask,
+      stack: (name) => stackInfo(name),
+      checkCredentials: (s) => checkStackCredentials(s),
+      now: () => Date.now(),
+    },
+  );
 }
 
 /** Runs a tool's main: a UserError prints its message and exits 1, never a stack trace. */

@@ -31,7 +31,8 @@ export function skipReason(env: NodeJS.ProcessEnv, read: (name: string) => Stack
     return e instanceof Error ? e.message : String(e);
   }
   if (!source.profile || !target.profile) return "set aws:profile in both Pulumi.source.yaml and Pulumi.target.yaml: one AWS profile per account";
-  if (source.profile === target.profile) return `Pulumi.source.yaml and Pulumi.target.yaml use the same aws:profile (${source.profile}); the test needs one per account`;
+  if (source.profile === target.profile)
+    return `Pulumi.source.yaml and Pulumi.target.yaml use the same aws:profile (${source.profile}); the test needs one per account`;
   return undefined;
 }
 

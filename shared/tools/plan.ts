@@ -38,7 +38,11 @@ const USAGE = `usage: npm run plan -- [--source-config FILE] [--target-config FI
   --json                print the report as JSON instead of tables`;
 
 export function parseArgs(argv: string[]): PlanArgs {
-  const args: PlanArgs = { sourceConfig: path.join(PROJECT_ROOT, "Pulumi.source.yaml"), targetConfig: path.join(PROJECT_ROOT, "Pulumi.target.yaml"), json: false };
+  const args: PlanArgs = {
+    sourceConfig: path.join(PROJECT_ROOT, "Pulumi.source.yaml"),
+    targetConfig: path.join(PROJECT_ROOT, "Pulumi.target.yaml"),
+    json: false,
+  };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = (): string => {
@@ -60,7 +64,11 @@ function plain(value: unknown): unknown {
   if (value !== null && typeof value === "object") {
     const asset = value as { __pulumiAsset?: boolean; path?: unknown };
     if (asset.__pulumiAsset === true && typeof asset.path === "string") return { fileAsset: path.relative(PROJECT_ROOT, asset.path) };
-    return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined).map(([k, v]) => [k, plain(v)]));
+    return Object.fromEntries(
+      Object.entries(value)
+        .filter(([, v]) => v !== undefined)
+        .map(([k, v]) => [k, plain(v)]),
+    );
   }
   return value;
 }
@@ -99,8 +107,14 @@ export const exitCodeFor = (access: AccessResult[]): number => (access.every((r)
 const pretty = (doc: PolicyDocument): string => JSON.stringify(doc, null, 2);
 
 export function humanReport(report: PlanReport, d: Deployment): string {
-  const out: string[] = ["Offline plan under Pulumi mocks: no credentials, no cloud. IDs and ARNs the cloud assigns (key ID, instance ID) are placeholders.", ""];
-  for (const [name, s] of [["source", report.source], ["target", report.target]] as const) {
+  const out: string[] = [
+    "Offline plan under Pulumi mocks: no credentials, no cloud. IDs and ARNs the cloud assigns (key ID, instance ID) are placeholders.",
+    "",
+  ];
+  for (const [name, s] of [
+    ["source", report.source],
+    ["target", report.target],
+  ] as const) {
     const counts = new Map<string, number>();
     for (const r of s.resources) counts.set(r.type, (counts.get(r.type) ?? 0) + 1);
     out.push(`${name} stack: account ${s.accountId}, ${s.region}, ${s.resources.length} resources`);
@@ -115,7 +129,12 @@ export function humanReport(report: PlanReport, d: Deployment): string {
   }
   const bad = report.access.filter((r) => !r.ok).length;
   out.push(`Access matrix: ${report.access.length} cases, ${report.access.length - bad} as expected, ${bad} not`, "");
-  out.push(table(["case", "principal", "action", "expected", "result", "ok"], report.access.map((r) => [r.case, r.principal, r.action, r.expected, r.result, r.ok ? "✓" : "✗"])));
+  out.push(
+    table(
+      ["case", "principal", "action", "expected", "result", "ok"],
+      report.access.map((r) => [r.case, r.principal, r.action, r.expected, r.result, r.ok ? "✓" : "✗"]),
+    ),
+  );
   return out.join("\n");
 }
 

@@ -51,7 +51,9 @@ export interface Check {
 export function parseTargetOutputs(o: Record<string, unknown> | undefined): TargetReport {
   const s = (k: string) => (typeof o?.[k] === "string" ? String(o[k]) : undefined);
   const r = { instanceId: s("instanceId"), roleArn: s("roleArn"), objectKey: s("objectKey"), markerPrefix: s("markerPrefix") };
-  const missing = Object.entries(r).filter(([, v]) => v === undefined).map(([k]) => k);
+  const missing = Object.entries(r)
+    .filter(([, v]) => v === undefined)
+    .map(([k]) => k);
   if (missing.length > 0 || !o) throw new UserError(`The target stack lacks the outputs ${missing.join(", ")}: deploy it first (npm run deploy).`);
   return r as TargetReport;
 }
@@ -83,7 +85,9 @@ function grantsAll(doc: PolicyDocument, action: string, roles: string[]): { ok: 
   if (!s) return { ok: false, detail: `no Allow for ${action}` };
   const named = cond(s, "ArnEquals", "aws:PrincipalArn");
   const missing = roles.filter((r) => !named.includes(r));
-  return missing.length === 0 ? { ok: true, detail: `${s.Sid} names ${roles.length} consumer role(s)` } : { ok: false, detail: `${s.Sid} lacks ${missing.join(", ")}` };
+  return missing.length === 0
+    ? { ok: true, detail: `${s.Sid} names ${roles.length} consumer role(s)` }
+    : { ok: false, detail: `${s.Sid} lacks ${missing.join(", ")}` };
 }
 
 const sha256 = (b: Uint8Array): string => createHash("sha256").update(b).digest("hex");
@@ -97,7 +101,11 @@ export async function verify(src: SourceContract, tgt: TargetReport, c: VerifyCl
   for (const key of src.objectKeys) {
     const h = await as("source", c.sourceS3.send(new HeadObjectCommand({ Bucket: src.bucketName, Key: key })));
     const ok = h.ServerSideEncryption === "aws:kms" && h.SSEKMSKeyId === src.keyArn && h.BucketKeyEnabled === true;
-    add(`source: ${key} is encrypted with the stack's key and Bucket Key`, ok, `${String(h.ServerSideEncryption)}, key ${String(h.SSEKMSKeyId)}, Bucket Key ${String(h.BucketKeyEnabled)}`);
+    add(
+      `source: ${key} is encrypted with the stack's key and Bucket Key`,
+      ok,
+      `${String(h.ServerSideEncryption)}, key ${String(h.SSEKMSKeyId)}, Bucket Key ${String(h.BucketKeyEnabled)}`,
+    );
   }
 
   const bucketPolicy = await as("source", c.sourceS3.send(new GetBucketPolicyCommand({ Bucket: src.bucketName })));
@@ -128,7 +136,11 @@ export async function verify(src: SourceContract, tgt: TargetReport, c: VerifyCl
       break;
     }
     if (waited >= opts.waitSeconds) {
-      add(`target: the instance's console reports ${tgt.markerPrefix} OK for ${tgt.objectKey}`, false, `no marker after waiting ${waited}s; the instance may still be booting (see the README's troubleshooting)`);
+      add(
+        `target: the instance's console reports ${tgt.markerPrefix} OK for ${tgt.objectKey}`,
+        false,
+        `no marker after waiting ${waited}s; the instance may still be booting (see the README's troubleshooting)`,
+      );
       break;
     }
     opts.log(`verify: no ${tgt.markerPrefix} marker on ${tgt.instanceId}'s console yet; waited ${waited}s of ${opts.waitSeconds}s`);
@@ -145,15 +157,27 @@ export async function verify(src: SourceContract, tgt: TargetReport, c: VerifyCl
   const reader = parseRoleArn(tgt.roleArn);
   const myArn = me.Arn ?? "";
   if (reader && myArn.includes(`:assumed-role/${reader.roleName}/`)) {
-    add("negative: another principal of the target account is denied", false, `verify runs as the reader role itself (${myArn}); run it with another principal of account ${reader.accountId}`);
+    add(
+      "negative: another principal of the target account is denied",
+      false,
+      `verify runs as the reader role itself (${myArn}); run it with another principal of account ${reader.accountId}`,
+    );
   } else {
     try {
       await as("target", c.targetS3.send(new GetObjectCommand({ Bucket: src.bucketName, Key: tgt.objectKey })));
-      add("negative: another principal of the target account is denied", false, `${myArn} could read s3://${src.bucketName}/${tgt.objectKey}: the grant is too wide`);
+      add(
+        "negative: another principal of the target account is denied",
+        false,
+        `${myArn} could read s3://${src.bucketName}/${tgt.objectKey}: the grant is too wide`,
+      );
     } catch (e) {
       if (e instanceof CredentialsFailure) throw e;
       const denied = statusOf(e) === 403;
-      add("negative: another principal of the target account is denied", denied, denied ? `${myArn}: AccessDenied` : `unexpected error: ${e instanceof Error ? e.message : String(e)}`);
+      add(
+        "negative: another principal of the target account is denied",
+        denied,
+        denied ? `${myArn}: AccessDenied` : `unexpected error: ${e instanceof Error ? e.message : String(e)}`,
+      );
     }
   }
   return checks;
@@ -161,11 +185,21 @@ export async function verify(src: SourceContract, tgt: TargetReport, c: VerifyCl
 
 export function report(checks: Check[]): string {
   const failed = checks.filter((c) => !c.ok).length;
-  return `${table(["check", "result", "detail"], checks.map((c) => [c.check, c.ok ? "pass" : "FAIL", c.detail]))}\n\n${checks.length - failed} passed, ${failed} failed`;
+  return `${table(
+    ["check", "result", "detail"],
+    checks.map((c) => [c.check, c.ok ? "pass" : "FAIL", c.detail]),
+  )}\n\n${checks.length - failed} passed, ${failed} failed`;
 }
 
 /** Runs verify with the stacks' credentials; a missing credential names the stack and its profile. */
-export async function verifyWithStacks(source: StackInfo, target: StackInfo, src: SourceContract, tgt: TargetReport, clients: VerifyClients, opts: VerifyOptions): Promise<Check[]> {
+export async function verifyWithStacks(
+  source: StackInfo,
+  target: StackInfo,
+  src: SourceContract,
+  tgt: TargetReport,
+  clients: VerifyClients,
+  opts: VerifyOptions,
+): Promise<Check[]> {
   try {
     return await verify(src, tgt, clients, opts);
   } catch (e) {
@@ -177,7 +211,13 @@ export async function verifyWithStacks(source: StackInfo, target: StackInfo, src
 export function clientsFor(source: StackInfo, target: StackInfo): VerifyClients {
   const s = clientConfig(source);
   const t = clientConfig(target);
-  return { sourceS3: new S3Client(s), sourceKms: new KMSClient(s), targetS3: new S3Client({ ...t, region: source.region }), targetEc2: new EC2Client(t), targetSts: new STSClient(t) };
+  return {
+    sourceS3: new S3Client(s),
+    sourceKms: new KMSClient(s),
+    targetS3: new S3Client({ ...t, region: source.region }),
+    targetEc2: new EC2Client(t),
+    targetSts: new STSClient(t),
+  };
 }
 
 export function parseVerifyArgs(argv: string[]): { waitSeconds: number } {
@@ -196,7 +236,8 @@ async function main(argv: string[]): Promise<void> {
   const b = preflight();
   const ops = automationOps(b, () => undefined);
   const contract = validateContract(await ops.outputs("source"));
-  if (!contract.ok) throw new UserError(`The source stack's outputs are missing or invalid (${contract.problems.join("; ")}): deploy it first (npm run deploy).`);
+  if (!contract.ok)
+    throw new UserError(`The source stack's outputs are missing or invalid (${contract.problems.join("; ")}): deploy it first (npm run deploy).`);
   const tgt = parseTargetOutputs(await ops.outputs("target"));
   const source = stackInfo("source");
   const target = stackInfo("target");
