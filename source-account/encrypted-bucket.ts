@@ -21,6 +21,8 @@ export class EncryptedBucket extends pulumi.ComponentResource {
   readonly bucket: aws.s3.Bucket;
   readonly arn: pulumi.Output<string>;
   readonly name: pulumi.Output<string>;
+  /** The bucket's settings and policy: objects written after these are encrypted, private and governed. */
+  readonly ready: pulumi.Resource[];
 
   constructor(name: string, args: EncryptedBucketArgs, opts?: pulumi.ComponentResourceOptions) {
     super("cross-account-s3-kms:source:EncryptedBucket", name, {}, opts);
@@ -38,14 +40,15 @@ export class EncryptedBucket extends pulumi.ComponentResource {
       { bucket, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true },
       parent,
     );
-    new aws.s3.BucketOwnershipControls(`${name}-ownership`, { bucket, rule: { objectOwnership: "BucketOwnerEnforced" } }, parent);
-    new aws.s3.BucketVersioning(`${name}-versioning`, { bucket, versioningConfiguration: { status: "Enabled" } }, parent);
-    new aws.s3.BucketServerSideEncryptionConfiguration(
+    const ownership = new aws.s3.BucketOwnershipControls(`${name}-ownership`, { bucket, rule: { objectOwnership: "BucketOwnerEnforced" } }, parent);
+    const versioning = new aws.s3.BucketVersioning(`${name}-versioning`, { bucket, versioningConfiguration: { status: "Enabled" } }, parent);
+    const encryption = new aws.s3.BucketServerSideEncryptionConfiguration(
       `${name}-encryption`,
       { bucket, rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: args.keyArn }, bucketKeyEnabled: true }] },
       parent,
     );
-    new aws.s3.BucketPolicy(`${name}-policy`, { bucket, policy: args.policy }, { parent: this, dependsOn: [publicAccess] });
+    const policy = new aws.s3.BucketPolicy(`${name}-policy`, { bucket, policy: args.policy }, { parent: this, dependsOn: [publicAccess] });
+    this.ready = [publicAccess, ownership, versioning, encryption, policy];
 
     this.arn = this.bucket.arn;
     this.name = this.bucket.bucket;

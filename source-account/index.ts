@@ -47,7 +47,8 @@ export function runSource(cfg: SourceConfig): SourceOutputs {
         bucketKeyEnabled: true,
         tags: tags("sample-object"),
       },
-      { parent: bucket, dependsOn: [bucket] },
+      // The bucket's settings, not the component: depending on a component waits for all its children, these objects included.
+      { parent: bucket, dependsOn: bucket.ready },
     );
   }
 

@@ -1,5 +1,8 @@
 import { strict as assert } from "assert";
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import { bucketNameProblems } from "../shared/config";
 import { validateContract } from "../shared/contract";
@@ -318,6 +321,37 @@ describe("audit log bucket name", () => {
     const name = auditLogBucketName(longest);
     assert.equal(name.length, 63);
     assert.deepEqual(bucketNameProblems(name), []);
+  });
+});
+
+describe("source stack with several sample objects in nested folders", () => {
+  let dir: string;
+  before(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "objects-"));
+    fs.mkdirSync(path.join(dir, "reports", "2026"), { recursive: true });
+    fs.writeFileSync(path.join(dir, "a.txt"), "a");
+    fs.writeFileSync(path.join(dir, "b.json"), "{}");
+    fs.writeFileSync(path.join(dir, "reports", "2026", "q4.csv"), "x,y");
+  });
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it("uploads each under its relative path, after the bucket's settings (no wait on the other objects)", async () => {
+    const run = await runProgram({ stack: "source-objects", config: { ...BASE, "cross-account-s3-kms:objects": dir } });
+    const objects = ofType(run, "aws:s3/bucketObjectv2:BucketObjectv2");
+    assert.deepEqual(objects.map((o) => o.inputs.key).sort(), ["a.txt", "b.json", "reports/2026/q4.csv"]);
+    assert.deepEqual(run.outputs.objectKeys, ["a.txt", "b.json", "reports/2026/q4.csv"]);
+    for (const o of objects) {
+      const deps = o.opts.dependsOn as pulumi.Resource[];
+      assert.ok(
+        deps.some((d) => aws.s3.BucketServerSideEncryptionConfiguration.isInstance(d)),
+        "waits for default encryption",
+      );
+      assert.ok(
+        deps.some((d) => aws.s3.BucketPolicy.isInstance(d)),
+        "waits for the bucket policy",
+      );
+      assert.ok(!deps.some((d) => aws.s3.BucketObjectv2.isInstance(d)), "never waits for another object");
+    }
   });
 });
 
