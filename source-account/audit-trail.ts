@@ -18,7 +18,7 @@ export interface AuditTrailArgs {
   accountId: string;
   /** The trail's region. Required. */
   region: string;
-  /** Protect the log bucket from `pulumi destroy`. Default true. */
+  /** Protect the log bucket from `pulumi destroy`. Default true; when false, destroy also deletes the logs (forceDestroy). */
   protect?: boolean;
 }
 
@@ -33,12 +33,13 @@ export class AuditTrail extends pulumi.ComponentResource {
 
   constructor(name: string, args: AuditTrailArgs, opts?: pulumi.ComponentResourceOptions) {
     super("cross-account-s3-kms:source:AuditTrail", name, {}, opts);
+    const protect = args.protect ?? true;
     const parent = { parent: this };
 
     this.logBucket = new aws.s3.Bucket(
       `${name}-logs`,
-      { bucket: args.logBucketName, forceDestroy: false, tags: tags(args.logBucketName) },
-      { parent: this, protect: args.protect ?? true },
+      { bucket: args.logBucketName, forceDestroy: !protect, tags: tags(args.logBucketName) },
+      { parent: this, protect },
     );
     const bucket = this.logBucket.id;
     const publicAccess = new aws.s3.BucketPublicAccessBlock(

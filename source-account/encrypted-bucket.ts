@@ -9,7 +9,7 @@ export interface EncryptedBucketArgs {
   keyArn: pulumi.Input<string>;
   /** The bucket policy, as JSON. Required. */
   policy: pulumi.Input<string>;
-  /** Protect the bucket from `pulumi destroy`. Default true. */
+  /** Protect the bucket from `pulumi destroy`. Default true; when false, destroy also deletes its objects (forceDestroy). */
   protect?: boolean;
 }
 
@@ -26,12 +26,14 @@ export class EncryptedBucket extends pulumi.ComponentResource {
 
   constructor(name: string, args: EncryptedBucketArgs, opts?: pulumi.ComponentResourceOptions) {
     super("cross-account-s3-kms:source:EncryptedBucket", name, {}, opts);
+    const protect = args.protect ?? true;
     const parent = { parent: this };
 
     this.bucket = new aws.s3.Bucket(
       `${name}-bucket`,
-      { bucket: args.bucketName, forceDestroy: false, tags: tags(args.bucketName) },
-      { parent: this, protect: args.protect ?? true },
+      // Unprotected means the owner asked for destroy to delete the data, every version included.
+      { bucket: args.bucketName, forceDestroy: !protect, tags: tags(args.bucketName) },
+      { parent: this, protect },
     );
     const bucket = this.bucket.id;
 

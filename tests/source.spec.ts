@@ -412,6 +412,7 @@ describe("source stack with another region, account and two consumers", () => {
     assert.equal(one(run, "aws:kms/key:Key").inputs.rotationPeriodInDays, 90);
     assert.equal(one(run, "aws:kms/key:Key").opts.protect, false);
     assert.equal(one(run, "aws:s3/bucket:Bucket").opts.protect, false);
+    assert.equal(one(run, "aws:s3/bucket:Bucket").inputs.forceDestroy, true, "unprotected data is deleted with the stack");
     assert.equal(ofType(run, "aws:cloudtrail/trail:Trail").length, 0);
   });
 

@@ -150,7 +150,7 @@ export function automationOps(b: Backend, onOutput: (s: string) => void): StackO
     async preview(name, action) {
       const s = await open(name);
       if (action === "up") return (await s.preview({ onOutput })).changeSummary;
-      return (await s.destroy({ onOutput, previewOnly: true })).summary.resourceChanges ?? {};
+      return (await s.previewDestroy({ onOutput })).changeSummary;
     },
     async run(name, action) {
       const s = await open(name);
