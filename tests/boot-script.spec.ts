@@ -111,7 +111,10 @@ describe("boot script (run by bash with a fake aws CLI)", () => {
       const delays = [...r.stderr.matchAll(/retrying in (\d+)ms/g)].map((m) => Number(m[1]));
       // Each delay is also cut to the time left, so under load the last ones may be shorter.
       assert.deepEqual(delays.slice(0, 3), [50, 100, 200]);
-      assert.ok(delays.slice(3).every((d) => d > 0 && d <= 200), `capped at 200 ms: ${delays.join(", ")}`);
+      assert.ok(
+        delays.slice(3).every((d) => d > 0 && d <= 200),
+        `capped at 200 ms: ${delays.join(", ")}`,
+      );
     });
   });
 

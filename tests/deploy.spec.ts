@@ -7,6 +7,8 @@ import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
 import { OpMap } from "@pulumi/pulumi/automation";
 import { mockClient } from "aws-sdk-client-mock";
 import { parse } from "yaml";
+import { captureDeployment } from "../shared/access-model";
+import { readStackConfig } from "../shared/stack-file";
 import { checkStackCredentials } from "../shared/tools/credentials";
 import { Action, DeployIo, explain, parseDeployArgs, runDeploy, StackOps } from "../shared/tools/deploy";
 import { IT_STACKS, main, runIntegration, skipReason, writeItStackFiles } from "../shared/tools/integration";
@@ -242,13 +244,24 @@ describe("npm run test:integration", () => {
     ]);
   });
 
-  it("writes its stack files with protectData off and the target pointed at it-source", () => {
+  it("writes its own stack files: protectData off, its own names, and the target pointed at it-source", async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "it-"));
     try {
       for (const f of ["Pulumi.source.yaml", "Pulumi.target.yaml"]) fs.copyFileSync(path.join(ROOT, f), path.join(dir, f));
-      const [src, tgt] = writeItStackFiles(dir).map((f) => (parse(fs.readFileSync(f, "utf8")) as { config: Record<string, unknown> }).config);
+      const files = writeItStackFiles(dir);
+      const [src, tgt] = files.map((f) => (parse(fs.readFileSync(f, "utf8")) as { config: Record<string, unknown> }).config);
+      const d = await captureDeployment(readStackConfig(files[0]), readStackConfig(files[1]));
+      assert.equal(
+        d.target.outputs.roleArn,
+        "arn:aws:iam::222222222222:role/account-b-role-it",
+        "the program accepts both files, and the source grants the test's role",
+      );
       assert.equal(src["cross-account-s3-kms:protectData"], false);
       assert.deepEqual(src["aws:allowedAccountIds"], ["111111111111"]);
+      assert.equal(src["cross-account-s3-kms:bucketName"], "cross-account-s3-kms-111111111111-us-west-2-it");
+      assert.equal(src["cross-account-s3-kms:keyAlias"], "alias/accounta-cmk-it");
+      assert.deepEqual(src["cross-account-s3-kms:consumers"], [{ accountId: "222222222222", roleName: "account-b-role-it" }]);
+      assert.equal(tgt["cross-account-s3-kms:roleName"], "account-b-role-it");
       assert.equal(tgt["cross-account-s3-kms:sourceStack"], "organization/cross-account-s3-kms/it-source");
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });

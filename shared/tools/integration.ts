@@ -9,7 +9,8 @@
 import * as fs from "fs";
 import * as path from "path";
 import { parse, stringify } from "yaml";
-import { key, PROJECT_ROOT, TARGET_DEFAULTS } from "../config";
+import { Consumer } from "../arn";
+import { defaultBucketName, key, PROJECT_ROOT, SOURCE_DEFAULTS, TARGET_DEFAULTS } from "../config";
 import { validateContract } from "../contract";
 import { UserError } from "../errors";
 import { checkStackCredentials } from "./credentials";
@@ -36,15 +37,38 @@ export function skipReason(env: NodeJS.ProcessEnv, read: (name: string) => Stack
   return undefined;
 }
 
-/** Writes Pulumi.it-source.yaml and Pulumi.it-target.yaml; returns their paths. */
+/** A physical name for the test's copy of a resource: suffixed, within the name's length limit. */
+const itName = (name: string, max: number): string => `${name.slice(0, max - IT_SUFFIX.length)}${IT_SUFFIX}`;
+const IT_SUFFIX = "-it";
+
+/**
+ * Writes Pulumi.it-source.yaml and Pulumi.it-target.yaml; returns their paths. The test's stacks
+ * get their own bucket, alias and role names, so they never collide with your deployed stacks.
+ */
 export function writeItStackFiles(root = PROJECT_ROOT): string[] {
   const read = (name: string) => parse(fs.readFileSync(path.join(root, `Pulumi.${name}.yaml`), "utf8")) as { config: Record<string, unknown> };
   const source = read("source");
   const target = read("target");
+  const str = (v: unknown, fallback: string): string => (typeof v === "string" ? v : fallback);
+  const first = (v: unknown): string => (Array.isArray(v) && typeof v[0] === "string" ? v[0] : "");
+
+  const sourceAccount = first(source.config["aws:allowedAccountIds"]);
+  const targetAccount = first(target.config["aws:allowedAccountIds"]);
+  const bucketName = str(source.config[key("bucketName")], defaultBucketName(sourceAccount, str(source.config["aws:region"], "")));
+  const roleName = str(target.config[key("roleName")], TARGET_DEFAULTS.roleName);
+  const itRole = itName(roleName, 64);
+  const consumers = Array.isArray(source.config[key("consumers")]) ? (source.config[key("consumers")] as Consumer[]) : [];
+
   source.config[key("protectData")] = false;
-  const configured = target.config[key("sourceStack")];
-  const sourceStack = typeof configured === "string" ? configured : TARGET_DEFAULTS.sourceStack;
-  target.config[key("sourceStack")] = sourceStack.replace(/[^/]+$/, IT_STACKS.source);
+  source.config[key("bucketName")] = itName(bucketName, 63);
+  source.config[key("keyAlias")] = itName(str(source.config[key("keyAlias")], SOURCE_DEFAULTS.keyAlias), 256);
+  source.config[key("consumers")] = [
+    ...consumers.filter((c) => !(String(c.accountId) === targetAccount && c.roleName === roleName)),
+    { accountId: targetAccount, roleName: itRole },
+  ];
+  target.config[key("roleName")] = itRole;
+  target.config[key("sourceStack")] = str(target.config[key("sourceStack")], TARGET_DEFAULTS.sourceStack).replace(/[^/]+$/, IT_STACKS.source);
+
   const files = [path.join(root, `Pulumi.${IT_STACKS.source}.yaml`), path.join(root, `Pulumi.${IT_STACKS.target}.yaml`)];
   fs.writeFileSync(files[0], `# Written by npm run test:integration; removed when it ends.\n${stringify(source)}`);
   fs.writeFileSync(files[1], `# Written by npm run test:integration; removed when it ends.\n${stringify(target)}`);
