@@ -96,9 +96,13 @@ const JSON_KEYS = new Set(["aws:allowedAccountIds", key("consumers")]);
 
 type Input = Record<string, unknown>;
 
-/** Decodes JSON-valued keys; a value that is not JSON becomes a problem, not a stack trace. */
-function decode(raw: RawConfig, keys: string[], problems: string[]): Input {
+/**
+ * Decodes JSON-valued keys; a value that is not JSON becomes a problem, not a stack trace.
+ * Returns the keys that failed, whose schema problems would only repeat it.
+ */
+function decode(raw: RawConfig, keys: string[], problems: string[]): { input: Input; undecodable: Set<string> } {
   const input: Input = {};
+  const undecodable = new Set<string>();
   for (const k of keys) {
     const v = raw[k];
     if (v === undefined || !JSON_KEYS.has(k)) {
@@ -109,10 +113,10 @@ function decode(raw: RawConfig, keys: string[], problems: string[]): Input {
       input[k] = JSON.parse(v);
     } catch {
       problems.push(`${k} = ${JSON.stringify(v)}: must be a YAML list (or JSON), not plain text`);
-      input[k] = undefined;
+      undecodable.add(k);
     }
   }
-  return input;
+  return { input, undecodable };
 }
 
 function valueAt(input: Input, p: PropertyKey[]): unknown {
@@ -153,9 +157,15 @@ function parse<S extends z.ZodObject>(side: Side, raw: RawConfig, schema: S, ext
     side,
     keys.filter((k) => k.startsWith(`${PROJECT}:`)),
   );
-  const input = decode(raw, keys, problems);
+  const { input, undecodable } = decode(raw, keys, problems);
   const result = schema.safeParse(input);
-  if (!result.success) problems.push(...formatIssues(input, result.error.issues));
+  if (!result.success)
+    problems.push(
+      ...formatIssues(
+        input,
+        result.error.issues.filter((i) => !undecodable.has(String(i.path[0]))),
+      ),
+    );
   if (result.success && problems.length === 0) extra?.(result.data, problems);
   if (problems.length > 0 || !result.success) throw new ConfigError(side, problems);
   return result.data;
@@ -176,7 +186,6 @@ export function readSide(raw: RawConfig): Side {
 // Source stack
 
 export const SOURCE_DEFAULTS = {
-  consumers: [{ accountId: "222222222222", roleName: "account-b-role" }] as Consumer[],
   keyAlias: "alias/accounta-cmk",
   keyRotationDays: 365,
   objects: "source-account/objects",
@@ -216,7 +225,10 @@ const sourceSchema = z.object({
   [key("side")]: z.literal("source"),
   "aws:region": regionSchema,
   "aws:allowedAccountIds": allowedAccountIdsSchema,
-  [key("consumers")]: z.array(consumerSchema, rule("must be a list of { accountId, roleName }")).min(1, "must list at least one consumer").optional(),
+  // Required: a default would grant read access to an account nobody chose.
+  [key("consumers")]: z
+    .array(consumerSchema, rule('must list the roles granted read access, e.g. [{ accountId: "222222222222", roleName: "account-b-role" }]'))
+    .min(1, "must list at least one consumer"),
   [key("keyAlias")]: keyAliasSchema.optional(),
   [key("bucketName")]: bucketNameSchema.optional(),
   [key("keyRotationDays")]: intSchema(90, 2560, "the KMS key rotation period in days").optional(),
@@ -244,7 +256,7 @@ export function parseSourceConfig(raw: RawConfig): SourceConfig {
   let objects: SampleObject[] = [];
   const c = parse("source", raw, sourceSchema, (c, problems) => {
     const accountId = c["aws:allowedAccountIds"][0];
-    const consumers = c[key("consumers")] ?? SOURCE_DEFAULTS.consumers;
+    const consumers = c[key("consumers")];
     const seen = new Set<string>();
     consumers.forEach((k, i) => {
       const where = `${key("consumers")}[${i}]`;
@@ -276,7 +288,7 @@ export function parseSourceConfig(raw: RawConfig): SourceConfig {
     side: "source",
     accountId,
     region,
-    consumers: c[key("consumers")] ?? SOURCE_DEFAULTS.consumers,
+    consumers: c[key("consumers")],
     keyAlias: c[key("keyAlias")] ?? SOURCE_DEFAULTS.keyAlias,
     bucketName: c[key("bucketName")] ?? defaultBucketName(accountId, region),
     keyRotationDays: c[key("keyRotationDays")] ?? SOURCE_DEFAULTS.keyRotationDays,

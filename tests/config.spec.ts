@@ -9,6 +9,7 @@ const VALID: RawConfig = {
   "aws:region": "us-west-2",
   "aws:allowedAccountIds": '["111111111111"]',
   "cross-account-s3-kms:side": "source",
+  "cross-account-s3-kms:consumers": '[{"accountId":"222222222222","roleName":"account-b-role"}]',
 };
 
 interface BadCase {

@@ -19,6 +19,7 @@ const BASE = {
   "aws:region": "us-west-2",
   "aws:allowedAccountIds": '["111111111111"]',
   "cross-account-s3-kms:side": "source",
+  "cross-account-s3-kms:consumers": '[{"accountId":"222222222222","roleName":"account-b-role"}]',
 };
 const BUCKET = "cross-account-s3-kms-111111111111-us-west-2";
 const BUCKET_ARN = `arn:aws:s3:::${BUCKET}`;
