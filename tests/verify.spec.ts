@@ -177,6 +177,22 @@ describe("npm run verify (AWS SDK calls mocked)", () => {
     assert.match(byName(checks, "console reports").detail, /^after 30s/);
   });
 
+  it("falls back to the boot-time console output on instances that are not Nitro", async () => {
+    const { clients, m } = world();
+    const unsupported = Object.assign(new Error("The latest console output is not supported for this instance type"), { name: "UnsupportedOperation" });
+    m.targetEc2
+      .on(GetConsoleOutputCommand)
+      .rejectsOnce(unsupported)
+      .resolves({ Output: console64(`CROSS_ACCOUNT_COPY OK ${contract.objectKeys[0]} sha256=${SHA}`) });
+    const checks = await verify(contract, target(), clients, clock().opts);
+    assert.deepEqual(failing(checks), []);
+    const calls = m.targetEc2.commandCalls(GetConsoleOutputCommand).map((c) => c.args[0].input);
+    assert.deepEqual(calls, [
+      { InstanceId: "i-0abc", Latest: true },
+      { InstanceId: "i-0abc", Latest: undefined },
+    ]);
+  });
+
   it("fails when the copy's sha256 differs from the object's", async () => {
     const { clients, m } = world();
     m.targetEc2.on(GetConsoleOutputCommand).resolves({ Output: console64(`CROSS_ACCOUNT_COPY OK ${contract.objectKeys[0]} sha256=${"0".repeat(64)}`) });

@@ -4,7 +4,7 @@
  * the environment. Exit 0 when every check passes, 1 otherwise.
  */
 import { createHash } from "crypto";
-import { EC2Client, GetConsoleOutputCommand } from "@aws-sdk/client-ec2";
+import { EC2Client, GetConsoleOutputCommand, GetConsoleOutputCommandOutput } from "@aws-sdk/client-ec2";
 import { GetKeyPolicyCommand, KMSClient } from "@aws-sdk/client-kms";
 import { GetBucketPolicyCommand, GetObjectCommand, HeadObjectCommand, S3Client, S3ServiceException } from "@aws-sdk/client-s3";
 import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
@@ -120,8 +120,17 @@ export async function verify(src: SourceContract, tgt: TargetReport, c: VerifyCl
   const failedLine = new RegExp(`${escapeRegExp(tgt.markerPrefix)} FAILED (.*)`);
   const started = opts.now();
   let copied: string | undefined;
+  let latest = true;
   for (;;) {
-    const out = await as("target", c.targetEc2.send(new GetConsoleOutputCommand({ InstanceId: tgt.instanceId, Latest: true })));
+    let out: GetConsoleOutputCommandOutput;
+    try {
+      out = await as("target", c.targetEc2.send(new GetConsoleOutputCommand({ InstanceId: tgt.instanceId, Latest: latest || undefined })));
+    } catch (e) {
+      // Only Nitro instances keep the latest output; others return what they buffered at boot.
+      if (!(latest && e instanceof Error && e.name === "UnsupportedOperation")) throw e;
+      latest = false;
+      continue;
+    }
     const text = Buffer.from(out.Output ?? "", "base64").toString("utf8");
     const waited = Math.round((opts.now() - started) / 1000);
     const okMatch = okLine.exec(text);
@@ -176,7 +185,9 @@ export async function verify(src: SourceContract, tgt: TargetReport, c: VerifyCl
       add(
         "negative: another principal of the target account is denied",
         denied,
-        denied ? `${myArn}: AccessDenied` : `unexpected error: ${e instanceof Error ? e.message : String(e)}`,
+        denied
+          ? `${myArn}: AccessDenied (this proves the bucket's grant only if the principal has S3 read rights in its own account)`
+          : `unexpected error: ${e instanceof Error ? e.message : String(e)}`,
       );
     }
   }
