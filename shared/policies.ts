@@ -61,14 +61,20 @@ export function readGrant(t: ReadTarget, consumers: Consumer[]): ReadGrant {
   const onlyTheseRoles: ConditionBlock = { ArnEquals: { "aws:PrincipalArn": consumers.map(roleArn) } };
   const kms = decryptViaS3Conditions(t);
 
+  // One resource-side statement lists each principal once: GetObject only applies to objects and
+  // ListBucket only to the bucket, so sharing the Resource list grants nothing more.
   const bucket: Statement[] = [
-    { Sid: "ConsumerReadObjects", Effect: "Allow", Principal: principal, Action: OBJECT_READ_ACTIONS, Resource: `${arn}/*`, Condition: onlyTheseRoles },
+    {
+      Sid: "ConsumerRead",
+      Effect: "Allow",
+      Principal: principal,
+      Action: t.allowListBucket ? [...OBJECT_READ_ACTIONS, ...BUCKET_LIST_ACTIONS] : OBJECT_READ_ACTIONS,
+      Resource: t.allowListBucket ? [arn, `${arn}/*`] : `${arn}/*`,
+      Condition: onlyTheseRoles,
+    },
   ];
   const identity: Statement[] = [{ Sid: "ReadObjects", Effect: "Allow", Action: OBJECT_READ_ACTIONS, Resource: `${arn}/*` }];
-  if (t.allowListBucket) {
-    bucket.push({ Sid: "ConsumerListBucket", Effect: "Allow", Principal: principal, Action: BUCKET_LIST_ACTIONS, Resource: arn, Condition: onlyTheseRoles });
-    identity.push({ Sid: "ListBucket", Effect: "Allow", Action: BUCKET_LIST_ACTIONS, Resource: arn });
-  }
+  if (t.allowListBucket) identity.push({ Sid: "ListBucket", Effect: "Allow", Action: BUCKET_LIST_ACTIONS, Resource: arn });
 
   const key: Statement[] = [
     {

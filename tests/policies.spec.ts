@@ -17,7 +17,7 @@ const consumers = [
 describe("policy builders (pure, no Pulumi)", () => {
   it("one grant: one statement per permission set, whatever the number of consumers", () => {
     const g = readGrant(target, consumers);
-    assert.equal(g.bucket.length, 2);
+    assert.equal(g.bucket.length, 1);
     assert.equal(g.key.length, 1);
     for (const s of [...g.bucket, ...g.key]) {
       assert.deepEqual(sorted(awsPrincipals(s.Principal)), ["arn:aws:iam::210987654321:root", "arn:aws:iam::345678901234:root"]);
