@@ -28,6 +28,10 @@ import { actionsOf } from "./policy-query";
 export interface Principal {
   accountId: string;
   roleName: string;
+  /** The principal's organization, when the model takes its account to be a member. */
+  orgId?: string;
+  /** Its account's organization path, e.g. o-a1b2c3d4e5/r-ab12/ou-ab12-11111111/. */
+  orgPath?: string;
 }
 
 /** What one consumer's target stack produced: its role's identity policies and its endpoint policy. */
@@ -43,6 +47,8 @@ export interface AccessPolicies {
   bucket: PolicyDocument;
   key: PolicyDocument;
   consumers: ConsumerPolicies[];
+  /** The bucket's RestrictPublicBuckets setting: it stops cross-account use of a public bucket policy. */
+  restrictPublicBuckets: boolean;
 }
 
 export interface Deployment {
@@ -83,10 +89,19 @@ export async function captureDeployment(sourceConfig: RawConfig, targetConfig: R
 
   const target = await runTarget("target", targetConfig);
   const consumers: ConsumerPolicies[] = [];
-  for (const arn of contract.consumerRoleArns) {
+  const roles: Principal[] = contract.consumerRoleArns.map((arn) => {
     const role = parseRoleArn(arn);
     if (!role) throw new Error(`not a role ARN: ${arn}`);
-    const own = target.outputs.roleArn === arn;
+    return role;
+  });
+  // The target's role, granted by the organization grant alone: the model takes its account to be a member.
+  const targetRole = parseRoleArn(String(target.outputs.roleArn));
+  if (contract.consumerOrg && targetRole && !contract.consumerRoleArns.includes(String(target.outputs.roleArn))) {
+    const path = contract.consumerOrg.orgPaths?.[0];
+    roles.push({ ...targetRole, orgId: contract.consumerOrg.orgId ?? path?.split("/")[0], orgPath: path });
+  }
+  for (const role of roles) {
+    const own = target.outputs.roleArn === `arn:aws:iam::${role.accountId}:role/${role.roleName}`;
     const run = own
       ? target
       : await runTarget(`target-${role.accountId}-${role.roleName}`, {
@@ -100,7 +115,18 @@ export async function captureDeployment(sourceConfig: RawConfig, targetConfig: R
   const bucketPolicy = ofType(source, "aws:s3/bucketPolicy:BucketPolicy").find((p) => p.inputs.bucket === contract.bucketName);
   const keys = ofType(source, "aws:kms/key:Key");
   if (!bucketPolicy || keys.length !== 1) throw new Error("the source stack declared no bucket policy for its bucket, or not exactly one key");
-  return { source, target, contract, policies: { bucket: parsePolicy(bucketPolicy, "policy"), key: parsePolicy(keys[0], "policy"), consumers } };
+  const publicAccess = ofType(source, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock").find((p) => p.inputs.bucket === contract.bucketName);
+  return {
+    source,
+    target,
+    contract,
+    policies: {
+      bucket: parsePolicy(bucketPolicy, "policy"),
+      key: parsePolicy(keys[0], "policy"),
+      consumers,
+      restrictPublicBuckets: publicAccess?.inputs.restrictPublicBuckets === true,
+    },
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -206,11 +232,13 @@ export interface AccessRequest {
  * The request context AWS derives from a request. The one place context keys are made, so no
  * test hand-types them. Written independently of the policy builders, as a model of AWS.
  */
-export function requestContext(r: AccessRequest): Record<string, string> {
-  const ctx: Record<string, string> = {};
+export function requestContext(r: AccessRequest): Record<string, string | string[]> {
+  const ctx: Record<string, string | string[]> = {};
   if (r.principal) {
     ctx["aws:PrincipalArn"] = `arn:aws:iam::${r.principal.accountId}:role/${r.principal.roleName}`;
     ctx["aws:PrincipalAccount"] = r.principal.accountId;
+    if (r.principal.orgId) ctx["aws:PrincipalOrgID"] = r.principal.orgId;
+    if (r.principal.orgPath) ctx["aws:PrincipalOrgPaths"] = [r.principal.orgPath];
   }
   const service = r.action.split(":")[0];
   if (service === "s3") {
@@ -237,6 +265,7 @@ function simulation(
   identity: PolicyDocument[],
   endpoint: PolicyDocument | undefined,
   resourcePolicy: PolicyDocument | undefined,
+  restrictPublicBuckets: boolean,
 ): Simulation {
   return {
     request: {
@@ -250,7 +279,7 @@ function simulation(
     resourceControlPolicies: [],
     resourcePolicy,
     vpcEndpointPolicies: r.throughEndpoint && endpoint ? [{ name: "s3-gateway-endpoint", policy: endpoint }] : undefined,
-    additionalSettings: { s3: { blockPublicAccess: true } },
+    additionalSettings: { s3: { blockPublicAccess: restrictPublicBuckets } },
   };
 }
 
@@ -273,7 +302,7 @@ export async function evaluate(
   identity: PolicyDocument[],
   endpoint?: PolicyDocument,
 ): Promise<EvaluationResult> {
-  const sim = simulation(r, identity, endpoint, resourcePolicyFor(policies, contract, r));
+  const sim = simulation(r, identity, endpoint, resourcePolicyFor(policies, contract, r), policies.restrictPublicBuckets);
   if (r.action.startsWith("kms:")) {
     if (r.throughEndpoint) throw new Error("KMS requests never pass the S3 gateway endpoint");
     const validated = (doc: PolicyDocument, name: string, validate: (p: unknown) => ValidationError[]) => createValidatedPolicy(doc, validate, { name });
@@ -306,7 +335,7 @@ export interface AccessCase {
   expected: Expected;
   request: AccessRequest;
   /** Whose identity policies the principal holds: a consumer's, or none. */
-  identityOf?: Principal;
+  identityOf: Principal | null;
 }
 
 export interface AccessResult {
@@ -353,7 +382,7 @@ export function accessCases(policies: AccessPolicies, contract: SourceContract):
   for (const { role: c, endpoint } of policies.consumers) {
     const me = describePrincipal(c);
     const fromInstance = endpoint !== undefined;
-    const add = (name: string, expected: Expected, request: AccessRequest, identityOf: Principal | undefined = c) =>
+    const add = (name: string, expected: Expected, request: AccessRequest, identityOf: Principal | null = c) =>
       cases.push({
         case: name,
         principal: describePrincipal(request.principal),
@@ -388,14 +417,17 @@ export function accessCases(policies: AccessPolicies, contract: SourceContract):
       viaS3,
     });
 
-    const other: Principal = { accountId: c.accountId, roleName: otherRoleName(c, all) };
-    add("another role in the consumer account reads (same identity policy)", "Denied", {
+    // Another role of the same account is in the same organization; an organization grant without role names admits it.
+    const other: Principal = { ...c, roleName: otherRoleName(c, all) };
+    const otherAdmitted = c.orgId !== undefined && contract.consumerOrg?.roleNames === undefined;
+    const otherNote = otherAdmitted ? " (the organization grant names no role)" : "";
+    add(`another role in the consumer account reads (same identity policy)${otherNote}`, otherAdmitted ? "Allowed" : "Denied", {
       principal: other,
       action: "s3:GetObject",
       resource: firstObject,
       resourceAccount: source,
     });
-    add("another role in the consumer account decrypts via S3", "Denied", {
+    add(`another role in the consumer account decrypts via S3${otherNote}`, otherAdmitted ? "Allowed" : "Denied", {
       principal: other,
       action: "kms:Decrypt",
       resource: contract.keyArn,
@@ -441,8 +473,25 @@ export function accessCases(policies: AccessPolicies, contract: SourceContract):
       resource: `arn:aws:s3:::${contract.bucketName}-other/${contract.objectKeys[0]}`,
       resourceAccount: source,
     });
+    if (c.orgId !== undefined) {
+      // Same-account access needs no grant, so the organization grant leaves out the bucket's own account.
+      const insider: Principal = { ...c, accountId: source };
+      const base = { principal: insider, resourceAccount: source };
+      add(
+        "a role of the source account, in the organization, with no identity policy, reads",
+        "Denied",
+        { ...base, action: "s3:GetObject", resource: firstObject },
+        null,
+      );
+      add(
+        "a role of the source account, in the organization, with no identity policy, decrypts",
+        "Denied",
+        { ...base, action: "kms:Decrypt", resource: contract.keyArn, viaS3 },
+        null,
+      );
+    }
     if (me === describePrincipal(all[0])) {
-      add("an anonymous request reads", "Denied", { action: "s3:GetObject", resource: firstObject, resourceAccount: source }, undefined);
+      add("an anonymous request reads", "Denied", { action: "s3:GetObject", resource: firstObject, resourceAccount: source }, null);
     }
   }
   return cases;

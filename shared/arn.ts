@@ -7,6 +7,16 @@ export interface Consumer {
   roleName: string;
 }
 
+/** A grant to the roles of a whole AWS organization (or some of its OUs), instead of listed accounts. */
+export interface OrgGrant {
+  /** aws:PrincipalOrgID: every account of the organization. */
+  orgId?: string;
+  /** aws:PrincipalOrgPaths: the accounts under these organization paths, e.g. o-a1b2c3d4e5/r-ab12/ou-ab12-11111111/. */
+  orgPaths?: string[];
+  /** Only roles with these names; every principal of those accounts when absent. */
+  roleNames?: string[];
+}
+
 export const accountRootArn = (accountId: string): string => `arn:${PARTITION}:iam::${accountId}:root`;
 
 export const roleArn = (c: Consumer): string => `arn:${PARTITION}:iam::${c.accountId}:role/${c.roleName}`;

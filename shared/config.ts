@@ -5,7 +5,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { z } from "zod";
-import { Consumer } from "./arn";
+import { Consumer, OrgGrant } from "./arn";
 import { UserError } from "./errors";
 
 export const PROJECT = "cross-account-s3-kms" as const;
@@ -92,7 +92,7 @@ const keyAliasSchema = z
 // Reading raw config
 
 /** Keys whose Pulumi config value is structured (a YAML list or object), passed to the program as JSON. */
-const JSON_KEYS = new Set(["aws:allowedAccountIds", key("consumers")]);
+const JSON_KEYS = new Set(["aws:allowedAccountIds", key("consumers"), key("consumerOrgPaths"), key("consumerRoleNames")]);
 
 type Input = Record<string, unknown>;
 
@@ -208,7 +208,10 @@ export interface SourceConfig {
   side: "source";
   accountId: string;
   region: string;
+  /** Roles granted by name; may be empty when consumerOrg is set. */
   consumers: Consumer[];
+  /** An organization-wide grant, when configured. */
+  consumerOrg?: OrgGrant;
   keyAlias: string;
   bucketName: string;
   keyRotationDays: number;
@@ -225,10 +228,25 @@ const sourceSchema = z.object({
   [key("side")]: z.literal("source"),
   "aws:region": regionSchema,
   "aws:allowedAccountIds": allowedAccountIdsSchema,
-  // Required: a default would grant read access to an account nobody chose.
-  [key("consumers")]: z
-    .array(consumerSchema, rule('must list the roles granted read access, e.g. [{ accountId: "222222222222", roleName: "account-b-role" }]'))
-    .min(1, "must list at least one consumer"),
+  // No default: it would grant read access to an account nobody chose.
+  [key("consumers")]: z.array(consumerSchema, rule("must be a list of { accountId, roleName }")).optional(),
+  [key("consumerOrgId")]: z
+    .string(rule("must be an AWS Organizations ID"))
+    .regex(/^o-[a-z0-9]{10,32}$/, "must be an AWS Organizations ID: o- then 10-32 lowercase letters or digits")
+    .optional(),
+  [key("consumerOrgPaths")]: z
+    .array(
+      z
+        .string(rule("must be an organization path"))
+        .regex(
+          /^o-[a-z0-9]{10,32}\/r-[0-9a-z]{4,32}(\/ou-[0-9a-z]{4,32}-[a-z0-9]{8,32})*\/$/,
+          "must be an organization path: o-<org>/r-<root>/ then any ou-<id>/ segments, ending with /",
+        ),
+      rule("must be a list of organization paths"),
+    )
+    .min(1, "must list at least one organization path")
+    .optional(),
+  [key("consumerRoleNames")]: z.array(roleNameSchema, rule("must be a list of IAM role names")).min(1, "must list at least one role name").optional(),
   [key("keyAlias")]: keyAliasSchema.optional(),
   [key("bucketName")]: bucketNameSchema.optional(),
   [key("keyRotationDays")]: intSchema(90, 2560, "the KMS key rotation period in days").optional(),
@@ -256,7 +274,24 @@ export function parseSourceConfig(raw: RawConfig): SourceConfig {
   let objects: SampleObject[] = [];
   const c = parse("source", raw, sourceSchema, (c, problems) => {
     const accountId = c["aws:allowedAccountIds"][0];
-    const consumers = c[key("consumers")];
+    const consumers = c[key("consumers")] ?? [];
+    const orgId = c[key("consumerOrgId")];
+    const orgPaths = c[key("consumerOrgPaths")];
+    if (consumers.length === 0 && !orgId && !orgPaths) {
+      problems.push(
+        `${key("consumers")} ${c[key("consumers")] ? "= []" : "is not set"}: must list the roles granted read access, e.g. [{ accountId: "222222222222", roleName: "account-b-role" }], ` +
+          `or grant an organization with ${key("consumerOrgId")} or ${key("consumerOrgPaths")}`,
+      );
+    }
+    if (orgId && orgPaths) problems.push(`${key("consumerOrgPaths")}: set ${key("consumerOrgId")} or ${key("consumerOrgPaths")}, not both`);
+    const orgs = new Set((orgPaths ?? []).map((p) => p.split("/")[0]));
+    if (orgs.size > 1)
+      problems.push(`${key("consumerOrgPaths")} = ${JSON.stringify(orgPaths)}: must all be in one organization (found ${[...orgs].join(", ")})`);
+    if (c[key("consumerRoleNames")] && !orgId && !orgPaths) {
+      problems.push(
+        `${key("consumerRoleNames")}: narrows an organization grant; set ${key("consumerOrgId")} or ${key("consumerOrgPaths")} too, or list the roles in ${key("consumers")}`,
+      );
+    }
     const seen = new Set<string>();
     consumers.forEach((k, i) => {
       const where = `${key("consumers")}[${i}]`;
@@ -288,7 +323,15 @@ export function parseSourceConfig(raw: RawConfig): SourceConfig {
     side: "source",
     accountId,
     region,
-    consumers: c[key("consumers")],
+    consumers: c[key("consumers")] ?? [],
+    consumerOrg:
+      c[key("consumerOrgId")] || c[key("consumerOrgPaths")]
+        ? Object.fromEntries(
+            Object.entries({ orgId: c[key("consumerOrgId")], orgPaths: c[key("consumerOrgPaths")], roleNames: c[key("consumerRoleNames")] }).filter(
+              ([, v]) => v !== undefined,
+            ),
+          )
+        : undefined,
     keyAlias: c[key("keyAlias")] ?? SOURCE_DEFAULTS.keyAlias,
     bucketName: c[key("bucketName")] ?? defaultBucketName(accountId, region),
     keyRotationDays: c[key("keyRotationDays")] ?? SOURCE_DEFAULTS.keyRotationDays,

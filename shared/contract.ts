@@ -3,7 +3,7 @@
  * validates them at runtime before it declares any resource.
  */
 import { z } from "zod";
-import { bucketArn, parseRoleArn } from "./arn";
+import { bucketArn, OrgGrant, parseRoleArn } from "./arn";
 import { accountIdSchema } from "./config";
 
 export interface SourceContract {
@@ -23,6 +23,8 @@ export interface SourceContract {
   consumerRoleArns: string[];
   /** Whether the consumers may also call s3:ListBucket. */
   allowListBucket: boolean;
+  /** The organization-wide grant, or null when only consumerRoleArns are granted. */
+  consumerOrg: OrgGrant | null;
 }
 
 export const CONTRACT_KEYS = [
@@ -34,6 +36,7 @@ export const CONTRACT_KEYS = [
   "objectKeys",
   "consumerRoleArns",
   "allowListBucket",
+  "consumerOrg",
 ] as const satisfies readonly (keyof SourceContract)[];
 
 const contractSchema = z
@@ -44,10 +47,17 @@ const contractSchema = z
     region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, "must be an AWS region code"),
     accountId: accountIdSchema,
     objectKeys: z.array(z.string().min(1)).min(1, "must list at least one object"),
-    consumerRoleArns: z.array(z.string().refine((a) => parseRoleArn(a) !== undefined, "must be a role ARN arn:aws:iam::<account>:role/<name>")).min(1),
+    consumerRoleArns: z.array(z.string().refine((a) => parseRoleArn(a) !== undefined, "must be a role ARN arn:aws:iam::<account>:role/<name>")),
     allowListBucket: z.boolean(),
+    consumerOrg: z
+      .strictObject({ orgId: z.string().optional(), orgPaths: z.array(z.string()).optional(), roleNames: z.array(z.string()).optional() })
+      .refine((o) => o.orgId !== undefined || o.orgPaths !== undefined, "must name an organization (orgId or orgPaths)")
+      .nullable(),
   })
   .superRefine((c, ctx) => {
+    if (c.consumerRoleArns.length === 0 && c.consumerOrg === null) {
+      ctx.addIssue({ code: "custom", path: ["consumerRoleArns"], message: "grants nobody: list a role, or grant an organization" });
+    }
     if (c.bucketArn !== bucketArn(c.bucketName)) {
       ctx.addIssue({ code: "custom", path: ["bucketArn"], message: `must be ${bucketArn(c.bucketName)}, the ARN of bucketName` });
     }
@@ -62,8 +72,13 @@ const contractSchema = z
   });
 
 /** Returns the contract, or the list of problems with it. */
+/** Outputs a stack may omit: Pulumi drops an output whose value is null. */
+export const OPTIONAL_CONTRACT_KEYS: readonly (keyof SourceContract)[] = ["consumerOrg"];
+
 export function validateContract(value: unknown): { ok: true; contract: SourceContract } | { ok: false; problems: string[] } {
-  const r = contractSchema.safeParse(value);
+  const withDefaults =
+    value !== null && typeof value === "object" ? { ...value, consumerOrg: (value as { consumerOrg?: unknown }).consumerOrg ?? null } : value;
+  const r = contractSchema.safeParse(withDefaults);
   if (r.success) return { ok: true, contract: r.data };
   return {
     ok: false,

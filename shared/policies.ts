@@ -5,7 +5,7 @@
  * account A (bucket policy and key policy, with a Principal) and the identity
  * statements for account B (the reader role, with a Resource and no Principal).
  */
-import { accountRootArn, bucketArn as toBucketArn, Consumer, PARTITION, roleArn, s3ViaService } from "./arn";
+import { accountRootArn, bucketArn as toBucketArn, Consumer, OrgGrant, PARTITION, roleArn, s3ViaService } from "./arn";
 import { ConditionBlock, PolicyDocument, policyDocument, Statement } from "./policy-document";
 
 /** Object reads. `aws s3 cp` also issues HeadObject, which S3 authorises as s3:GetObject. */
@@ -49,35 +49,48 @@ function decryptViaS3Conditions(t: ReadTarget): ConditionBlock {
   };
 }
 
+/** Who a grant admits: listed roles, and optionally the roles of an organization. */
+export interface Grantees {
+  consumers: Consumer[];
+  org?: OrgGrant;
+  /** The bucket's own account, which an organization grant never covers (same-account access needs no grant). */
+  ownerAccountId?: string;
+}
+
+/** The conditions that admit an organization's principals, outside the owner's account, by role name when given. */
+function orgConditions(org: OrgGrant, ownerAccountId: string | undefined): ConditionBlock {
+  const c: ConditionBlock = {};
+  // A fixed organization ID also keeps S3 Block Public Access from judging the statement public.
+  const orgId = org.orgId ?? org.orgPaths?.[0]?.split("/")[0];
+  if (orgId) c.StringEquals = { "aws:PrincipalOrgID": orgId };
+  // aws:PrincipalOrgPaths holds several values; any one under a listed path matches.
+  if (org.orgPaths) c["ForAnyValue:StringLike"] = { "aws:PrincipalOrgPaths": org.orgPaths.map((p) => `${p}*`) };
+  if (ownerAccountId) c.StringNotEquals = { "aws:PrincipalAccount": ownerAccountId };
+  if (org.roleNames) c.ArnLike = { "aws:PrincipalArn": org.roleNames.map((n) => `arn:${PARTITION}:iam::*:role/${n}`) };
+  return c;
+}
+
 /**
  * The grant for a set of consumer roles. The Principal is each consumer's account root,
  * narrowed by `aws:PrincipalArn`: the root always exists (no deploy-order cycle), and a
  * condition ARN is never rewritten to a unique ID when the role is recreated.
- * One statement per permission set, whatever the number of consumers.
+ * One statement per permission set, whatever the number of consumers; an organization grant
+ * adds one more per set, with Principal "*" narrowed by the organization's conditions.
  */
-export function readGrant(t: ReadTarget, consumers: Consumer[]): ReadGrant {
+export function readGrant(t: ReadTarget, who: Grantees): ReadGrant {
   const arn = toBucketArn(t.bucketName);
-  const principal = { AWS: unique(consumers.map((c) => accountRootArn(c.accountId))) };
-  const onlyTheseRoles: ConditionBlock = { ArnEquals: { "aws:PrincipalArn": consumers.map(roleArn) } };
   const kms = decryptViaS3Conditions(t);
+  // GetObject only applies to objects and ListBucket only to the bucket, so one statement may list both.
+  const readActions = t.allowListBucket ? [...OBJECT_READ_ACTIONS, ...BUCKET_LIST_ACTIONS] : OBJECT_READ_ACTIONS;
+  const readResources = t.allowListBucket ? [arn, `${arn}/*`] : `${arn}/*`;
 
-  // One resource-side statement lists each principal once: GetObject only applies to objects and
-  // ListBucket only to the bucket, so sharing the Resource list grants nothing more.
-  const bucket: Statement[] = [
-    {
-      Sid: "ConsumerRead",
-      Effect: "Allow",
-      Principal: principal,
-      Action: t.allowListBucket ? [...OBJECT_READ_ACTIONS, ...BUCKET_LIST_ACTIONS] : OBJECT_READ_ACTIONS,
-      Resource: t.allowListBucket ? [arn, `${arn}/*`] : `${arn}/*`,
-      Condition: onlyTheseRoles,
-    },
-  ];
-  const identity: Statement[] = [{ Sid: "ReadObjects", Effect: "Allow", Action: OBJECT_READ_ACTIONS, Resource: `${arn}/*` }];
-  if (t.allowListBucket) identity.push({ Sid: "ListBucket", Effect: "Allow", Action: BUCKET_LIST_ACTIONS, Resource: arn });
-
-  const key: Statement[] = [
-    {
+  const bucket: Statement[] = [];
+  const key: Statement[] = [];
+  if (who.consumers.length > 0) {
+    const principal = { AWS: unique(who.consumers.map((c) => accountRootArn(c.accountId))) };
+    const onlyTheseRoles: ConditionBlock = { ArnEquals: { "aws:PrincipalArn": who.consumers.map(roleArn) } };
+    bucket.push({ Sid: "ConsumerRead", Effect: "Allow", Principal: principal, Action: readActions, Resource: readResources, Condition: onlyTheseRoles });
+    key.push({
       Sid: "ConsumerDecryptViaS3",
       Effect: "Allow",
       Principal: principal,
@@ -85,11 +98,26 @@ export function readGrant(t: ReadTarget, consumers: Consumer[]): ReadGrant {
       Resource: KEY_POLICY_SELF,
       Condition: {
         ...onlyTheseRoles,
-        StringEquals: { ...kms.StringEquals, "kms:CallerAccount": unique(consumers.map((c) => c.accountId)) },
+        StringEquals: { ...kms.StringEquals, "kms:CallerAccount": unique(who.consumers.map((c) => c.accountId)) },
         StringLike: kms.StringLike,
       },
-    },
-  ];
+    });
+  }
+  if (who.org) {
+    const org = orgConditions(who.org, who.ownerAccountId);
+    bucket.push({ Sid: "OrganizationRead", Effect: "Allow", Principal: "*", Action: readActions, Resource: readResources, Condition: org });
+    key.push({
+      Sid: "OrganizationDecryptViaS3",
+      Effect: "Allow",
+      Principal: "*",
+      Action: KEY_READ_ACTIONS,
+      Resource: KEY_POLICY_SELF,
+      Condition: { ...org, StringEquals: { ...org.StringEquals, ...kms.StringEquals }, StringLike: kms.StringLike },
+    });
+  }
+
+  const identity: Statement[] = [{ Sid: "ReadObjects", Effect: "Allow", Action: OBJECT_READ_ACTIONS, Resource: `${arn}/*` }];
+  if (t.allowListBucket) identity.push({ Sid: "ListBucket", Effect: "Allow", Action: BUCKET_LIST_ACTIONS, Resource: arn });
   identity.push({ Sid: "DecryptViaS3", Effect: "Allow", Action: KEY_READ_ACTIONS, Resource: t.keyArn, Condition: kms });
 
   return { bucket, key, identity };
@@ -154,6 +182,7 @@ export function denyForeignEncryption(bucketName: string, keyArn: string): State
 export interface SourcePolicyArgs extends ReadTarget {
   accountId: string;
   consumers: Consumer[];
+  consumerOrg?: OrgGrant;
   /** The audit trail that encrypts its logs with the key, when there is one. */
   trailArn?: string;
 }
@@ -161,7 +190,11 @@ export interface SourcePolicyArgs extends ReadTarget {
 /** The bucket policy in account A: transport and encryption guards, then the consumers' read grant. */
 export function sourceBucketPolicy(a: SourcePolicyArgs): PolicyDocument {
   const arn = toBucketArn(a.bucketName);
-  return policyDocument([...denyInsecureTransport([arn, `${arn}/*`]), ...denyForeignEncryption(a.bucketName, a.keyArn), ...readGrant(a, a.consumers).bucket]);
+  return policyDocument([
+    ...denyInsecureTransport([arn, `${arn}/*`]),
+    ...denyForeignEncryption(a.bucketName, a.keyArn),
+    ...readGrant(a, { consumers: a.consumers, org: a.consumerOrg, ownerAccountId: a.accountId }).bucket,
+  ]);
 }
 
 /** Lets this account's audit trail encrypt its log files with the key, and nothing else. */
@@ -195,14 +228,14 @@ export function sourceKeyPolicy(a: Omit<SourcePolicyArgs, "keyArn">): PolicyDocu
   return policyDocument([
     { Sid: "AccountRootAdministersKey", Effect: "Allow", Principal: { AWS: accountRootArn(a.accountId) }, Action: "kms:*", Resource: KEY_POLICY_SELF },
     // Key statements say "*" (this key), so the policy is built before the key exists; the identity side is unused here.
-    ...readGrant({ ...a, keyArn: KEY_POLICY_SELF }, a.consumers).key,
+    ...readGrant({ ...a, keyArn: KEY_POLICY_SELF }, { consumers: a.consumers, org: a.consumerOrg, ownerAccountId: a.accountId }).key,
     ...(a.trailArn ? cloudTrailKeyStatements(a.accountId, a.trailArn) : []),
   ]);
 }
 
 /** The reader role's identity policy in account B. */
 export function readerIdentityPolicy(t: ReadTarget, self: Consumer): PolicyDocument {
-  return policyDocument(readGrant(t, [self]).identity);
+  return policyDocument(readGrant(t, { consumers: [self] }).identity);
 }
 
 /** Lets EC2 assume the reader role for an instance profile. Who may attach it is governed by iam:PassRole. */
@@ -245,5 +278,5 @@ export function auditLogBucketPolicy(a: AuditLogPolicyArgs): PolicyDocument {
  * reads of the source bucket. The bucket side of the grant, with the role named by condition only.
  */
 export function s3EndpointPolicy(t: ReadTarget, self: Consumer): PolicyDocument {
-  return policyDocument(readGrant(t, [self]).bucket.map((s) => ({ ...s, Sid: `Endpoint${s.Sid}`, Principal: "*" as const })));
+  return policyDocument(readGrant(t, { consumers: [self] }).bucket.map((s) => ({ ...s, Sid: `Endpoint${s.Sid}`, Principal: "*" as const })));
 }

@@ -73,5 +73,6 @@ export function runSource(cfg: SourceConfig): SourceOutputs {
     objectKeys: cfg.objects.map((o) => o.key),
     consumerRoleArns: cfg.consumers.map(roleArn),
     allowListBucket: cfg.allowListBucket,
+    consumerOrg: cfg.consumerOrg ?? null,
   };
 }

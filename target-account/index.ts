@@ -2,7 +2,7 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { roleArn } from "../shared/arn";
 import { key, TargetConfig } from "../shared/config";
-import { CONTRACT_KEYS, SourceContract, validateContract } from "../shared/contract";
+import { CONTRACT_KEYS, OPTIONAL_CONTRACT_KEYS, SourceContract, validateContract } from "../shared/contract";
 import { UserError } from "../shared/errors";
 import { readerIdentityPolicy, s3EndpointPolicy } from "../shared/policies";
 import { renderPolicy } from "../shared/policy-document";
@@ -37,8 +37,9 @@ export async function readSourceContract(sourceStack: string): Promise<SourceCon
       `Cannot read the source stack ${JSON.stringify(sourceStack)}: ${e instanceof Error ? e.message : String(e)}\n${deployFirst(sourceStack)}`,
     );
   }
-  const missing = CONTRACT_KEYS.filter((n) => values[n] === undefined);
-  if (missing.length === CONTRACT_KEYS.length) {
+  const required = CONTRACT_KEYS.filter((n) => !OPTIONAL_CONTRACT_KEYS.includes(n));
+  const missing = required.filter((n) => values[n] === undefined);
+  if (missing.length === required.length) {
     throw new UserError(`The source stack ${JSON.stringify(sourceStack)} has no outputs: it has not been deployed. ${deployFirst(sourceStack)}`);
   }
   if (missing.length > 0) {
@@ -64,9 +65,16 @@ export function contractProblems(cfg: TargetConfig, src: SourceContract): string
   if (src.accountId === cfg.accountId) {
     problems.push(`aws:allowedAccountIds = ["${cfg.accountId}"] is the source account too: the target must run in another account.`);
   }
-  if (!src.consumerRoleArns.includes(self)) {
+  // An organization grant cannot be checked offline: membership is the account's, in AWS Organizations.
+  const org = src.consumerOrg;
+  const byOrg = org !== null && (org.roleNames === undefined || org.roleNames.includes(cfg.roleName));
+  if (!src.consumerRoleArns.includes(self) && !byOrg) {
+    const granted = [
+      ...src.consumerRoleArns,
+      ...(org ? [`roles named ${org.roleNames?.join(", ") ?? "anything"} in ${org.orgId ?? org.orgPaths?.join(", ")}`] : []),
+    ];
     problems.push(
-      `This stack's role ${self} is not granted by the source (it grants ${src.consumerRoleArns.join(", ")}). ` +
+      `This stack's role ${self} is not granted by the source (it grants ${granted.join("; ")}). ` +
         `Add { accountId: "${cfg.accountId}", roleName: "${cfg.roleName}" } to ${key("consumers")} in Pulumi.source.yaml, run pulumi up -s source, then deploy the target again.`,
     );
   }

@@ -2,6 +2,7 @@ import { strict as assert } from "assert";
 import * as path from "path";
 import {
   AccessPolicies,
+  AccessResult,
   accessCases,
   canDownload,
   captureDeployment,
@@ -184,5 +185,75 @@ describe("access model: another region, other accounts and two consumers", () =>
     const cases = accessCases(d.policies, d.contract);
     assert.ok(cases.some((c) => c.case.includes("lists the bucket") && c.expected === "Denied"));
     await assertMatrixHolds(d);
+  });
+});
+
+describe("access model: an organization-wide grant", () => {
+  const source = (org: Record<string, string>): RawConfig => ({
+    "aws:region": "us-east-1",
+    "aws:allowedAccountIds": '["444444444444"]',
+    "cross-account-s3-kms:side": "source",
+    ...org,
+  });
+  const target: RawConfig = {
+    "aws:region": "us-east-1",
+    "aws:allowedAccountIds": '["555555555555"]',
+    "cross-account-s3-kms:side": "target",
+    "cross-account-s3-kms:roleName": "etl-reader",
+  };
+  const resultsFor = async (org: Record<string, string>) => {
+    const d = await captureDeployment(source(org), target);
+    return { d, results: await evaluateCases(d.policies, d.contract, accessCases(d.policies, d.contract)) };
+  };
+  const resultOf = (results: AccessResult[], fragment: string, principal?: string) => {
+    const r = results.filter((x) => x.case.includes(fragment) && (principal === undefined || x.principal === principal));
+    assert.ok(r.length > 0, `no case "${fragment}"`);
+    return r;
+  };
+
+  it("by organization ID, narrowed to a role name: a role in the organization reads, one outside it does not", async () => {
+    const { d, results } = await resultsFor({
+      "cross-account-s3-kms:consumerOrgId": "o-a1b2c3d4e5",
+      "cross-account-s3-kms:consumerRoleNames": '["etl-reader"]',
+    });
+    assert.deepEqual(d.contract.consumerRoleArns, []);
+    assert.deepEqual(
+      results.filter((r) => !r.ok),
+      [],
+    );
+    for (const r of resultOf(results, "over TLS", "arn:aws:iam::555555555555:role/etl-reader").filter((x) => x.case.endsWith("over TLS"))) {
+      assert.equal(r.result, "Allowed");
+    }
+    for (const r of resultOf(results, "a role in an unrelated account")) assert.notEqual(r.result, "Allowed");
+    for (const r of resultOf(results, "another role in the consumer account")) assert.notEqual(r.result, "Allowed");
+    for (const r of resultOf(results, "a role of the source account")) assert.notEqual(r.result, "Allowed");
+  });
+
+  it("by organization path, with no role names: every role of a member account is admitted", async () => {
+    const { results } = await resultsFor({ "cross-account-s3-kms:consumerOrgPaths": '["o-a1b2c3d4e5/r-ab12/ou-ab12-11111111/"]' });
+    assert.deepEqual(
+      results.filter((r) => !r.ok),
+      [],
+    );
+    for (const r of resultOf(results, "another role in the consumer account")) assert.equal(r.result, "Allowed");
+    for (const r of resultOf(results, "a role in an unrelated account")) assert.notEqual(r.result, "Allowed");
+  });
+
+  it("without the organization condition, only Block Public Access keeps an outsider out", async () => {
+    const { d } = await resultsFor({ "cross-account-s3-kms:consumerOrgId": "o-a1b2c3d4e5", "cross-account-s3-kms:consumerRoleNames": '["etl-reader"]' });
+    const dropOrg = (s: Statement[]) =>
+      s.map((x) => {
+        if (!x.Condition?.StringEquals?.["aws:PrincipalOrgID"]) return x;
+        const { StringEquals, ...others } = x.Condition;
+        const rest = Object.fromEntries(Object.entries(StringEquals).filter(([k]) => k !== "aws:PrincipalOrgID"));
+        return { ...x, Condition: Object.keys(rest).length > 0 ? { ...others, StringEquals: rest } : others };
+      });
+    const open = mutate(d.policies, { bucket: dropOrg, key: dropOrg });
+    const me = d.policies.consumers[0].role;
+    const outsider = { accountId: "999999999999", roleName: me.roleName };
+    assert.equal(d.policies.restrictPublicBuckets, true, "the program turns RestrictPublicBuckets on");
+    assert.equal(await canDownload(d.policies, d.contract, outsider, me, d.contract.objectKeys[0]), false);
+    assert.equal(await canDownload(open, d.contract, outsider, me, d.contract.objectKeys[0]), false, "the policy turned public, so BPA restricts it");
+    assert.equal(await canDownload({ ...open, restrictPublicBuckets: false }, d.contract, outsider, me, d.contract.objectKeys[0]), true);
   });
 });

@@ -44,7 +44,11 @@ const CASES: BadCase[] = [
     set: { "cross-account-s3-kms:consumers": "account-b-role" },
     expect: ['cross-account-s3-kms:consumers = "account-b-role"', "YAML list"],
   },
-  { what: "consumers empty", set: { "cross-account-s3-kms:consumers": "[]" }, expect: ["cross-account-s3-kms:consumers = []", "at least one consumer"] },
+  {
+    what: "consumers empty",
+    set: { "cross-account-s3-kms:consumers": "[]" },
+    expect: ["cross-account-s3-kms:consumers = []", "must list the roles granted read access", "consumerOrgId"],
+  },
   {
     what: "consumer account ID not 12 digits",
     set: { "cross-account-s3-kms:consumers": consumers({ accountId: "2222", roleName: "r" }) },

@@ -16,7 +16,7 @@ const consumers = [
 
 describe("policy builders (pure, no Pulumi)", () => {
   it("one grant: one statement per permission set, whatever the number of consumers", () => {
-    const g = readGrant(target, consumers);
+    const g = readGrant(target, { consumers });
     assert.equal(g.bucket.length, 1);
     assert.equal(g.key.length, 1);
     for (const s of [...g.bucket, ...g.key]) {
@@ -31,7 +31,7 @@ describe("policy builders (pure, no Pulumi)", () => {
   });
 
   it("identity statements name a Resource and no Principal; resource statements name a Principal", () => {
-    const g = readGrant(target, consumers);
+    const g = readGrant(target, { consumers });
     for (const s of g.identity) {
       assert.equal(s.Principal, undefined, s.Sid);
       assert.ok(resourcesOf(s).length > 0, s.Sid);
@@ -49,7 +49,7 @@ describe("policy builders (pure, no Pulumi)", () => {
   });
 
   it("without allowListBucket, neither side mentions s3:ListBucket", () => {
-    const g = readGrant({ ...target, allowListBucket: false }, consumers);
+    const g = readGrant({ ...target, allowListBucket: false }, { consumers });
     for (const s of [...g.bucket, ...g.key, ...g.identity]) assert.ok(!actionsOf(s).includes("s3:ListBucket"), s.Sid);
   });
 

@@ -280,11 +280,13 @@ describe("source stack (account A) with the seed config", () => {
       "allowListBucket",
       "bucketArn",
       "bucketName",
+      "consumerOrg",
       "consumerRoleArns",
       "keyArn",
       "objectKeys",
       "region",
     ]);
+    assert.equal(run.outputs.consumerOrg, null, "no organization grant unless configured");
     assert.equal(run.outputs.bucketName, BUCKET);
     assert.equal(run.outputs.bucketArn, BUCKET_ARN);
     assert.equal(run.outputs.region, "us-west-2");
@@ -420,5 +422,45 @@ describe("source stack with another region, account and two consumers", () => {
     assert.deepEqual(run.outputs.consumerRoleArns, roles);
     assert.equal(run.outputs.allowListBucket, false);
     assert.equal(run.outputs.region, "eu-central-1");
+  });
+});
+
+describe("source stack with an organization-wide grant", () => {
+  const ORG = { ...BASE, "cross-account-s3-kms:consumerOrgId": "o-a1b2c3d4e5", "cross-account-s3-kms:consumerRoleNames": '["etl-reader","audit-reader"]' };
+
+  it("grants Principal * narrowed to the organization, outside the source account, by role name", async () => {
+    const run = await runProgram({ stack: "source-org", config: ORG });
+    const org = (doc: PolicyDocument) => theStatement(doc, "grants the organization", (s) => cond(s, "StringEquals", "aws:PrincipalOrgID").length > 0);
+    for (const [doc, action] of [
+      [bucketPolicyOf(run, BUCKET), "s3:GetObject"],
+      [policyOf(one(run, "aws:kms/key:Key")), "kms:Decrypt"],
+    ] as const) {
+      const s = org(doc);
+      assert.equal(s.Effect, "Allow");
+      assert.equal(s.Principal, "*");
+      assert.ok(actionsOf(s).includes(action));
+      assert.deepEqual(cond(s, "StringEquals", "aws:PrincipalOrgID"), ["o-a1b2c3d4e5"]);
+      assert.deepEqual(cond(s, "StringNotEquals", "aws:PrincipalAccount"), ["111111111111"]);
+      assert.deepEqual(sorted(cond(s, "ArnLike", "aws:PrincipalArn")), ["arn:aws:iam::*:role/audit-reader", "arn:aws:iam::*:role/etl-reader"]);
+    }
+    assert.deepEqual(cond(org(policyOf(one(run, "aws:kms/key:Key"))), "StringEquals", "kms:ViaService"), ["s3.us-west-2.amazonaws.com"]);
+    assert.deepEqual(run.outputs.consumerOrg, { orgId: "o-a1b2c3d4e5", roleNames: ["etl-reader", "audit-reader"] });
+  });
+
+  it("by organization paths, keeps a fixed organization ID beside the path patterns", async () => {
+    const run = await runProgram({
+      stack: "source-org-paths",
+      config: { ...BASE, "cross-account-s3-kms:consumers": "[]", "cross-account-s3-kms:consumerOrgPaths": '["o-a1b2c3d4e5/r-ab12/ou-ab12-11111111/"]' },
+    });
+    const doc = bucketPolicyOf(run, BUCKET);
+    assert.equal(
+      doc.Statement.some((s) => awsPrincipals(s.Principal).length > 0),
+      false,
+      "no listed consumer statement",
+    );
+    const s = theStatement(doc, "grants the organization", (x) => x.Principal === "*" && x.Effect === "Allow");
+    assert.deepEqual(cond(s, "ForAnyValue:StringLike", "aws:PrincipalOrgPaths"), ["o-a1b2c3d4e5/r-ab12/ou-ab12-11111111/*"]);
+    assert.deepEqual(cond(s, "StringEquals", "aws:PrincipalOrgID"), ["o-a1b2c3d4e5"]);
+    assert.deepEqual(cond(s, "ArnLike", "aws:PrincipalArn"), []);
   });
 });

@@ -329,6 +329,24 @@ describe("target stack errors (before any resource is declared)", () => {
 });
 
 describe("source grants, as the target sees them", () => {
+  it("a role granted only through the organization grant passes the target's check, when its name is allowed", async () => {
+    const config = {
+      ...readStackConfig(path.join(ROOT, "Pulumi.source.yaml")),
+      "cross-account-s3-kms:consumers": "[]",
+      "cross-account-s3-kms:consumerOrgId": "o-a1b2c3d4e5",
+      "cross-account-s3-kms:consumerRoleNames": '["account-b-role"]',
+    };
+    const src = await runProgram({ stack: "source", config });
+    const run = await runProgram({ stack: "target", config: TARGET, stackOutputs: { [SOURCE_STACK]: src.outputs } });
+    assert.equal(run.outputs.roleArn, "arn:aws:iam::222222222222:role/account-b-role");
+    const denied = await runProgramExpectingError({
+      stack: "target",
+      config: { ...TARGET, "cross-account-s3-kms:roleName": "other" },
+      stackOutputs: { [SOURCE_STACK]: src.outputs },
+    });
+    assert.match(denied.error.message, /role\/other is not granted by the source \(it grants roles named account-b-role in o-a1b2c3d4e5\)/);
+  });
+
   it("a second consumer account and role is granted once added to the source's consumers", async () => {
     const src = await runProgram({
       stack: "source",
