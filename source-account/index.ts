@@ -1,36 +1,30 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { bucketArn, roleArn, trailArn } from "../shared/arn";
+import { bucketArn, roleArn } from "../shared/arn";
 import { SourceConfig } from "../shared/config";
 import { SourceContract } from "../shared/contract";
-import { sourceBucketPolicy, sourceKeyPolicy } from "../shared/policies";
 import { renderPolicy } from "../shared/policy-document";
 import { tags } from "../shared/tags";
 import { AuditTrail } from "./audit-trail";
 import { CustomerManagedKey } from "./customer-managed-key";
 import { EncryptedBucket } from "./encrypted-bucket";
-
-const AUDIT_SUFFIX = "-audit-logs";
-
-/** The log bucket's name: the shared bucket's, suffixed, and cut to S3's 63 characters. */
-export const auditLogBucketName = (bucketName: string): string => `${bucketName.slice(0, 63 - AUDIT_SUFFIX.length)}${AUDIT_SUFFIX}`;
+import { auditLogBucketName, auditTrailName, bucketPolicyFor, keyPolicyFor } from "./policies";
 
 export type SourceOutputs = { [K in keyof SourceContract]: pulumi.Input<SourceContract[K]> };
 
 /** Account A: the key, the bucket and its policies, the sample objects and the audit trail. */
 export function runSource(cfg: SourceConfig): SourceOutputs {
-  const trailName = `${cfg.bucketName.replace(/-{2,}/g, "-")}-audit`;
   const key = new CustomerManagedKey("shared", {
     alias: cfg.keyAlias,
     rotationDays: cfg.keyRotationDays,
-    policy: renderPolicy(sourceKeyPolicy({ ...cfg, trailArn: cfg.auditTrail ? trailArn(cfg.region, cfg.accountId, trailName) : undefined })),
+    policy: renderPolicy(keyPolicyFor(cfg)),
     protect: cfg.protectData,
   });
 
   const bucket = new EncryptedBucket("shared", {
     bucketName: cfg.bucketName,
     keyArn: key.arn,
-    policy: key.arn.apply((keyArn) => renderPolicy(sourceBucketPolicy({ ...cfg, keyArn }))),
+    policy: key.arn.apply((keyArn) => renderPolicy(bucketPolicyFor(cfg, keyArn))),
     protect: cfg.protectData,
   });
 
@@ -54,7 +48,7 @@ export function runSource(cfg: SourceConfig): SourceOutputs {
 
   if (cfg.auditTrail) {
     new AuditTrail("audit", {
-      trailName,
+      trailName: auditTrailName(cfg.bucketName),
       logBucketName: auditLogBucketName(cfg.bucketName),
       keyArn: key.arn,
       watchedBucketArn: bucketArn(cfg.bucketName),

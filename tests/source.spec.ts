@@ -6,7 +6,7 @@ import * as os from "os";
 import * as path from "path";
 import { bucketNameProblems } from "../shared/config";
 import { validateContract } from "../shared/contract";
-import { auditLogBucketName } from "../source-account";
+import { auditLogBucketName } from "../source-account/policies";
 import { PolicyDocument } from "../shared/policy-document";
 import { readStackConfig } from "../shared/stack-file";
 import { one, ofType, policyOf, runProgram, StackRun } from "../shared/offline/run";

@@ -1,0 +1,46 @@
+import { strict as assert } from "assert";
+import { RawConfig } from "../shared/config";
+import { one, ofType, runProgram, runProgramExpectingError } from "../shared/offline/run";
+import { POLICY_LIMITS } from "../source-account/policies";
+
+/** N consumers, each its own account, with role names of a typical length. */
+const consumers = (n: number) =>
+  Array.from({ length: n }, (_, i) => ({ accountId: String(300000000000 + i), roleName: `reader-${String(i).padStart(3, "0")}` }));
+
+const config = (n: number): RawConfig => ({
+  "aws:region": "us-west-2",
+  "aws:allowedAccountIds": '["111111111111"]',
+  "cross-account-s3-kms:side": "source",
+  "cross-account-s3-kms:consumers": JSON.stringify(consumers(n)),
+});
+
+const bytes = (v: unknown) => Buffer.byteLength(String(v));
+
+describe("scale: many consumers within AWS policy size limits", () => {
+  it("200 consumers in 200 accounts deploy, every policy within its limit", async () => {
+    const run = await runProgram({ stack: "source-200", config: config(200) });
+    const bucketPolicy = ofType(run, "aws:s3/bucketPolicy:BucketPolicy").find((p) => p.inputs.bucket === run.outputs.bucketName);
+    const keyPolicy = one(run, "aws:kms/key:Key").inputs.policy;
+    assert.ok(bytes(bucketPolicy?.inputs.policy) <= POLICY_LIMITS.bucketPolicy, `bucket policy ${bytes(bucketPolicy?.inputs.policy)} bytes`);
+    assert.ok(bytes(keyPolicy) <= POLICY_LIMITS.keyPolicy, `key policy ${bytes(keyPolicy)} bytes`);
+    assert.equal((run.outputs.consumerRoleArns as string[]).length, 200);
+    assert.equal(
+      bucketPolicy?.inputs.policy && (JSON.parse(String(bucketPolicy.inputs.policy)) as { Statement: unknown[] }).Statement.length,
+      6,
+      "one grant statement, whatever N",
+    );
+  });
+
+  it("past the limit: a clear error before any resource, naming the limit, the size, how many fit and the organization option; and that many do fit", async () => {
+    const { error, resources } = await runProgramExpectingError({ stack: "source-many", config: config(400) });
+    assert.equal(resources.length, 0);
+    assert.equal(error.name, "UserError");
+    assert.match(error.message, /cross-account-s3-kms:consumers lists 400 roles: the bucket policy would be [\d,]+ bytes, over AWS's limit of 20,480/);
+    assert.match(error.message, /cross-account-s3-kms:consumerOrgId/);
+    const fit = Number(/The first (\d+) fit/.exec(error.message)?.[1]);
+    assert.ok(fit >= 200 && fit < 400, `${fit} fit`);
+    await runProgram({ stack: "source-fit", config: config(fit) });
+    const over = await runProgramExpectingError({ stack: "source-fit-plus-one", config: config(fit + 1) });
+    assert.match(over.error.message, new RegExp(`lists ${fit + 1} roles: .* The first ${fit} fit`));
+  });
+});
