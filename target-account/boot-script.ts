@@ -34,7 +34,7 @@ export function renderBootScript(v: BootScriptValues): string {
     OBJECT_KEY: v.objectKey,
     REGION: v.region,
     DEST: v.dest,
-    TIMEOUT_SECONDS: String(v.timeoutSeconds),
+    TIMEOUT_MS: String(Math.round(v.timeoutSeconds * 1000)),
     BASE_DELAY_MS: String(v.baseDelayMs ?? 1000),
     MAX_DELAY_MS: String(v.maxDelayMs ?? 30000),
     MARKER_OUT: v.markerOut ?? "/dev/console",

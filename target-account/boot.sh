@@ -10,7 +10,7 @@ BUCKET=@BUCKET@
 OBJECT_KEY=@OBJECT_KEY@
 REGION=@REGION@
 DEST=@DEST@
-TIMEOUT_SECONDS=@TIMEOUT_SECONDS@
+TIMEOUT_MS=@TIMEOUT_MS@
 BASE_DELAY_MS=@BASE_DELAY_MS@
 MAX_DELAY_MS=@MAX_DELAY_MS@
 MARKER_OUT=@MARKER_OUT@
@@ -39,7 +39,7 @@ tmp=$(mktemp "$dest_dir/.download.XXXXXX") || { marker "FAILED cannot write to $
 errors=$(mktemp) || { marker "FAILED cannot create a temporary file"; exit 1; }
 trap 'rm -f "$tmp" "$errors"' EXIT
 
-deadline=$(($(now_ms) + TIMEOUT_SECONDS * 1000))
+deadline=$(($(now_ms) + TIMEOUT_MS))
 delay=$BASE_DELAY_MS
 attempt=1
 while :; do
@@ -58,8 +58,8 @@ while :; do
   [ -n "$reason" ] || reason="aws exited non-zero with no message"
   remaining=$((deadline - $(now_ms)))
   if [ "$remaining" -le 0 ]; then
-    log "attempt $attempt failed: $reason; giving up after ${TIMEOUT_SECONDS}s"
-    marker "FAILED after $attempt attempts in ${TIMEOUT_SECONDS}s: $reason"
+    log "attempt $attempt failed: $reason; giving up after ${TIMEOUT_MS}ms"
+    marker "FAILED after $attempt attempts in ${TIMEOUT_MS}ms: $reason"
     exit 1
   fi
   wait_ms=$((delay < remaining ? delay : remaining))

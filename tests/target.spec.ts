@@ -155,7 +155,7 @@ describe("target stack (account B) with the committed configs", () => {
       assert.ok(ud.includes(`BUCKET='${String(SOURCE_OUTPUTS.bucketName)}'`));
       assert.ok(ud.includes(`OBJECT_KEY='${(SOURCE_OUTPUTS.objectKeys as string[])[0]}'`));
       assert.ok(ud.includes("REGION='us-west-2'"));
-      assert.ok(ud.includes("TIMEOUT_SECONDS='300'"));
+      assert.ok(ud.includes("TIMEOUT_MS='300000'"));
       assert.ok(ud.includes('aws s3 cp "s3://$BUCKET/$OBJECT_KEY"'));
       assert.equal(inst.inputs.userDataReplaceOnChange, true);
     });
@@ -211,7 +211,7 @@ describe("target stack options", () => {
     });
     const ud = String(one(run, "aws:ec2/instance:Instance").inputs.userData);
     assert.ok(ud.includes(`DEST='/srv/data/${path.posix.basename(key)}'`));
-    assert.ok(ud.includes("TIMEOUT_SECONDS='120'"));
+    assert.ok(ud.includes("TIMEOUT_MS='120000'"));
     assert.equal(run.outputs.destinationPath, `/srv/data/${path.posix.basename(key)}`);
   });
 

@@ -143,7 +143,7 @@ describe("npm run verify (AWS SDK calls mocked)", () => {
     const { clients, m } = world();
     m.targetEc2
       .on(GetConsoleOutputCommand)
-      .resolves({ Output: console64("CROSS_ACCOUNT_COPY FAILED after 9 attempts in 300s: An error occurred (AccessDenied)") });
+      .resolves({ Output: console64("CROSS_ACCOUNT_COPY FAILED after 9 attempts in 300000ms: An error occurred (AccessDenied)") });
     const c = clock();
     const checks = await verify(contract, target(), clients, c.opts);
     assert.match(byName(checks, "console reports").detail, /FAILED after 9 attempts/);

@@ -1,0 +1,156 @@
+/**
+ * `npm run bench`: how the program scales with the number of consumers, offline. For N = 1, 10,
+ * 100 and 200 consumer roles (each in its own account), it measures each stack's evaluation under
+ * mocks (median of 5), the policy sizes against AWS's limits and the access matrix; then the time
+ * of `npm test` against `tsc --noEmit` alone, in the same run.
+ */
+import { spawnSync } from "child_process";
+import { performance } from "perf_hooks";
+import { accessCases, captureDeployment, evaluateCases } from "../access-model";
+import { PROJECT_ROOT, RawConfig } from "../config";
+import { ofType, policyOf, runProgram, StackRun } from "../offline/run";
+import { POLICY_LIMITS } from "../../source-account/policies";
+import { table } from "./format";
+
+const SIZES = [1, 10, 100, 200];
+const REPEATS = 5;
+/** AWS's limit on a role's inline policies, in characters, all together. */
+const INLINE_ROLE_POLICY_LIMIT = 10_240;
+
+const SOURCE_STACK = "organization/cross-account-s3-kms/source";
+
+/** N consumers: the target's own role first, then one role per further account. */
+function sourceConfig(n: number): RawConfig {
+  const consumers = [{ accountId: "222222222222", roleName: "account-b-role" }];
+  for (let i = 1; i < n; i++) consumers.push({ accountId: String(300000000000 + i), roleName: `reader-${String(i).padStart(3, "0")}` });
+  return {
+    "aws:region": "us-west-2",
+    "aws:allowedAccountIds": '["111111111111"]',
+    "cross-account-s3-kms:side": "source",
+    "cross-account-s3-kms:consumers": JSON.stringify(consumers),
+  };
+}
+
+const TARGET: RawConfig = { "aws:region": "us-west-2", "aws:allowedAccountIds": '["222222222222"]', "cross-account-s3-kms:side": "target" };
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+async function timed<T>(f: () => Promise<T>): Promise<{ ms: number; value: T }> {
+  const t = performance.now();
+  const value = await f();
+  return { ms: performance.now() - t, value };
+}
+
+async function medianOf(f: () => Promise<StackRun>): Promise<{ ms: number; run: StackRun }> {
+  const times: number[] = [];
+  let run: StackRun | undefined;
+  for (let i = 0; i < REPEATS; i++) {
+    const r = await timed(f);
+    times.push(r.ms);
+    run = r.value;
+  }
+  if (!run) throw new Error("no run");
+  return { ms: median(times), run };
+}
+
+const size = (run: StackRun, type: string, match: (inputs: Record<string, unknown>) => boolean = () => true): number => {
+  const r = ofType(run, type).find((x) => match(x.inputs));
+  return r ? Buffer.byteLength(JSON.stringify(policyOf(r))) : 0;
+};
+
+const pct = (bytes: number, limit: number) => `${bytes.toLocaleString("en")} (${Math.round((100 * bytes) / limit)}%)`;
+
+export interface BenchRow {
+  n: number;
+  sourceMs: number;
+  targetMs: number;
+  bucketPolicy: number;
+  keyPolicy: number;
+  identityPolicy: number;
+  cases: number;
+  matrixMs: number;
+}
+
+export async function measure(n: number): Promise<BenchRow> {
+  const source = await medianOf(() => runProgram({ stack: `bench-source-${n}`, config: sourceConfig(n) }));
+  const target = await medianOf(() => runProgram({ stack: `bench-target-${n}`, config: TARGET, stackOutputs: { [SOURCE_STACK]: source.run.outputs } }));
+  const d = await captureDeployment(sourceConfig(n), TARGET);
+  const cases = accessCases(d.policies, d.contract);
+  const matrix = await timed(() => evaluateCases(d.policies, d.contract, cases));
+  const bad = matrix.value.filter((r) => !r.ok);
+  if (bad.length > 0) throw new Error(`at N=${n}, ${bad.length} access cases are not as expected`);
+  return {
+    n,
+    sourceMs: source.ms,
+    targetMs: target.ms,
+    bucketPolicy: size(source.run, "aws:s3/bucketPolicy:BucketPolicy", (i) => i.bucket === source.run.outputs.bucketName),
+    keyPolicy: size(source.run, "aws:kms/key:Key"),
+    identityPolicy: size(target.run, "aws:iam/rolePolicy:RolePolicy"),
+    cases: cases.length,
+    matrixMs: matrix.ms,
+  };
+}
+
+function seconds(cmd: string, args: string[]): number {
+  const t = performance.now();
+  const r = spawnSync(cmd, args, { cwd: PROJECT_ROOT, encoding: "utf8", env: { ...process.env, TS_NODE_TRANSPILE_ONLY: "true" } });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(" ")} failed:\n${r.stdout}${r.stderr}`);
+  return (performance.now() - t) / 1000;
+}
+
+async function main(): Promise<void> {
+  const rows: BenchRow[] = [];
+  for (const n of SIZES) rows.push(await measure(n));
+  const ms = (x: number) => x.toFixed(0);
+  console.log(
+    table(
+      [
+        "N",
+        "source eval (ms, median of 5)",
+        "target eval (ms)",
+        "bucket policy (B of 20,480)",
+        "key policy (B of 32,768)",
+        "role inline policy (chars of 10,240)",
+        "matrix cases",
+        "matrix (ms)",
+      ],
+      rows.map((r) => [
+        String(r.n),
+        ms(r.sourceMs),
+        ms(r.targetMs),
+        pct(r.bucketPolicy, POLICY_LIMITS.bucketPolicy),
+        pct(r.keyPolicy, POLICY_LIMITS.keyPolicy),
+        pct(r.identityPolicy, INLINE_ROLE_POLICY_LIMIT),
+        String(r.cases),
+        ms(r.matrixMs),
+      ]),
+    ),
+  );
+
+  const tsc = seconds("npx", ["tsc", "--noEmit"]);
+  const test = seconds("npm", ["test", "--silent"]);
+  const first = rows[0];
+  const last = rows[rows.length - 1];
+  const checks: [string, boolean][] = [
+    [
+      `200 consumers fit: bucket ${pct(last.bucketPolicy, POLICY_LIMITS.bucketPolicy)}, key ${pct(last.keyPolicy, POLICY_LIMITS.keyPolicy)}`,
+      last.bucketPolicy <= POLICY_LIMITS.bucketPolicy && last.keyPolicy <= POLICY_LIMITS.keyPolicy,
+    ],
+    [`source eval at N=200 is ${(last.sourceMs / first.sourceMs).toFixed(2)}x N=1 (target ≤ 3x)`, last.sourceMs <= 3 * first.sourceMs],
+    [
+      `each stack evaluates in ≤ 1.5 s at N=1: source ${ms(first.sourceMs)} ms, target ${ms(first.targetMs)} ms`,
+      first.sourceMs <= 1500 && first.targetMs <= 1500,
+    ],
+    [`npm test ${test.toFixed(1)} s is ${(test / tsc).toFixed(2)}x tsc --noEmit ${tsc.toFixed(1)} s (target ≤ 2x)`, test <= 2 * tsc],
+  ];
+  console.log("");
+  for (const [what, ok] of checks) console.log(`${ok ? "✓" : "✗"} ${what}`);
+  if (checks.some(([, ok]) => !ok)) process.exitCode = 1;
+}
+
+if (require.main === module) {
+  main().catch((e: unknown) => {
+    console.error(`bench: ${e instanceof Error ? e.message : String(e)}`);
+    process.exitCode = 1;
+  });
+}
