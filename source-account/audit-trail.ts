@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { trailArn } from "../shared/arn";
+import { bucketArn, trailArn } from "../shared/arn";
 import { auditLogBucketPolicy } from "../shared/policies";
 import { renderPolicy } from "../shared/policy-document";
 import { tags } from "../shared/tags";
@@ -34,34 +34,36 @@ export class AuditTrail extends pulumi.ComponentResource {
   constructor(name: string, args: AuditTrailArgs, opts?: pulumi.ComponentResourceOptions) {
     super("cross-account-s3-kms:source:AuditTrail", name, {}, opts);
     const protect = args.protect ?? true;
-    const parent = { parent: this };
 
     this.logBucket = new aws.s3.Bucket(
       `${name}-logs`,
       { bucket: args.logBucketName, forceDestroy: !protect, tags: tags(args.logBucketName) },
       { parent: this, protect },
     );
-    const bucket = this.logBucket.id;
+    // The name, known at preview (the ID is not), so policy packs can match these settings to the bucket.
+    const bucket = args.logBucketName;
+    const afterBucket = { parent: this, dependsOn: [this.logBucket] };
     const publicAccess = new aws.s3.BucketPublicAccessBlock(
       `${name}-logs-public-access`,
       { bucket, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true },
-      parent,
+      afterBucket,
     );
-    new aws.s3.BucketOwnershipControls(`${name}-logs-ownership`, { bucket, rule: { objectOwnership: "BucketOwnerEnforced" } }, parent);
+    new aws.s3.BucketOwnershipControls(`${name}-logs-ownership`, { bucket, rule: { objectOwnership: "BucketOwnerEnforced" } }, afterBucket);
     new aws.s3.BucketServerSideEncryptionConfiguration(
       `${name}-logs-encryption`,
       { bucket, rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: args.keyArn }, bucketKeyEnabled: true }] },
-      parent,
+      afterBucket,
     );
+    const logBucketArn = bucketArn(args.logBucketName);
     const policy = new aws.s3.BucketPolicy(
       `${name}-logs-policy`,
       {
         bucket,
-        policy: this.logBucket.arn.apply((logBucketArn) =>
-          renderPolicy(auditLogBucketPolicy({ logBucketArn, accountId: args.accountId, trailArn: trailArn(args.region, args.accountId, args.trailName) })),
+        policy: renderPolicy(
+          auditLogBucketPolicy({ logBucketArn, accountId: args.accountId, trailArn: trailArn(args.region, args.accountId, args.trailName) }),
         ),
       },
-      { parent: this, dependsOn: [publicAccess] },
+      { parent: this, dependsOn: [this.logBucket, publicAccess] },
     );
 
     this.trail = new aws.cloudtrail.Trail(

@@ -27,7 +27,6 @@ export class EncryptedBucket extends pulumi.ComponentResource {
   constructor(name: string, args: EncryptedBucketArgs, opts?: pulumi.ComponentResourceOptions) {
     super("cross-account-s3-kms:source:EncryptedBucket", name, {}, opts);
     const protect = args.protect ?? true;
-    const parent = { parent: this };
 
     this.bucket = new aws.s3.Bucket(
       `${name}-bucket`,
@@ -35,21 +34,23 @@ export class EncryptedBucket extends pulumi.ComponentResource {
       { bucket: args.bucketName, forceDestroy: !protect, tags: tags(args.bucketName) },
       { parent: this, protect },
     );
-    const bucket = this.bucket.id;
+    // The name, known at preview (the ID is not), so policy packs can match these settings to the bucket.
+    const bucket = args.bucketName;
+    const afterBucket = { parent: this, dependsOn: [this.bucket] };
 
     const publicAccess = new aws.s3.BucketPublicAccessBlock(
       `${name}-public-access`,
       { bucket, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true },
-      parent,
+      afterBucket,
     );
-    const ownership = new aws.s3.BucketOwnershipControls(`${name}-ownership`, { bucket, rule: { objectOwnership: "BucketOwnerEnforced" } }, parent);
-    const versioning = new aws.s3.BucketVersioning(`${name}-versioning`, { bucket, versioningConfiguration: { status: "Enabled" } }, parent);
+    const ownership = new aws.s3.BucketOwnershipControls(`${name}-ownership`, { bucket, rule: { objectOwnership: "BucketOwnerEnforced" } }, afterBucket);
+    const versioning = new aws.s3.BucketVersioning(`${name}-versioning`, { bucket, versioningConfiguration: { status: "Enabled" } }, afterBucket);
     const encryption = new aws.s3.BucketServerSideEncryptionConfiguration(
       `${name}-encryption`,
       { bucket, rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: args.keyArn }, bucketKeyEnabled: true }] },
-      parent,
+      afterBucket,
     );
-    const policy = new aws.s3.BucketPolicy(`${name}-policy`, { bucket, policy: args.policy }, { parent: this, dependsOn: [publicAccess] });
+    const policy = new aws.s3.BucketPolicy(`${name}-policy`, { bucket, policy: args.policy }, { parent: this, dependsOn: [this.bucket, publicAccess] });
     this.ready = [publicAccess, ownership, versioning, encryption, policy];
 
     this.arn = this.bucket.arn;

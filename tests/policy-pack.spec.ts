@@ -172,13 +172,35 @@ describe("CrossGuard policy pack", () => {
       assert.equal(byPolicy(v, "kms-key-rotation").length, 1);
     });
 
-    it('no-public-resource-policy: Principal "*" with no condition', async () => {
+    it('no-public-resource-policy: Principal "*" with no condition, a condition that names nobody, or a wildcard principal ARN', async () => {
+      const stmt = (Sid: string, Condition?: Record<string, Record<string, string | string[]>>) => ({
+        Sid,
+        Effect: "Allow",
+        Principal: "*",
+        Action: "s3:GetObject",
+        Resource: "*",
+        Condition,
+      });
       const v = await runPolicies([
-        policyFor("aws:ec2/vpcEndpoint:VpcEndpoint", "ep", [{ Sid: "Open", Effect: "Allow", Principal: "*", Action: "s3:GetObject", Resource: "*" }]),
+        policyFor("aws:ec2/vpcEndpoint:VpcEndpoint", "ep", [
+          stmt("Open"),
+          stmt("TlsOnly", { Bool: { "aws:SecureTransport": "true" } }),
+          stmt("AnyRole", { ArnLike: { "aws:PrincipalArn": "arn:aws:iam::*:role/reader" } }),
+          stmt("Org", { StringEquals: { "aws:PrincipalOrgID": "o-a1b2c3d4e5" }, ArnLike: { "aws:PrincipalArn": "arn:aws:iam::*:role/reader" } }),
+          stmt("OneRole", { ArnEquals: { "aws:PrincipalArn": "arn:aws:iam::222222222222:role/reader" } }),
+        ]),
       ]);
       assert.deepEqual(
-        byPolicy(v, "no-public-resource-policy").map((x) => x.message),
-        ['Statement Open allows Principal "*" with no condition.'],
+        byPolicy(v, "no-public-resource-policy").map((x) => x.message.split(" ")[1]),
+        ["Open", "TlsOnly", "AnyRole"],
+      );
+    });
+
+    it("the S3 rules also cover buckets declared with the deprecated BucketV2 type", async () => {
+      const v = await runPolicies([{ type: "aws:s3/bucketV2:BucketV2", name: "old", inputs: { bucket: "old" } }]);
+      assert.deepEqual(
+        ["s3-default-encryption-cmk-bucket-key", "s3-block-public-access", "s3-deny-insecure-transport"].map((p) => byPolicy(v, p).length),
+        [1, 1, 1],
       );
     });
 

@@ -298,6 +298,20 @@ describe("source stack (account A) with the seed config", () => {
     assert.ok(v.ok, JSON.stringify(v));
   });
 
+  it("names each bucket in its settings (known at preview, for the policy pack) and creates them after the bucket", () => {
+    const settings = run.resources.filter(
+      (r) => r.type.startsWith("aws:s3/bucket") && r.type !== "aws:s3/bucket:Bucket" && r.type !== "aws:s3/bucketObjectv2:BucketObjectv2",
+    );
+    assert.ok(settings.length >= 8);
+    for (const r of settings) {
+      const deps = (r.opts.dependsOn ?? []) as pulumi.Resource[];
+      const bucket = deps.find((d) => aws.s3.Bucket.isInstance(d));
+      assert.ok(bucket, `${r.type} ${r.name} waits for its bucket`);
+    }
+    const buckets = ofType(run, "aws:s3/bucket:Bucket").map((b) => b.inputs.bucket);
+    for (const r of settings) assert.ok(buckets.includes(r.inputs.bucket), `${r.type} ${r.name} names a bucket of this stack`);
+  });
+
   it("tags every taggable resource with Name and the project tags", () => {
     const taggable = run.resources.filter((r) => "tags" in r.inputs);
     assert.ok(taggable.length >= 4);

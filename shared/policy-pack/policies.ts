@@ -18,13 +18,16 @@ const parse = (v: unknown): PolicyDocument | undefined => {
   }
 };
 
+/** Bucket resource types, the deprecated V2 name included. */
+const BUCKET_TYPES = ["aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2"];
+
 /** A bucket's name as the other S3 resources refer to it. */
 const bucketKey = (r: PolicyResource): string | undefined => (typeof r.props.bucket === "string" ? r.props.bucket : undefined);
 
 /** Buckets that lack a companion resource of `type` whose props pass `ok`. */
-function bucketsLacking(resources: PolicyResource[], type: string, ok: (props: Props) => boolean, report: ReportViolation, what: string): void {
-  const covered = new Set(resources.filter((r) => r.type === type && ok(r.props)).map(bucketKey));
-  for (const b of resources.filter((r) => r.type === "aws:s3/bucket:Bucket")) {
+function bucketsLacking(resources: PolicyResource[], types: string[], ok: (props: Props) => boolean, report: ReportViolation, what: string): void {
+  const covered = new Set(resources.filter((r) => types.includes(r.type) && ok(r.props)).map(bucketKey));
+  for (const b of resources.filter((r) => BUCKET_TYPES.includes(r.type))) {
     if (!covered.has(bucketKey(b))) report(`Bucket ${b.name} (${String(bucketKey(b))}) ${what}.`, b.urn);
   }
 }
@@ -57,6 +60,29 @@ const deniesInsecureTransport = (doc: PolicyDocument | undefined): boolean =>
 
 const everyone = (s: Statement): boolean => s.Principal === "*" || awsPrincipals(s.Principal).includes("*");
 
+/** Condition keys that narrow Principal "*" to known principals or networks when given fixed values (as S3 judges "public"). */
+const NARROWING_KEYS = [
+  "aws:PrincipalOrgID",
+  "aws:PrincipalAccount",
+  "aws:PrincipalArn",
+  "aws:SourceVpce",
+  "aws:SourceVpc",
+  "aws:SourceArn",
+  "aws:SourceAccount",
+  "aws:SourceOwner",
+  "aws:userid",
+  "kms:CallerAccount",
+];
+const EXACT_OPERATORS = /^(StringEquals|StringEqualsIgnoreCase|ArnEquals|StringLike|ArnLike)$/;
+const fixed = (v: string): boolean => !/[*?]|\$\{/.test(v);
+
+/** Whether a statement's conditions pin it to fixed principals or networks. */
+const narrowed = (s: Statement): boolean =>
+  Object.entries(s.Condition ?? {}).some(
+    ([operator, block]) =>
+      EXACT_OPERATORS.test(operator) && Object.entries(block).some(([k, v]) => NARROWING_KEYS.includes(k) && asArray(v).length > 0 && asArray(v).every(fixed)),
+  );
+
 /** Resource policies, wherever this project's resources carry them. */
 const RESOURCE_POLICY_FIELDS: Record<string, string> = {
   "aws:s3/bucketPolicy:BucketPolicy": "policy",
@@ -82,7 +108,10 @@ export const policies: (ResourceValidationPolicy | StackValidationPolicy)[] = [
     validateStack: (args, report) =>
       bucketsLacking(
         args.resources,
-        "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+        [
+          "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+          "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2",
+        ],
         isKmsWithCmkAndBucketKey,
         report,
         "has no default encryption with aws:kms, a customer managed key and Bucket Key",
@@ -95,7 +124,7 @@ export const policies: (ResourceValidationPolicy | StackValidationPolicy)[] = [
     validateStack: (args, report) =>
       bucketsLacking(
         args.resources,
-        "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+        ["aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"],
         blocksAllPublicAccess,
         report,
         "lacks a Block Public Access setting with all four flags true",
@@ -108,7 +137,7 @@ export const policies: (ResourceValidationPolicy | StackValidationPolicy)[] = [
     validateStack: (args, report) =>
       bucketsLacking(
         args.resources,
-        "aws:s3/bucketPolicy:BucketPolicy",
+        ["aws:s3/bucketPolicy:BucketPolicy"],
         (p) => deniesInsecureTransport(parse(p.policy)),
         report,
         "has no bucket policy that denies non-TLS requests",
@@ -124,14 +153,15 @@ export const policies: (ResourceValidationPolicy | StackValidationPolicy)[] = [
   },
   {
     name: "no-public-resource-policy",
-    description: 'No resource policy allows Principal "*" without a condition that narrows it.',
+    description: 'No resource policy allows Principal "*" unless a fixed-value condition narrows it to known principals or networks.',
     enforcementLevel: "mandatory",
     validateResource: (args, report) => {
       const field = RESOURCE_POLICY_FIELDS[args.type];
       const doc = field ? parse(args.props[field]) : undefined;
       for (const s of doc?.Statement ?? []) {
-        if (s.Effect === "Allow" && everyone(s) && Object.keys(s.Condition ?? {}).length === 0)
-          report(`Statement ${s.Sid} allows Principal "*" with no condition.`);
+        if (s.Effect === "Allow" && everyone(s) && !narrowed(s)) {
+          report(`Statement ${s.Sid} allows Principal "*" without a fixed-value condition on who or where (such as aws:PrincipalOrgID or aws:PrincipalArn).`);
+        }
       }
     },
   },
