@@ -473,6 +473,23 @@ export function accessCases(policies: AccessPolicies, contract: SourceContract):
       resource: `arn:aws:s3:::${contract.bucketName}-other/${contract.objectKeys[0]}`,
       resourceAccount: source,
     });
+    if (c.orgPath !== undefined && c.orgId !== undefined) {
+      // A member account elsewhere in the organization, outside the granted paths.
+      const elsewhere: Principal = { ...c, accountId: outsider, orgPath: `${c.orgId}/r-0000/ou-0000-00000000/` };
+      add("the same role in another OU of the organization reads", "Denied", {
+        principal: elsewhere,
+        action: "s3:GetObject",
+        resource: firstObject,
+        resourceAccount: source,
+      });
+      add("the same role in another OU of the organization decrypts", "Denied", {
+        principal: elsewhere,
+        action: "kms:Decrypt",
+        resource: contract.keyArn,
+        resourceAccount: source,
+        viaS3,
+      });
+    }
     if (c.orgId !== undefined) {
       // Same-account access needs no grant, so the organization grant leaves out the bucket's own account.
       const insider: Principal = { ...c, accountId: source };

@@ -59,8 +59,13 @@ export function policySizeProblems(cfg: SourceConfig): string[] {
       (p) =>
         `the ${p === "bucketPolicy" ? "bucket policy" : "key policy"} would be ${sizes[p].toLocaleString("en")} bytes, over AWS's limit of ${POLICY_LIMITS[p].toLocaleString("en")}`,
     );
-  return [
-    `${key("consumers")} lists ${cfg.consumers.length} roles: ${over.join(", and ")}. The first ${consumersThatFit(cfg)} fit. ` +
-      `To grant more, grant their organization with ${key("consumerOrgId")} (or ${key("consumerOrgPaths")}), narrowed by ${key("consumerRoleNames")}: its size does not grow with the number of accounts.`,
-  ];
+  const org = cfg.consumerOrg;
+  const orgParts = org ? [`${org.roleNames?.length ?? 0} ${key("consumerRoleNames")}`, `${org.orgPaths?.length ?? 0} ${key("consumerOrgPaths")}`] : [];
+  const inputs = [`${cfg.consumers.length} ${key("consumers")}`, ...orgParts].join(", ");
+  const withoutConsumers = policySizes({ ...cfg, consumers: [] });
+  const advice = !fits(withoutConsumers)
+    ? `The organization grant alone is too large: list fewer ${key("consumerRoleNames")} or ${key("consumerOrgPaths")}.`
+    : `The first ${consumersThatFit(cfg)} of ${key("consumers")} fit. To grant more, grant their organization with ${key("consumerOrgId")} (or ${key("consumerOrgPaths")}), ` +
+      `narrowed by ${key("consumerRoleNames")}: its size does not grow with the number of accounts.`;
+  return [`With ${inputs}, ${over.join(", and ")}. ${advice}`];
 }

@@ -73,9 +73,12 @@ export function contractProblems(cfg: TargetConfig, src: SourceContract): string
       ...src.consumerRoleArns,
       ...(org ? [`roles named ${org.roleNames?.join(", ") ?? "anything"} in ${org.orgId ?? org.orgPaths?.join(", ")}`] : []),
     ];
+    const fix = org
+      ? `Add "${cfg.roleName}" to ${key("consumerRoleNames")} (or { accountId: "${cfg.accountId}", roleName: "${cfg.roleName}" } to ${key("consumers")})`
+      : `Add { accountId: "${cfg.accountId}", roleName: "${cfg.roleName}" } to ${key("consumers")}`;
     problems.push(
       `This stack's role ${self} is not granted by the source (it grants ${granted.join("; ")}). ` +
-        `Add { accountId: "${cfg.accountId}", roleName: "${cfg.roleName}" } to ${key("consumers")} in Pulumi.source.yaml, run pulumi up -s source, then deploy the target again.`,
+        `${fix} in Pulumi.source.yaml, run pulumi up -s source, then deploy the target again.`,
     );
   }
   if (cfg.objectKey !== undefined && !src.objectKeys.includes(cfg.objectKey)) {

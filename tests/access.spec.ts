@@ -237,6 +237,7 @@ describe("access model: an organization-wide grant", () => {
     );
     for (const r of resultOf(results, "another role in the consumer account")) assert.equal(r.result, "Allowed");
     for (const r of resultOf(results, "a role in an unrelated account")) assert.notEqual(r.result, "Allowed");
+    for (const r of resultOf(results, "another OU of the organization")) assert.notEqual(r.result, "Allowed");
   });
 
   it("without the organization condition, only Block Public Access keeps an outsider out", async () => {

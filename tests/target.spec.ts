@@ -345,6 +345,7 @@ describe("source grants, as the target sees them", () => {
       stackOutputs: { [SOURCE_STACK]: src.outputs },
     });
     assert.match(denied.error.message, /role\/other is not granted by the source \(it grants roles named account-b-role in o-a1b2c3d4e5\)/);
+    assert.match(denied.error.message, /Add "other" to cross-account-s3-kms:consumerRoleNames/);
   });
 
   it("a second consumer account and role is granted once added to the source's consumers", async () => {
