@@ -4,6 +4,7 @@ import { bucketArn, trailArn } from "../shared/arn";
 import { auditLogBucketPolicy } from "../shared/policies";
 import { renderPolicy } from "../shared/policy-document";
 import { tags } from "../shared/tags";
+import { EncryptedBucket } from "./encrypted-bucket";
 
 export interface AuditTrailArgs {
   /** Name of the trail. Required. */
@@ -25,52 +26,39 @@ export interface AuditTrailArgs {
 /**
  * A single-region CloudTrail trail that records the watched bucket's S3 data events and the
  * region's management events (every KMS call, including each Decrypt), into a private log bucket
- * that only this trail may write to, encrypted with the customer managed key.
+ * that only this trail may write to, encrypted with the customer managed key and versioned.
  */
 export class AuditTrail extends pulumi.ComponentResource {
   readonly trail: aws.cloudtrail.Trail;
-  readonly logBucket: aws.s3.Bucket;
+  readonly logs: EncryptedBucket;
 
   constructor(name: string, args: AuditTrailArgs, opts?: pulumi.ComponentResourceOptions) {
     super("cross-account-s3-kms:source:AuditTrail", name, {}, opts);
     const protect = args.protect ?? true;
 
-    this.logBucket = new aws.s3.Bucket(
+    // The same private, encrypted, versioned bucket as the shared data, with CloudTrail's policy.
+    this.logs = new EncryptedBucket(
       `${name}-logs`,
-      { bucket: args.logBucketName, forceDestroy: !protect, tags: tags(args.logBucketName) },
-      { parent: this, protect },
-    );
-    // The name, known at preview (the ID is not), so policy packs can match these settings to the bucket.
-    const bucket = args.logBucketName;
-    const afterBucket = { parent: this, dependsOn: [this.logBucket] };
-    const publicAccess = new aws.s3.BucketPublicAccessBlock(
-      `${name}-logs-public-access`,
-      { bucket, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true },
-      afterBucket,
-    );
-    new aws.s3.BucketOwnershipControls(`${name}-logs-ownership`, { bucket, rule: { objectOwnership: "BucketOwnerEnforced" } }, afterBucket);
-    new aws.s3.BucketServerSideEncryptionConfiguration(
-      `${name}-logs-encryption`,
-      { bucket, rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: args.keyArn }, bucketKeyEnabled: true }] },
-      afterBucket,
-    );
-    const logBucketArn = bucketArn(args.logBucketName);
-    const policy = new aws.s3.BucketPolicy(
-      `${name}-logs-policy`,
       {
-        bucket,
+        bucketName: args.logBucketName,
+        keyArn: args.keyArn,
         policy: renderPolicy(
-          auditLogBucketPolicy({ logBucketArn, accountId: args.accountId, trailArn: trailArn(args.region, args.accountId, args.trailName) }),
+          auditLogBucketPolicy({
+            logBucketArn: bucketArn(args.logBucketName),
+            accountId: args.accountId,
+            trailArn: trailArn(args.region, args.accountId, args.trailName),
+          }),
         ),
+        protect,
       },
-      { parent: this, dependsOn: [this.logBucket, publicAccess] },
+      { parent: this },
     );
 
     this.trail = new aws.cloudtrail.Trail(
       `${name}-trail`,
       {
         name: args.trailName,
-        s3BucketName: bucket,
+        s3BucketName: args.logBucketName,
         kmsKeyId: args.keyArn,
         isMultiRegionTrail: false,
         includeGlobalServiceEvents: false,
@@ -88,8 +76,8 @@ export class AuditTrail extends pulumi.ComponentResource {
         ],
         tags: tags(args.trailName),
       },
-      { parent: this, dependsOn: [policy] },
+      { parent: this, dependsOn: this.logs.ready },
     );
-    this.registerOutputs({ trailArn: this.trail.arn, logBucket: this.logBucket.bucket });
+    this.registerOutputs({ trailArn: this.trail.arn, logBucket: this.logs.name });
   }
 }
