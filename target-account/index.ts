@@ -1,4 +1,5 @@
 import * as path from "path";
+import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { roleArn } from "../shared/arn";
 import { key, TargetConfig } from "../shared/config";
@@ -87,6 +88,21 @@ export function contractProblems(cfg: TargetConfig, src: SourceContract): string
   return problems;
 }
 
+/** The first availability zone (by name) that offers the instance type: not every zone has every type. */
+async function zoneOffering(cfg: TargetConfig): Promise<string> {
+  const offers = await aws.ec2.getInstanceTypeOfferings({
+    locationType: "availability-zone",
+    filters: [{ name: "instance-type", values: [cfg.instanceType] }],
+  });
+  const zones = [...offers.locations].sort();
+  if (zones.length === 0) {
+    throw new UserError(
+      `${key("instanceType")} = ${JSON.stringify(cfg.instanceType)}: no availability zone of ${cfg.region} offers it to this account; choose another type (for example t3.micro).`,
+    );
+  }
+  return zones[0];
+}
+
 /** Account B: the reader role, the network and the instance that copies the object at boot. */
 export async function runTarget(cfg: TargetConfig): Promise<TargetOutputs> {
   const src = await readSourceContract(cfg.sourceStack);
@@ -94,6 +110,7 @@ export async function runTarget(cfg: TargetConfig): Promise<TargetOutputs> {
   if (problems.length > 0) {
     throw new UserError(`The target stack does not match the source stack ${JSON.stringify(cfg.sourceStack)}:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
   }
+  const availabilityZone = await zoneOffering(cfg);
   const objectKey = cfg.objectKey ?? src.objectKeys[0];
   const destinationPath = `${cfg.destinationDir}/${path.posix.basename(objectKey)}`;
   const self = { accountId: cfg.accountId, roleName: cfg.roleName };
@@ -107,6 +124,7 @@ export async function runTarget(cfg: TargetConfig): Promise<TargetOutputs> {
 
   const network = new ReaderNetwork("network", {
     region: cfg.region,
+    availabilityZone,
     s3EndpointPolicy: renderPolicy(s3EndpointPolicy(src, self)),
     useDefaultVpc: cfg.useDefaultVpc,
     enableSsm: cfg.enableSsm,

@@ -13,6 +13,8 @@ export const SSM_ENDPOINT_SERVICES = ["ssm", "ssmmessages", "ec2messages"];
 export interface ReaderNetworkArgs {
   /** The region; endpoint and prefix-list names include it. Required. */
   region: string;
+  /** The availability zone for the instance's subnet: one that offers its instance type. Required. */
+  availabilityZone: string;
   /** The S3 gateway endpoint's policy, as JSON. Required. */
   s3EndpointPolicy: pulumi.Input<string>;
   /** Use the account's default VPC instead of a new private one. Default false. */
@@ -52,6 +54,7 @@ export class ReaderNetwork extends pulumi.ComponentResource {
           filters: [
             { name: "vpc-id", values: [vpcId] },
             { name: "default-for-az", values: ["true"] },
+            { name: "availability-zone", values: [args.availabilityZone] },
           ],
         },
         parent,
@@ -74,7 +77,7 @@ export class ReaderNetwork extends pulumi.ComponentResource {
         `${name}-vpc`,
         {
           cidrBlock: VPC_CIDR,
-          numberOfAvailabilityZones: 1,
+          availabilityZoneNames: [args.availabilityZone],
           subnetStrategy: awsx.ec2.SubnetAllocationStrategy.Auto,
           subnetSpecs: [{ type: awsx.ec2.SubnetType.Isolated, cidrMask: 24 }],
           natGateways: { strategy: awsx.ec2.NatGatewayStrategy.None },

@@ -80,6 +80,14 @@ describe("target stack (account B) with the committed configs", () => {
       // awsx builds its children in its own provider, so the inputs above are what the program decides.
     });
 
+    it("puts its subnet in the first zone (by name) that offers the instance type", () => {
+      const offers = invoked(run, "aws:ec2/getInstanceTypeOfferings:getInstanceTypeOfferings");
+      assert.equal(offers.length, 1);
+      assert.equal(offers[0].args.locationType, "availability-zone");
+      assert.deepEqual(offers[0].args.filters, [{ name: "instance-type", values: ["t4g.nano"] }]);
+      assert.deepEqual(one(run, "awsx:ec2:Vpc").inputs.availabilityZoneNames, [sorted(offers[0].result.locations as string[])[0]]);
+    });
+
     it("has an S3 gateway endpoint on the isolated subnets' route tables", () => {
       const ep = ofType(run, "aws:ec2/vpcEndpoint:VpcEndpoint");
       assert.equal(ep.length, 1);
@@ -247,6 +255,8 @@ describe("target stack options", () => {
     const inst = one(run, "aws:ec2/instance:Instance");
     assert.equal(inst.inputs.subnetId, sorted(subnets.result.ids as string[])[0]);
     assert.equal(inst.inputs.associatePublicIpAddress, true);
+    const zone = sorted(invoked(run, "aws:ec2/getInstanceTypeOfferings:getInstanceTypeOfferings")[0].result.locations as string[])[0];
+    assert.deepEqual((subnets.args.filters as { name: string; values: string[] }[]).find((f) => f.name === "availability-zone")?.values, [zone]);
     assert.deepEqual(one(run, "aws:ec2/securityGroup:SecurityGroup").inputs.ingress, []);
   });
 });
@@ -285,6 +295,11 @@ describe("target stack errors (before any resource is declared)", () => {
       what: "the object is not in the source",
       config: { "cross-account-s3-kms:objectKey": "missing.txt" },
       expect: [/objectKey = "missing.txt": must be one of the source's objects/],
+    },
+    {
+      what: "no zone offers the instance type",
+      config: { "cross-account-s3-kms:instanceType": "zz9.nano" },
+      expect: [/instanceType = "zz9.nano": no availability zone of us-west-2 offers it/],
     },
     {
       what: "an unknown instance type",

@@ -71,6 +71,10 @@ const functions: Record<string, (ctx: MockContext, args: Record<string, unknown>
   "aws:ssm/getParameter:getParameter": (_ctx, a) => ({ name: a.name, type: "String", value: `ami-${hex(str(a.name, ""), 17)}` }),
   "aws:ec2/getManagedPrefixList:getManagedPrefixList": (_ctx, a) => ({ id: `pl-${hex(str(a.name, ""), 8)}`, name: a.name }),
   "aws:ec2/getRouteTables:getRouteTables": (_ctx, a) => ({ ids: filterValues(a, "association.subnet-id").map((s) => `rtb-${hex(s, 17)}`) }),
+  // Zones named out of order, as AWS may list them; the made-up family "zz" is offered nowhere.
+  "aws:ec2/getInstanceTypeOfferings:getInstanceTypeOfferings": (ctx, a) => ({
+    locations: filterValues(a, "instance-type").some((t) => t.startsWith("zz")) ? [] : ["c", "a", "b"].map((z) => `${ctx.region}${z}`),
+  }),
   "aws:ec2/getVpc:getVpc": (ctx) => ({ id: `vpc-${hex(`default-${ctx.accountId}`, 17)}`, cidrBlock: "172.31.0.0/16", default: true }),
   "aws:ec2/getSubnets:getSubnets": (_ctx, a) => ({ ids: ["b", "a", "c"].map((az) => `subnet-${hex(filterValues(a, "vpc-id")[0] + az, 17)}`) }),
 };
