@@ -7,11 +7,27 @@ import * as path from "path";
 import { MARKER_PREFIX, renderBootScript, shellQuote, TEMPLATE } from "../target-account/boot-script";
 
 /**
- * A fake `aws` first on PATH. It records each call, fails with AccessDenied for the first
- * FAKE_DENIALS calls (or always when "always"), then writes FAKE_CONTENT to the destination.
+ * Fakes first on PATH, sharing a virtual clock in milliseconds ($FAKE_DIR/clock), so the test
+ * decides time and nothing waits for real:
+ * - `date +%s%3N` prints the clock; any other `date` prints it as a fixed ISO time;
+ * - `sleep S` records S in milliseconds and advances the clock by it;
+ * - `aws` records each call and advances the clock by FAKE_CALL_MS, fails with AccessDenied for
+ *   the first FAKE_DENIALS calls (or always when "always"), then writes FAKE_CONTENT to the destination.
  */
-const FAKE_AWS = `#!/bin/bash
-printf '%s\\n' "$*" >>"$FAKE_DIR/calls"
+const FAKES: Record<string, string> = {
+  date: `#!/bin/bash
+ms=$(cat "$FAKE_DIR/clock")
+if [ "$1" = "+%s%3N" ]; then echo "$ms"; else echo "1970-01-01T00:00:00Z+\${ms}ms"; fi
+`,
+  sleep: `#!/bin/bash
+[[ "$1" =~ ^([0-9]+)\.([0-9]{3})$ ]] || { echo "fake sleep: unexpected argument $1" >&2; exit 2; }
+ms=$((10#\${BASH_REMATCH[1]} * 1000 + 10#\${BASH_REMATCH[2]}))
+echo "$ms" >>"$FAKE_DIR/sleeps"
+echo $(($(cat "$FAKE_DIR/clock") + ms)) >"$FAKE_DIR/clock"
+`,
+  aws: `#!/bin/bash
+printf '%s\n' "$*" >>"$FAKE_DIR/calls"
+echo $(($(cat "$FAKE_DIR/clock") + FAKE_CALL_MS)) >"$FAKE_DIR/clock"
 n=$(wc -l <"$FAKE_DIR/calls")
 if [ "$FAKE_DENIALS" = always ] || [ "$n" -le "$FAKE_DENIALS" ]; then
   echo "An error occurred (AccessDenied) when calling the GetObject operation: Access Denied" >&2
@@ -19,25 +35,32 @@ if [ "$FAKE_DENIALS" = always ] || [ "$n" -le "$FAKE_DENIALS" ]; then
 fi
 [ "$1 $2" = "s3 cp" ] || { echo "unexpected command: $*" >&2; exit 2; }
 printf '%s' "$FAKE_CONTENT" >"$4"
-`;
+`,
+};
 
 interface BootRun {
   status: number | null;
   markers: string[];
   calls: string[];
+  /** Each sleep the script asked for, in milliseconds. */
+  sleeps: number[];
   stderr: string;
+  /** Virtual milliseconds from start to exit. */
   elapsedMs: number;
   dest: string;
 }
 
 const OBJECT_KEY = "reports/it's a file.txt";
 const CONTENT = "object body from account A\n";
+/** The virtual clock starts here, so the script's deadline arithmetic is not on zero. */
+const START_MS = 1_700_000_000_000;
 
-function runBoot(denials: number | "always", timeoutSeconds: number): BootRun {
+function runBoot(denials: number | "always", timeoutSeconds: number, callMs = 0): BootRun {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "boot-"));
   try {
     fs.mkdirSync(path.join(dir, "bin"));
-    fs.writeFileSync(path.join(dir, "bin", "aws"), FAKE_AWS, { mode: 0o755 });
+    for (const [name, body] of Object.entries(FAKES)) fs.writeFileSync(path.join(dir, "bin", name), body, { mode: 0o755 });
+    fs.writeFileSync(path.join(dir, "clock"), `${START_MS}\n`);
     const dest = path.join(dir, "out", "it's a file.txt");
     const markerOut = path.join(dir, "console");
     const script = renderBootScript({
@@ -50,9 +73,16 @@ function runBoot(denials: number | "always", timeoutSeconds: number): BootRun {
       maxDelayMs: 200,
       markerOut,
     });
-    const started = Date.now();
     const r = spawnSync("bash", ["-c", script], {
-      env: { PATH: `${path.join(dir, "bin")}:${process.env.PATH ?? ""}`, FAKE_DIR: dir, FAKE_DENIALS: String(denials), FAKE_CONTENT: CONTENT },
+      // stdin from /dev/null: on a socket, bash (and each fake) would read ~/.bashrc as if started by sshd.
+      stdio: ["ignore", "pipe", "pipe"],
+      env: {
+        PATH: `${path.join(dir, "bin")}:${process.env.PATH ?? ""}`,
+        FAKE_DIR: dir,
+        FAKE_DENIALS: String(denials),
+        FAKE_CALL_MS: String(callMs),
+        FAKE_CONTENT: CONTENT,
+      },
       encoding: "utf8",
       timeout: 30_000,
     });
@@ -61,8 +91,9 @@ function runBoot(denials: number | "always", timeoutSeconds: number): BootRun {
       status: r.status,
       markers: read(markerOut),
       calls: read(path.join(dir, "calls")),
+      sleeps: read(path.join(dir, "sleeps")).map(Number),
       stderr: r.stderr,
-      elapsedMs: Date.now() - started,
+      elapsedMs: Number(read(path.join(dir, "clock"))[0]) - START_MS,
       dest: fs.existsSync(dest) ? fs.readFileSync(dest, "utf8") : "",
     };
   } finally {
@@ -91,31 +122,47 @@ describe("boot script (run by bash with a fake aws CLI)", () => {
     assert.match(r.stderr, /attempt 1 failed: .*AccessDenied.*retrying in 50ms/);
     assert.match(r.stderr, /attempt 2 failed: .*AccessDenied.*retrying in 100ms/);
     assert.match(r.stderr, /attempt 3 succeeded/);
+    assert.deepEqual(r.sleeps, [50, 100]);
   });
 
-  describe("on permanent AccessDenied", () => {
+  describe("on permanent AccessDenied, with instant calls", () => {
     let r: BootRun;
     before(() => (r = runBoot("always", 0.6)));
 
-    it("gives up within its bound, with one FAILED marker and a non-zero exit", () => {
-      assert.notEqual(r.status, 0);
-      assert.equal(r.markers.length, 1, r.markers.join("\n"));
-      assert.match(r.markers[0], new RegExp(`^${MARKER_PREFIX} FAILED after \\d+ attempts in 600ms: .*AccessDenied`));
-      assert.ok(r.calls.length >= 4, `backoff 50, 100, 200, … gives several attempts in 600 ms, got ${r.calls.length}`);
-      assert.ok(r.elapsedMs < 600 + 2000, `stopped near its 600 ms bound, took ${r.elapsedMs} ms`);
-      assert.ok(r.elapsedMs >= 600, `used its whole bound, took ${r.elapsedMs} ms`);
-      assert.equal(r.dest, "", "no partial file is left at the destination");
+    // By hand: sleeps 50, 100, 200 (the cap), 200, then the 50 ms left; attempt 6 fails at 600 ms and it stops.
+    it("doubles the backoff from 50 ms, caps it at 200 ms and cuts the last wait to the time left", () => {
+      assert.deepEqual(r.sleeps, [50, 100, 200, 200, 50]);
+      const logged = [...r.stderr.matchAll(/retrying in (\d+)ms/g)].map((m) => Number(m[1]));
+      assert.deepEqual(logged, r.sleeps, "each wait is logged as it is slept");
     });
 
-    it("doubles the backoff from 50 ms and caps it at 200 ms", () => {
-      const delays = [...r.stderr.matchAll(/retrying in (\d+)ms/g)].map((m) => Number(m[1]));
-      // Each delay is also cut to the time left, so under load the last ones may be shorter.
-      assert.deepEqual(delays.slice(0, 3), [50, 100, 200]);
-      assert.ok(
-        delays.slice(3).every((d) => d > 0 && d <= 200),
-        `capped at 200 ms: ${delays.join(", ")}`,
-      );
+    it("gives up exactly at its bound, with one FAILED marker and a non-zero exit", () => {
+      assert.notEqual(r.status, 0);
+      assert.equal(r.calls.length, 6);
+      assert.equal(r.elapsedMs, 600);
+      assert.deepEqual(r.markers, [
+        `${MARKER_PREFIX} FAILED after 6 attempts in 600ms: An error occurred (AccessDenied) when calling the GetObject operation: Access Denied`,
+      ]);
+      assert.match(r.stderr, /attempt 6 failed: .*AccessDenied.*; giving up after 600ms/);
+      assert.equal(r.dest, "", "no partial file is left at the destination");
     });
+  });
+
+  it("counts the time its calls take against the bound", () => {
+    // By hand, 10 ms per call: fails at 10, 70, 180, 390 and 600 ms, sleeping 50, 100, 200, 200 between.
+    const r = runBoot("always", 0.6, 10);
+    assert.deepEqual(r.sleeps, [50, 100, 200, 200]);
+    assert.equal(r.calls.length, 5);
+    assert.equal(r.elapsedMs, 600);
+    assert.match(r.markers[0] ?? "", /FAILED after 5 attempts in 600ms/);
+  });
+
+  it("never sleeps past its bound when a call is slower than the time left", () => {
+    // 250 ms per call against a 600 ms bound: fails at 250 (sleep 50), 550 (sleep the 50 left), then 850.
+    const r = runBoot("always", 0.6, 250);
+    assert.deepEqual(r.sleeps, [50, 50]);
+    assert.equal(r.calls.length, 3);
+    assert.equal(r.elapsedMs, 850, "the last call overran, but no sleep did");
   });
 
   it("quotes every value, so an object key cannot inject shell code", () => {

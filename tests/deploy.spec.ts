@@ -183,15 +183,11 @@ describe("deploy preflight", () => {
     const bin = fs.mkdtempSync(path.join(os.tmpdir(), "no-pulumi-"));
     try {
       fs.symlinkSync(process.execPath, path.join(bin, "node"));
-      const r: SpawnSyncReturns<string> = spawnSync(
-        path.join(bin, "node"),
-        ["-r", "ts-node/register/transpile-only", "shared/tools/deploy.ts", "up", "--yes"],
-        {
-          cwd: ROOT,
-          encoding: "utf8",
-          env: { PATH: bin, HOME: os.tmpdir() },
-        },
-      );
+      const r: SpawnSyncReturns<string> = spawnSync(path.join(bin, "node"), ["--require", "tsx/cjs", "shared/tools/deploy.ts", "up", "--yes"], {
+        cwd: ROOT,
+        encoding: "utf8",
+        env: { PATH: bin, HOME: os.tmpdir() },
+      });
       assert.equal(r.status, 1);
       assert.match(r.stderr, /^deploy: The Pulumi CLI is not available \(spawnSync pulumi ENOENT\)/);
       assert.doesNotMatch(r.stderr, /\n\s+at /, "no stack trace");

@@ -20,7 +20,7 @@ describe("npm run plan", () => {
 
   it("prints the resources, the policies and the matrix table on the committed configs, and exits 0", async () => {
     const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")) as { scripts: Record<string, string> };
-    assert.equal(pkg.scripts.plan, "ts-node --transpile-only shared/tools/plan.ts");
+    assert.equal(pkg.scripts.plan, "node --require tsx/cjs shared/tools/plan.ts");
     const r = await runPlanCli([]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /source stack: account 111111111111, us-west-2, \d+ resources/);

@@ -75,6 +75,9 @@ async function load(opts: RunOptions, captured: CapturedResource[], invokes: Inv
   pulumi.runtime.setAllConfig(opts.config);
 
   const pending: Promise<void>[] = [];
+  // The program's own failure is caught inside the stack's init: the SDK derives promises from the
+  // stack's data (isKnown, isSecret) that nobody awaits, and a rejection there would be unhandled.
+  let failure: { error: unknown } | undefined;
   const outputs = await pulumi.runtime.runInPulumiStack(async () => {
     pulumi.runtime.registerStackTransformation((args) => {
       const entry: CapturedResource = { type: args.type, name: args.name, inputs: {}, opts: args.opts };
@@ -88,8 +91,14 @@ async function load(opts: RunOptions, captured: CapturedResource[], invokes: Inv
     });
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- the program must load after the mocks are set
     const program = require(PROGRAM) as () => Promise<Record<string, unknown>>;
-    return program();
+    try {
+      return await program();
+    } catch (error) {
+      failure = { error };
+      return {};
+    }
   });
+  if (failure) throw failure.error;
   await Promise.all(pending);
   await waitForRegistrations();
   return outputs ?? {};

@@ -93,7 +93,7 @@ export async function measure(n: number): Promise<BenchRow> {
 
 function seconds(cmd: string, args: string[]): number {
   const t = performance.now();
-  const r = spawnSync(cmd, args, { cwd: PROJECT_ROOT, encoding: "utf8", env: { ...process.env, TS_NODE_TRANSPILE_ONLY: "true" } });
+  const r = spawnSync(cmd, args, { cwd: PROJECT_ROOT, encoding: "utf8" });
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(" ")} failed:\n${r.stdout}${r.stderr}`);
   return (performance.now() - t) / 1000;
 }
