@@ -18,6 +18,7 @@ import { anonymousPrincipal, EvaluationResult, runSimulation, runUnsafeSimulatio
 import { parseRoleArn } from "./arn";
 import { key, RawConfig, TARGET_DEFAULTS } from "./config";
 import { SourceContract, validateContract } from "./contract";
+import { UserError } from "./errors";
 import { CapturedResource, ofType, runProgram, StackRun } from "./offline/run";
 import { PolicyDocument, Statement } from "./policy-document";
 import { actionsOf } from "./policy-query";
@@ -79,15 +80,23 @@ function consumerPolicies(run: StackRun, role: Principal): ConsumerPolicies {
  * StackReference, once for the given target config and once more for every other consumer the
  * source grants (as that consumer's account and role), and captures the policies that decide a read.
  */
-export async function captureDeployment(sourceConfig: RawConfig, targetConfig: RawConfig): Promise<Deployment> {
-  const source = await runProgram({ stack: "source", config: sourceConfig });
+export async function captureDeployment(sourceConfig: RawConfig, targetConfig: RawConfig, labels?: { source: string; target: string }): Promise<Deployment> {
+  // A user error names the file it came from, when the caller read two.
+  const labelled = async <T>(label: string | undefined, run: () => Promise<T>): Promise<T> => {
+    try {
+      return await run();
+    } catch (e) {
+      throw e instanceof UserError && label ? new UserError(`${label}: ${e.message}`) : e;
+    }
+  };
+  const source = await labelled(labels?.source, () => runProgram({ stack: "source", config: sourceConfig }));
   const checked = validateContract(source.outputs);
   if (!checked.ok) throw new Error(`the source stack's outputs break the contract: ${checked.problems.join("; ")}`);
   const contract = checked.contract;
   const sourceStack = targetConfig[key("sourceStack")] ?? TARGET_DEFAULTS.sourceStack;
   const runTarget = (stack: string, config: RawConfig) => runProgram({ stack, config, stackOutputs: { [sourceStack]: source.outputs } });
 
-  const target = await runTarget("target", targetConfig);
+  const target = await labelled(labels?.target, () => runTarget("target", targetConfig));
   const consumers: ConsumerPolicies[] = [];
   const roles: Principal[] = contract.consumerRoleArns.map((arn) => {
     const role = parseRoleArn(arn);

@@ -34,11 +34,21 @@ export class ConfigError extends UserError {
 
 const rule = (error: string) => ({ error });
 
-/** YAML turns an unquoted account ID into a number; accept it, but leading zeros are gone by then. */
-export const accountIdSchema = z.preprocess(
-  (v) => (typeof v === "number" ? String(v) : v),
-  z.string(rule("must be a 12-digit AWS account ID")).regex(/^\d{12}$/, "must be a 12-digit AWS account ID (quote it in YAML so leading zeros survive)"),
-);
+const ACCOUNT_ID = /^\d{12}$/;
+
+/**
+ * The one account-ID rule, for the program and every tool: 12 digits, as a string. YAML reads an
+ * unquoted ID as a number and drops its leading zeros, so a number is refused with that advice.
+ */
+export function accountIdProblem(v: unknown): string | undefined {
+  if (typeof v === "number") return 'is a number: quote it in YAML ("..."), since YAML drops an unquoted account ID\'s leading zeros';
+  if (typeof v !== "string" || !ACCOUNT_ID.test(v)) return "must be a 12-digit AWS account ID";
+  return undefined;
+}
+
+export const accountIdSchema = z.custom<string>((v) => accountIdProblem(v) === undefined, {
+  error: (issue) => accountIdProblem(issue.input) ?? "must be a 12-digit AWS account ID",
+});
 
 export const roleNameSchema = z
   .string(rule("must be an IAM role name"))
@@ -82,6 +92,17 @@ export function bucketNameProblems(name: string): string[] {
 const bucketNameSchema = z.string(rule("must be an S3 bucket name")).superRefine((name, ctx) => {
   for (const message of bucketNameProblems(name)) ctx.addIssue({ code: "custom", message });
 });
+
+/**
+ * Keys the boot script and `npm run verify` can carry: `sha256sum` escapes a name with a backslash
+ * or newline (its line then starts with "\\"), and the console marker is one line.
+ */
+export function objectKeyProblem(key: string): string | undefined {
+  // eslint-disable-next-line no-control-regex -- control characters are what this rule refuses
+  if (/[\u0000-\u001f\u007f\\]/.test(key)) return "must not contain a backslash or a control character (newline, tab, ...)";
+  if (Buffer.byteLength(key) > 1024) return "must be at most 1,024 bytes (S3's key limit)";
+  return undefined;
+}
 
 const keyAliasSchema = z
   .string(rule("must be a KMS alias"))
@@ -311,10 +332,16 @@ export function parseSourceConfig(raw: RawConfig): SourceConfig {
       problems.push(`${where}: must be an existing folder (relative to the project root, ${PROJECT_ROOT})`);
       return;
     }
+    const inside = path.relative(fs.realpathSync(PROJECT_ROOT), fs.realpathSync(dir));
+    if (inside === "" || inside.startsWith("..") || path.isAbsolute(inside)) {
+      problems.push(`${where}: must be a folder inside the project (${PROJECT_ROOT}), so only files you chose are uploaded to a bucket other accounts read`);
+      return;
+    }
     objects = listSampleObjects(dir);
     if (objects.length === 0) problems.push(`${where}: must contain at least one file, so the target has an object to copy`);
     for (const o of objects) {
-      if (Buffer.byteLength(o.key) > 1024) problems.push(`${where}: file ${JSON.stringify(o.key)} gives an S3 key longer than 1,024 bytes`);
+      const problem = objectKeyProblem(o.key);
+      if (problem) problems.push(`${where}: file ${JSON.stringify(o.key)} gives an S3 key that ${problem}; rename it`);
     }
   });
   const accountId = c["aws:allowedAccountIds"][0];
@@ -394,7 +421,14 @@ const targetSchema = z.object({
     .regex(/^([\w.-]+\/){0,2}[\w.-]+$/, "must be a stack name: <stack>, <project>/<stack> or <organization>/<project>/<stack>")
     .optional(),
   [key("roleName")]: roleNameSchema.optional(),
-  [key("objectKey")]: z.string(rule("must be an S3 object key")).min(1, "must not be empty").max(1024, "must be at most 1,024 characters").optional(),
+  [key("objectKey")]: z
+    .string(rule("must be an S3 object key"))
+    .min(1, "must not be empty")
+    .superRefine((k, ctx) => {
+      const message = objectKeyProblem(k);
+      if (message) ctx.addIssue({ code: "custom", message });
+    })
+    .optional(),
   [key("destinationDir")]: z
     .string(rule("must be an absolute folder path"))
     .regex(/^\/[\w./-]*$/, "must be an absolute folder path of letters, digits and ._/-")

@@ -4,7 +4,7 @@
  */
 import { z } from "zod";
 import { bucketArn, OrgGrant, parseRoleArn } from "./arn";
-import { accountIdSchema } from "./config";
+import { accountIdSchema, objectKeyProblem } from "./config";
 
 export interface SourceContract {
   /** The bucket's name. */
@@ -46,7 +46,14 @@ const contractSchema = z
     keyArn: z.string(),
     region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, "must be an AWS region code"),
     accountId: accountIdSchema,
-    objectKeys: z.array(z.string().min(1)).min(1, "must list at least one object"),
+    objectKeys: z
+      .array(
+        z
+          .string()
+          .min(1)
+          .refine((k) => objectKeyProblem(k) === undefined, { error: (i) => objectKeyProblem(String(i.input)) }),
+      )
+      .min(1, "must list at least one object"),
     consumerRoleArns: z.array(z.string().refine((a) => parseRoleArn(a) !== undefined, "must be a role ARN arn:aws:iam::<account>:role/<name>")),
     allowListBucket: z.boolean(),
     consumerOrg: z

@@ -1,9 +1,9 @@
 import { strict as assert } from "assert";
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import { RawConfig } from "../shared/config";
 import { runProgramExpectingError } from "../shared/offline/run";
+import { projectTmpDir } from "./tmp";
 
 const VALID: RawConfig = {
   "aws:region": "us-west-2",
@@ -22,7 +22,11 @@ interface BadCase {
   problems?: number;
 }
 
-const emptyDir = fs.mkdtempSync(path.join(os.tmpdir(), "no-objects-"));
+const emptyDir = projectTmpDir("no-objects-");
+/** A folder whose file names S3 would take, but the boot script's sha256 line and marker cannot carry. */
+const oddNames = projectTmpDir("odd-names-");
+fs.writeFileSync(path.join(oddNames, "back\\slash.txt"), "x");
+fs.writeFileSync(path.join(oddNames, "new\nline.txt"), "x");
 
 const consumers = (...c: object[]): string => JSON.stringify(c);
 
@@ -58,6 +62,32 @@ const CASES: BadCase[] = [
     what: "consumer account ID as a YAML number that lost its leading zero",
     set: { "cross-account-s3-kms:consumers": '[{"accountId":22222222222,"roleName":"r"}]' },
     expect: ["cross-account-s3-kms:consumers[0].accountId = 22222222222", "quote it in YAML"],
+  },
+  {
+    what: "source account ID unquoted in YAML (a number)",
+    set: { "aws:allowedAccountIds": "[111111111111]" },
+    expect: ["aws:allowedAccountIds[0] = 111111111111", "is a number: quote it in YAML"],
+  },
+  {
+    what: "objects outside the project (an absolute system folder)",
+    set: { "cross-account-s3-kms:objects": "/etc/ssl" },
+    expect: ['cross-account-s3-kms:objects = "/etc/ssl"', "must be a folder inside the project"],
+  },
+  {
+    what: "objects outside the project (a parent folder)",
+    set: { "cross-account-s3-kms:objects": ".." },
+    expect: ['cross-account-s3-kms:objects = ".."', "must be a folder inside the project"],
+  },
+  {
+    what: "objects that are the whole project",
+    set: { "cross-account-s3-kms:objects": "." },
+    expect: ['cross-account-s3-kms:objects = "."', "must be a folder inside the project"],
+  },
+  {
+    what: "object file names with a backslash and a newline",
+    set: { "cross-account-s3-kms:objects": oddNames },
+    expect: ["gives an S3 key that must not contain a backslash", 'file "back\\\\slash.txt"', 'file "new\\nline.txt"'],
+    problems: 2,
   },
   {
     what: "consumer role name with a space",
@@ -157,7 +187,10 @@ function configWith(set: Record<string, string | undefined>): RawConfig {
 }
 
 describe("config validation (before any resource is declared)", () => {
-  after(() => fs.rmSync(emptyDir, { recursive: true, force: true }));
+  after(() => {
+    fs.rmSync(emptyDir, { recursive: true, force: true });
+    fs.rmSync(oddNames, { recursive: true, force: true });
+  });
 
   for (const c of CASES) {
     it(`rejects ${c.what}`, async () => {

@@ -3,7 +3,10 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { stringify } from "yaml";
-import { exitCodeFor, PlanReport, runPlanCli } from "../shared/tools/plan";
+import { runToolCaptured } from "../shared/tools/cli";
+import { exitCodeFor, PLAN_TOOL, PlanReport } from "../shared/tools/plan";
+
+const runPlanCli = (argv: string[]) => runToolCaptured(PLAN_TOOL, argv);
 
 const ROOT = path.resolve(__dirname, "..");
 
@@ -86,7 +89,7 @@ describe("npm run plan", () => {
     assert.match(r.stderr, /cross-account-s3-kms:keyRotationDays = "12": must be a whole number from 90 to 2560/);
     const missing = await runPlanCli(["--target-config", path.join(dir, "nope.yaml")]);
     assert.equal(missing.code, 2);
-    assert.match(missing.stderr, /--target-config .*nope.yaml: no such file/);
+    assert.match(missing.stderr, /--target-config .*nope\.yaml: no such file/);
     assert.equal((await runPlanCli(["--bogus"])).code, 2);
   });
 

@@ -2,7 +2,6 @@ import { strict as assert } from "assert";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import { bucketNameProblems } from "../shared/config";
 import { validateContract } from "../shared/contract";
@@ -11,6 +10,7 @@ import { PolicyDocument } from "../shared/policy-document";
 import { readStackConfig } from "../shared/stack-file";
 import { one, ofType, policyOf, runProgram, StackRun } from "../shared/offline/run";
 import { actionsOf, awsPrincipals, cond, resourcesOf, sorted, theStatement } from "../shared/policy-query";
+import { projectTmpDir } from "./tmp";
 
 const ROOT = path.resolve(__dirname, "..");
 
@@ -336,7 +336,7 @@ describe("audit log bucket name", () => {
 describe("source stack with several sample objects in nested folders", () => {
   let dir: string;
   before(() => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), "objects-"));
+    dir = projectTmpDir("objects-");
     fs.mkdirSync(path.join(dir, "reports", "2026"), { recursive: true });
     fs.writeFileSync(path.join(dir, "a.txt"), "a");
     fs.writeFileSync(path.join(dir, "b.json"), "{}");

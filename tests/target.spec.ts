@@ -297,6 +297,16 @@ describe("target stack errors (before any resource is declared)", () => {
       expect: [/objectKey = "missing.txt": must be one of the source's objects/],
     },
     {
+      what: "the object key holds a newline",
+      config: { "cross-account-s3-kms:objectKey": "a\nb.txt" },
+      expect: [/objectKey = "a\\nb.txt": must not contain a backslash or a control character/],
+    },
+    {
+      what: "the account ID is an unquoted YAML number",
+      config: { "aws:allowedAccountIds": "[222222222222]" },
+      expect: [/aws:allowedAccountIds\[0\] = 222222222222: is a number: quote it in YAML/],
+    },
+    {
       what: "no zone offers the instance type",
       config: { "cross-account-s3-kms:instanceType": "zz9.nano" },
       expect: [/instanceType = "zz9.nano": no availability zone of us-west-2 offers it/],

@@ -3,20 +3,22 @@
  * Pulumi.target.yaml (or --source-config / --target-config), and proves who can read what.
  * No credentials and no Pulumi CLI. Exit 0: every case as expected; 1: a case is not; 2: bad input.
  */
-import * as fs from "fs";
 import * as path from "path";
-import { AccessResult, accessCases, captureDeployment, Deployment, evaluateCases } from "../access-model";
-import { PROJECT_ROOT } from "../config";
+import type { AccessResult, Deployment } from "../access-model";
+import { parseTargetConfig, PROJECT_ROOT, RawConfig, Side } from "../config";
 import { UserError } from "../errors";
-import { StackRun } from "../offline/run";
+import type { StackRun } from "../offline/run";
 import { PolicyDocument } from "../policy-document";
-import { readStackConfig } from "../stack-file";
+import { readStackFile, requireSide, stackAccountId } from "../stack-file";
+import { checkSourceConfig } from "../../source-account/checks";
+import { defineTool, ExitCode, toolMain } from "./cli";
 import { table } from "./format";
 
 export interface PlanArgs {
   sourceConfig: string;
   targetConfig: string;
-  json: boolean;
+  /** The caller's folder: messages name files relative to it. */
+  cwd?: string;
 }
 
 export interface StackPlan {
@@ -30,32 +32,6 @@ export interface PlanReport {
   source: StackPlan;
   target: StackPlan;
   access: AccessResult[];
-}
-
-const USAGE = `usage: npm run plan -- [--source-config FILE] [--target-config FILE] [--json]
-  --source-config FILE  the source stack's config, in Pulumi.<stack>.yaml format (default Pulumi.source.yaml)
-  --target-config FILE  the target stack's config (default Pulumi.target.yaml)
-  --json                print the report as JSON instead of tables`;
-
-export function parseArgs(argv: string[]): PlanArgs {
-  const args: PlanArgs = {
-    sourceConfig: path.join(PROJECT_ROOT, "Pulumi.source.yaml"),
-    targetConfig: path.join(PROJECT_ROOT, "Pulumi.target.yaml"),
-    json: false,
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const value = (): string => {
-      const v = argv[++i];
-      if (v === undefined || v.startsWith("--")) throw new UserError(`${a} needs a file\n${USAGE}`);
-      return path.resolve(v);
-    };
-    if (a === "--json") args.json = true;
-    else if (a === "--source-config") args.sourceConfig = value();
-    else if (a === "--target-config") args.targetConfig = value();
-    else throw new UserError(`unknown argument ${a}\n${USAGE}`);
-  }
-  return args;
 }
 
 /** Plain JSON for a captured input: a file asset (as resolved inputs carry it) becomes its path relative to the project. */
@@ -73,36 +49,50 @@ function plain(value: unknown): unknown {
   return value;
 }
 
-function stackPlan(run: StackRun, config: Record<string, string>): StackPlan {
+function stackPlan(run: StackRun, config: RawConfig, label: string): StackPlan {
   return {
-    accountId: (JSON.parse(config["aws:allowedAccountIds"]) as string[])[0],
+    accountId: stackAccountId(config, label),
     region: config["aws:region"],
     resources: run.resources.map((r) => ({ type: r.type, name: r.name, inputs: plain(r.inputs) as Record<string, unknown> })),
     outputs: run.outputs,
   };
 }
 
-function readConfig(file: string, which: string) {
-  if (!fs.existsSync(file)) throw new UserError(`--${which}-config ${file}: no such file`);
+/** Reads one side's file and checks it as that side's program would, naming the flag and the file in every error. */
+function readSideConfig(file: string, side: Side, cwd: string): { config: RawConfig; label: string } {
+  const relative = path.relative(cwd, file);
+  const label = `--${side}-config ${relative.startsWith("..") ? file : relative}`;
+  const { config } = readStackFile(file, "reject", label);
+  requireSide(config, side, label);
+  stackAccountId(config, label);
   try {
-    return readStackConfig(file);
+    if (side === "source") checkSourceConfig(config);
+    else parseTargetConfig(config);
   } catch (e) {
-    throw new UserError(`--${which}-config ${file}: ${e instanceof Error ? e.message : String(e)}`);
+    throw e instanceof UserError ? new UserError(`${label}: ${e.message}`) : e;
   }
+  return { config, label };
 }
 
 export async function plan(args: PlanArgs): Promise<{ report: PlanReport; deployment: Deployment }> {
-  const sourceConfig = readConfig(args.sourceConfig, "source");
-  const targetConfig = readConfig(args.targetConfig, "target");
-  const deployment = await captureDeployment(sourceConfig, targetConfig);
-  const access = await evaluateCases(deployment.policies, deployment.contract, accessCases(deployment.policies, deployment.contract));
+  const source = readSideConfig(args.sourceConfig, "source", args.cwd ?? process.cwd());
+  const target = readSideConfig(args.targetConfig, "target", args.cwd ?? process.cwd());
+  // Loaded only now: the simulator and the Pulumi runtime take a second, and bad input should not wait for them.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- a lazy load, typed by the import type
+  const model = require("../access-model") as typeof import("../access-model");
+  const deployment = await model.captureDeployment(source.config, target.config, { source: source.label, target: target.label });
+  const access = await model.evaluateCases(deployment.policies, deployment.contract, model.accessCases(deployment.policies, deployment.contract));
   return {
     deployment,
-    report: { source: stackPlan(deployment.source, sourceConfig), target: stackPlan(deployment.target, targetConfig), access },
+    report: {
+      source: stackPlan(deployment.source, source.config, source.label),
+      target: stackPlan(deployment.target, target.config, target.label),
+      access,
+    },
   };
 }
 
-export const exitCodeFor = (access: AccessResult[]): number => (access.every((r) => r.ok) ? 0 : 1);
+export const exitCodeFor = (access: AccessResult[]): ExitCode => (access.every((r) => r.ok) ? 0 : 1);
 
 const pretty = (doc: PolicyDocument): string => JSON.stringify(doc, null, 2);
 
@@ -138,28 +128,29 @@ export function humanReport(report: PlanReport, d: Deployment): string {
   return out.join("\n");
 }
 
-/** The CLI without the process: what it prints and its exit code. */
-export async function runPlanCli(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const args = parseArgs(argv);
-    const { report, deployment } = await plan(args);
-    return { code: exitCodeFor(report.access), stdout: `${args.json ? JSON.stringify(report, null, 2) : humanReport(report, deployment)}\n`, stderr: "" };
-  } catch (e) {
-    if (e instanceof UserError) return { code: 2, stdout: "", stderr: `plan: ${e.message}\n` };
-    throw e;
-  }
-}
+export const PLAN_TOOL = defineTool({
+  name: "plan",
+  summary: "Runs both stacks offline under Pulumi mocks and proves who can read what: no credentials, no Pulumi CLI.",
+  details: "Exit 1 means a case of the access matrix is not as expected.",
+  options: {
+    "source-config": {
+      type: "string",
+      value: "FILE",
+      path: true,
+      description: "the source stack's config, in Pulumi.<stack>.yaml format (default: Pulumi.source.yaml in the project)",
+    },
+    "target-config": { type: "string", value: "FILE", path: true, description: "the target stack's config (default: Pulumi.target.yaml in the project)" },
+    json: { type: "boolean", description: "print the report as JSON instead of tables" },
+  },
+  async run(args, io): Promise<ExitCode> {
+    const { report, deployment } = await plan({
+      sourceConfig: args["source-config"] ?? path.join(PROJECT_ROOT, "Pulumi.source.yaml"),
+      targetConfig: args["target-config"] ?? path.join(PROJECT_ROOT, "Pulumi.target.yaml"),
+      cwd: io.cwd,
+    });
+    io.out(`${args.json ? JSON.stringify(report, null, 2) : humanReport(report, deployment)}\n`);
+    return exitCodeFor(report.access);
+  },
+});
 
-if (require.main === module) {
-  runPlanCli(process.argv.slice(2)).then(
-    (r) => {
-      process.stdout.write(r.stdout);
-      process.stderr.write(r.stderr);
-      process.exitCode = r.code;
-    },
-    (e: unknown) => {
-      process.stderr.write(`plan: unexpected failure: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
-      process.exitCode = 3;
-    },
-  );
-}
+if (require.main === module) toolMain(PLAN_TOOL);
