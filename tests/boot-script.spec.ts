@@ -20,7 +20,7 @@ ms=$(cat "$FAKE_DIR/clock")
 if [ "$1" = "+%s%3N" ]; then echo "$ms"; else echo "1970-01-01T00:00:00Z+\${ms}ms"; fi
 `,
   sleep: `#!/bin/bash
-[[ "$1" =~ ^([0-9]+)\.([0-9]{3})$ ]] || { echo "fake sleep: unexpected argument $1" >&2; exit 2; }
+[[ "$1" =~ ^([0-9]+)[.]([0-9]{3})$ ]] || { echo "fake sleep: unexpected argument $1" >&2; exit 2; }
 ms=$((10#\${BASH_REMATCH[1]} * 1000 + 10#\${BASH_REMATCH[2]}))
 echo "$ms" >>"$FAKE_DIR/sleeps"
 echo $(($(cat "$FAKE_DIR/clock") + ms)) >"$FAKE_DIR/clock"

@@ -5,13 +5,15 @@ import * as os from "os";
 import * as path from "path";
 import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
 import { OpMap } from "@pulumi/pulumi/automation";
+import { CommandError } from "@pulumi/pulumi/automation/errors";
 import { mockClient } from "aws-sdk-client-mock";
 import { parse } from "yaml";
 import { captureDeployment } from "../shared/access-model";
 import { readStackConfig } from "../shared/stack-file";
 import { checkStackCredentials } from "../shared/tools/credentials";
-import { Action, DeployIo, explain, parseDeployArgs, runDeploy, StackOps } from "../shared/tools/deploy";
-import { IT_STACKS, main, runIntegration, skipReason, writeItStackFiles } from "../shared/tools/integration";
+import { Failure, runToolCaptured } from "../shared/tools/cli";
+import { Action, DeployArgs, deployTool, DeployIo, explain, runDeploy, selectStacks, StackOps } from "../shared/tools/deploy";
+import { INTEGRATION_TOOL, IT_STACKS, itStacks, runIntegration, skipReason, writeItStackFiles } from "../shared/tools/integration";
 import { backend, checkPassphrase, checkPulumiCli, stackInfo, StackInfo } from "../shared/tools/workspace";
 
 const ROOT = path.resolve(__dirname, "..");
@@ -20,6 +22,7 @@ const ROOT = path.resolve(__dirname, "..");
 function fakeOps(deployed: Record<string, Record<string, unknown>> = {}) {
   const calls: string[] = [];
   const ops: StackOps = {
+    config: (name) => Promise.resolve(stackInfo(name).config),
     outputs: (name) => Promise.resolve(deployed[name]),
     preview: (name, action) => (calls.push(`preview ${action} ${name}`), Promise.resolve<OpMap>({ create: 3 })),
     run: (name, action) => {
@@ -40,7 +43,7 @@ function fakeIo(over: Partial<DeployIo> = {}) {
     log: (l) => lines.push(l),
     interactive: false,
     confirm: () => Promise.resolve(true),
-    stack: (name) => stackInfo(name),
+    stack: (name) => Promise.resolve(stackInfo(name)),
     checkCredentials: (s) => (checked.push(s.name), Promise.resolve({ account: s.accountId, arn: `arn:aws:iam::${s.accountId}:user/deployer` })),
     now: () => 0,
     ...over,
@@ -48,7 +51,10 @@ function fakeIo(over: Partial<DeployIo> = {}) {
   return { io, lines, checked };
 }
 
-const args = (action: Action, argv: string[] = ["--yes"]) => parseDeployArgs(action, argv);
+const args = (action: Action, argv: string[] = ["--yes"]): DeployArgs => {
+  const i = argv.indexOf("--stack");
+  return { action, stacks: selectStacks(i >= 0 ? argv[i + 1] : undefined), yes: argv.includes("--yes") };
+};
 
 describe("npm run deploy / destroy (Automation API mocked)", () => {
   it("deploys source then target, and says so per stack", async () => {
@@ -96,24 +102,33 @@ describe("npm run deploy / destroy (Automation API mocked)", () => {
     assert.ok(lines.includes("source: preview: create 3"));
   });
 
-  it("rejects bad flags with the usage", () => {
-    assert.throws(() => parseDeployArgs("up", ["--stack", "both"]), /--stack takes source or target, not "both"[\s\S]*usage: npm run deploy/);
-    assert.throws(() => parseDeployArgs("destroy", ["--force"]), /unknown argument --force[\s\S]*usage: npm run destroy/);
+  it("rejects bad flags, naming the option and pointing at --help, with exit 2", async () => {
+    const both = await runToolCaptured(deployTool("up"), ["--stack", "both"]);
+    assert.equal(both.code, 2);
+    assert.match(both.stderr, /^deploy: --stack = "both": must be source or target/);
+    const force = await runToolCaptured(deployTool("destroy"), ["--force"]);
+    assert.equal(force.code, 2);
+    assert.match(force.stderr, /^destroy: unknown option --force\nRun "npm run destroy -- --help"/);
   });
 
-  it("turns known engine errors into advice", () => {
-    const protectedErr = new Error(
-      "error: resource urn:pulumi:source::cross-account-s3-kms::aws:kms/key:Key::shared-key cannot be deleted because it is protected",
+  it("turns known engine errors into advice, with the exit code of each kind", () => {
+    // What the Automation API throws when a pulumi command fails.
+    const engine = (stderr: string) => new CommandError(stderr);
+    const protectedErr = explain(
+      engine("error: resource urn:pulumi:source::cross-account-s3-kms::aws:kms/key:Key::shared-key cannot be deleted because it is protected"),
+      "source",
+      "destroy",
     );
-    assert.match(
-      explain(protectedErr, "source", "destroy").message,
-      /protectData: false in Pulumi.source.yaml, run "npm run deploy -- --stack source", then "npm run destroy"/,
-    );
-    assert.match(
-      explain(new Error("AWS account ID not allowed: 999999999999"), "target", "up").message,
-      /another account than aws:allowedAccountIds in Pulumi.target.yaml/,
-    );
-    assert.match(explain(new Error("incorrect passphrase"), "source", "up").message, /PULUMI_CONFIG_PASSPHRASE/);
+    assert.ok(protectedErr instanceof Failure, "the destroy ran and failed: exit 1");
+    assert.match(protectedErr.message, /protectData: false in Pulumi.source.yaml, run "npm run deploy -- --stack source", then "npm run destroy"/);
+    const account = explain(engine("AWS account ID not allowed: 999999999999"), "target", "up");
+    assert.equal(account.name, "UserError", "wrong credentials: could not start, exit 2");
+    assert.match(account.message, /another account than aws:allowedAccountIds in Pulumi.target.yaml/);
+    assert.match(explain(engine("incorrect passphrase"), "source", "up").message, /PULUMI_CONFIG_PASSPHRASE/);
+    const failed = explain(engine("error: update failed\n  aws:ec2:Instance copier creating failed"), "target", "up");
+    assert.ok(failed instanceof Failure);
+    const bug = new TypeError("x is undefined");
+    assert.equal(explain(bug, "source", "up"), bug, "not the engine's: left to surface as an internal error");
   });
 });
 
@@ -188,7 +203,7 @@ describe("deploy preflight", () => {
         encoding: "utf8",
         env: { PATH: bin, HOME: os.tmpdir() },
       });
-      assert.equal(r.status, 1);
+      assert.equal(r.status, 2);
       assert.match(r.stderr, /^deploy: The Pulumi CLI is not available \(spawnSync pulumi ENOENT\)/);
       assert.doesNotMatch(r.stderr, /\n\s+at /, "no stack trace");
     } finally {
@@ -207,20 +222,21 @@ describe("npm run test:integration", () => {
     profile,
   });
 
-  it("skips, with its reason, unless CROSS_ACCOUNT_IT=1 and both stacks name their own profile", () => {
+  it("skips, with its reason, unless CROSS_ACCOUNT_IT=1", () => {
     assert.match(skipReason({}) ?? "", /^CROSS_ACCOUNT_IT is not 1/);
-    assert.match(skipReason({ CROSS_ACCOUNT_IT: "1" }, (n) => info(n)) ?? "", /set aws:profile in both/);
-    assert.match(skipReason({ CROSS_ACCOUNT_IT: "1" }, (n) => info(n, "same")) ?? "", /use the same aws:profile \(same\)/);
-    assert.equal(
-      skipReason({ CROSS_ACCOUNT_IT: "1" }, (n) => info(n, `profile-${n}`)),
-      undefined,
-    );
+    assert.equal(skipReason({ CROSS_ACCOUNT_IT: "1" }), undefined);
   });
 
-  it("prints the skip reason and ends without error when not enabled", async () => {
-    const lines: string[] = [];
-    await main({}, (l) => lines.push(l));
-    assert.deepEqual(lines, ["skipped: CROSS_ACCOUNT_IT is not 1 (set it to deploy both stacks to real accounts, verify, and destroy them)"]);
+  it("when asked to run, refuses stacks without one profile per account (exit 2, not a skip)", () => {
+    assert.throws(() => itStacks((n) => info(n)), /set aws:profile in both/);
+    assert.throws(() => itStacks((n) => info(n, "same")), /use the same aws:profile \(same\)/);
+    assert.equal(itStacks((n) => info(n, `profile-${n}`)).target.profile, "profile-target");
+  });
+
+  it("prints the skip reason and exits 0 when not enabled", async () => {
+    const r = await runToolCaptured(INTEGRATION_TOOL, [], { env: {} });
+    assert.equal(r.code, 0);
+    assert.equal(r.stdout, "skipped: CROSS_ACCOUNT_IT is not 1 (set it to deploy both stacks to real accounts, verify, and destroy them)\n");
   });
 
   it("deploys, verifies, then destroys and removes its own stacks, even when verify fails", async () => {

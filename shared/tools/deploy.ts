@@ -3,12 +3,14 @@
  * API (LocalWorkspace over this project's folder). `up` runs source then target; `destroy` runs
  * target then source. Flags: --stack source|target for one stack, --yes for no questions.
  */
+import type { OpMap } from "@pulumi/pulumi/automation";
+import { CommandError, ConcurrentUpdateError, StackNotFoundError } from "@pulumi/pulumi/automation/errors";
 import * as readline from "readline";
-import { CommandError, ConcurrentUpdateError, LocalWorkspace, OpMap, Stack, StackNotFoundError } from "@pulumi/pulumi/automation";
-import { key, PROJECT_ROOT } from "../config";
+import { key } from "../config";
 import { UserError } from "../errors";
-import { checkStackCredentials, Identity } from "./credentials";
-import { Backend, backend, checkPassphrase, checkPulumiCli, prepareBackend, stackInfo, StackInfo, StackName, STACKS } from "./workspace";
+import { defineTool, EXIT, Failure, toolMain } from "./cli";
+import type { Identity } from "./credentials";
+import { Backend, backend, checkPassphrase, checkPulumiCli, prepareBackend, stackInfo, StackInfo, stackInfoFrom, StackName, STACKS } from "./workspace";
 
 export type Action = "up" | "destroy";
 
@@ -20,24 +22,17 @@ export interface DeployArgs {
   stackNames?: Record<StackName, string>;
 }
 
-const usage = (action: Action) => `usage: npm run ${action === "up" ? "deploy" : "destroy"} -- [--stack source|target] [--yes]`;
-
-export function parseDeployArgs(action: Action, argv: string[]): DeployArgs {
-  const args: DeployArgs = { action, stacks: [...STACKS], yes: false };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === "--yes" || a === "-y") args.yes = true;
-    else if (a === "--stack") {
-      const s = argv[++i];
-      if (s !== "source" && s !== "target") throw new UserError(`--stack takes source or target, not ${JSON.stringify(s ?? "")}\n${usage(action)}`);
-      args.stacks = [s];
-    } else throw new UserError(`unknown argument ${a}\n${usage(action)}`);
-  }
-  return args;
+/** Which stacks a --stack value selects. */
+export function selectStacks(value: string | undefined): StackName[] {
+  if (value === undefined) return [...STACKS];
+  if (value !== "source" && value !== "target") throw new UserError(`--stack = ${JSON.stringify(value)}: must be source or target`);
+  return [value];
 }
 
 /** Stack operations, so the flows can be tested without a CLI. */
 export interface StackOps {
+  /** The stack's config as the Pulumi CLI reads it, secrets decrypted. */
+  config(name: string): Promise<Record<string, string>>;
   /** A deployed stack's outputs; undefined when the stack does not exist. */
   outputs(name: string): Promise<Record<string, unknown> | undefined>;
   preview(name: string, action: Action): Promise<OpMap>;
@@ -50,7 +45,8 @@ export interface DeployIo {
   log(line: string): void;
   interactive: boolean;
   confirm(question: string): Promise<boolean>;
-  stack(name: StackName): StackInfo;
+  /** The stack's settings (account, region, profile), read through the CLI so that secrets work. */
+  stack(name: StackName): Promise<StackInfo>;
   checkCredentials(s: StackInfo): Promise<Identity>;
   now(): number;
 }
@@ -61,16 +57,21 @@ const describeChanges = (m: OpMap): string =>
     .map(([op, n]) => `${op} ${String(n)}`)
     .join(", ") || "no changes";
 
-/** Turns what the CLI reports into advice; never a stack trace. */
+/**
+ * Turns what the CLI reports into advice; never a stack trace. A stack that cannot be used
+ * (busy, missing, wrong account, passphrase) could not start: UserError, exit 2. An operation
+ * that ran and failed: Failure, exit 1. Anything else is not the engine's: it stays a bug.
+ */
 export function explain(e: unknown, name: StackName, action: Action): Error {
-  if (e instanceof UserError) return e;
+  if (e instanceof UserError || e instanceof Failure) return e;
   const text = e instanceof Error ? e.message : String(e);
   const verb = action === "up" ? "deploy" : "destroy";
   if (e instanceof ConcurrentUpdateError)
     return new UserError(`Another update is running on the ${name} stack. Wait for it, or run "pulumi cancel -s ${name}" if it died.`);
   if (e instanceof StackNotFoundError) return new UserError(`The ${name} stack does not exist on this backend: nothing to ${verb}.`);
+  if (!(e instanceof CommandError)) return e instanceof Error ? e : new Error(text);
   if (/protected/i.test(text) && action === "destroy") {
-    return new UserError(
+    return new Failure(
       `The ${name} stack has protected resources (${key("protectData")} is true by default, so the key and buckets survive a destroy). ` +
         `To delete them: set ${key("protectData")}: false in Pulumi.${name}.yaml, run "npm run deploy -- --stack ${name}", then "npm run destroy" again. ` +
         `The KMS key is then scheduled for deletion after its 30-day window.`,
@@ -82,9 +83,10 @@ export function explain(e: unknown, name: StackName, action: Action): Error {
     );
   }
   if (/passphrase/i.test(text)) return new UserError(`The backend could not decrypt the ${name} stack: check PULUMI_CONFIG_PASSPHRASE. (${lastLine(text)})`);
-  if (e instanceof CommandError)
-    return new UserError(`pulumi ${action} failed for the ${name} stack: ${lastLine(text)}\nThe engine output above has the details.`);
-  return new UserError(`${verb} failed for the ${name} stack: ${text}`);
+  if (/Pulumi\.[\w.-]+\.yaml|could not (read|parse|unmarshal)|yaml:/i.test(text) && !/updating|creating|deleting/i.test(text)) {
+    return new UserError(`The Pulumi CLI cannot read the ${name} stack's config: ${lastLine(text)}`);
+  }
+  return new Failure(`pulumi ${action} failed for the ${name} stack: ${lastLine(text)}\nThe engine output above has the details.`);
 }
 
 const lastLine = (text: string): string =>
@@ -101,7 +103,13 @@ export async function runDeploy(args: DeployArgs, ops: StackOps, io: DeployIo): 
     throw new UserError(`No terminal to confirm changes on: pass --yes to ${args.action === "up" ? "deploy" : "destroy"} without questions.`);
   const order = (args.action === "up" ? ["source", "target"] : ["target", "source"]).filter((s): s is StackName => args.stacks.includes(s as StackName));
   for (const name of order) {
-    const who = await io.checkCredentials(io.stack(name));
+    let info: StackInfo;
+    try {
+      info = await io.stack(name);
+    } catch (e) {
+      throw explain(e, name, args.action);
+    }
+    const who = await io.checkCredentials(info);
     io.log(`${name}: account ${who.account} as ${who.arn}`);
   }
   const real = (name: StackName): string => args.stackNames?.[name] ?? name;
@@ -133,36 +141,6 @@ export async function runDeploy(args: DeployArgs, ops: StackOps, io: DeployIo): 
   }
 }
 
-/** The real StackOps: LocalWorkspace over this folder, streaming the engine's output. */
-export function automationOps(b: Backend, onOutput: (s: string) => void): StackOps {
-  const opts = { envVars: { PULUMI_BACKEND_URL: b.url } };
-  const open = (name: string): Promise<Stack> => LocalWorkspace.createOrSelectStack({ stackName: name, workDir: PROJECT_ROOT }, opts);
-  return {
-    async outputs(name) {
-      try {
-        const s = await LocalWorkspace.selectStack({ stackName: name, workDir: PROJECT_ROOT }, opts);
-        return Object.fromEntries(Object.entries(await s.outputs()).map(([k, v]) => [k, v.value]));
-      } catch (e) {
-        if (e instanceof StackNotFoundError) return undefined;
-        throw e;
-      }
-    },
-    async preview(name, action) {
-      const s = await open(name);
-      if (action === "up") return (await s.preview({ onOutput })).changeSummary;
-      return (await s.previewDestroy({ onOutput })).changeSummary;
-    },
-    async run(name, action) {
-      const s = await open(name);
-      const r = action === "up" ? await s.up({ onOutput }) : await s.destroy({ onOutput });
-      return r.summary.resourceChanges ?? {};
-    },
-    async remove(name) {
-      await (await open(name)).workspace.removeStack(name);
-    },
-  };
-}
-
 function ask(question: string): Promise<boolean> {
   const rl = readline.createInterface({ input: process.stdin, output: process.stdout });
   return new Promise((resolve) =>
@@ -182,41 +160,48 @@ export function preflight(): Backend {
   return b;
 }
 
-export async function main(action: Action, argv: string[]): Promise<void> {
-  const args = parseDeployArgs(action, argv);
-  const b = preflight();
-  await runDeploy(
-    args,
-    automationOps(b, (s) => process.stdout.write(s)),
-    {
-      log: (line) => console.log(line),
-      interactive: Boolean(process.stdin.isTTY),
-      confirm: ask,
-      stack: (name) => stackInfo(name),
-      checkCredentials: (s) => checkStackCredentials(s),
-      now: () => Date.now(),
+export const deployTool = (action: Action) =>
+  defineTool({
+    name: action === "up" ? "deploy" : "destroy",
+    summary:
+      action === "up"
+        ? "Deploys both stacks with the Automation API: source (account A), then target (account B)."
+        : "Destroys both stacks with the Automation API: target (account B), then source (account A).",
+    details: "Before any change it checks the Pulumi CLI, the backend's passphrase, and each stack's credentials against its aws:allowedAccountIds.",
+    options: {
+      stack: { type: "string", value: "source|target", description: "only this stack (default: both, in order)" },
+      yes: { type: "boolean", short: "y", description: "no questions: needed without a terminal" },
     },
-  );
-}
-
-/** Runs a tool's main: a UserError prints its message and exits 1, never a stack trace. */
-export function runTool(name: string, f: () => Promise<void>): void {
-  f().then(
-    () => undefined,
-    (e: unknown) => {
-      if (e instanceof UserError) process.stderr.write(`${name}: ${e.message}\n`);
-      else process.stderr.write(`${name}: unexpected failure: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
-      process.exitCode = 1;
+    async run(opts, io) {
+      const args: DeployArgs = { action, stacks: selectStacks(opts.stack), yes: opts.yes === true };
+      // Each stack's file first: a broken one is named before the CLI is even looked for.
+      const files = new Map(args.stacks.map((name) => [name, stackInfo(name)]));
+      const b = preflight();
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- the Automation API loads all of Pulumi: only once the checks passed
+      const { automationOps } = require("./automation") as typeof import("./automation");
+      const { checkStackCredentials } = require("./credentials") as typeof import("./credentials"); // eslint-disable-line @typescript-eslint/no-require-imports
+      const ops = automationOps(b, (s) => io.out(s));
+      await runDeploy(args, ops, {
+        log: (line) => io.out(`${line}\n`),
+        interactive: Boolean(process.stdin.isTTY),
+        confirm: ask,
+        stack: async (name) => {
+          const file = files.get(name) ?? stackInfo(name);
+          return stackInfoFrom(name, file.file, await ops.config(name));
+        },
+        checkCredentials: (s) => checkStackCredentials(s),
+        now: () => Date.now(),
+      });
+      return EXIT.ok;
     },
-  );
-}
+  });
 
 if (require.main === module) {
   const action = process.argv[2];
   if (action !== "up" && action !== "destroy") {
-    process.stderr.write("usage: deploy.ts up|destroy [--stack source|target] [--yes]\n");
-    process.exitCode = 2;
+    process.stderr.write("usage: deploy.ts up|destroy [options]; run it as npm run deploy or npm run destroy\n");
+    process.exitCode = EXIT.cannotStart;
   } else {
-    runTool(action === "up" ? "deploy" : "destroy", () => main(action, process.argv.slice(3)));
+    toolMain(deployTool(action), process.argv.slice(3));
   }
 }

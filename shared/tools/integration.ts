@@ -1,7 +1,7 @@
 /**
  * `npm run test:integration`: deploys both stacks to real accounts, verifies, and always
- * destroys. It runs only when CROSS_ACCOUNT_IT=1 and both stack files name an AWS profile;
- * otherwise it prints "skipped: <reason>" and exits 0. Never part of `npm test`.
+ * destroys. Without CROSS_ACCOUNT_IT=1 it prints "skipped: <reason>" and exits 0. With it, stack
+ * files that are broken or that name no profile per account stop it with exit 2. Never part of `npm test`.
  *
  * It uses its own stacks, it-source and it-target (config copied from Pulumi.source.yaml and
  * Pulumi.target.yaml, with protectData off so that destroy can finish), never yours.
@@ -14,27 +14,27 @@ import { defaultBucketName, key, PROJECT_ROOT, SOURCE_DEFAULTS, TARGET_DEFAULTS 
 import { validateContract } from "../contract";
 import { UserError } from "../errors";
 import { checkStackCredentials } from "./credentials";
-import { Action, automationOps, DeployArgs, DeployIo, preflight, runDeploy, runTool, StackOps } from "./deploy";
+import { defineTool, EXIT, Failure, toolMain, ToolIo } from "./cli";
+import { Action, DeployArgs, DeployIo, preflight, runDeploy, StackOps } from "./deploy";
 import { clientsFor, parseTargetOutputs, report, verifyWithStacks } from "./verify";
 import { stackInfo, StackInfo, StackName } from "./workspace";
 
 export const IT_STACKS: Record<StackName, string> = { source: "it-source", target: "it-target" };
 
-/** Why the test cannot run here, or undefined when it can. */
-export function skipReason(env: NodeJS.ProcessEnv, read: (name: string) => StackInfo = stackInfo): string | undefined {
-  if (env.CROSS_ACCOUNT_IT !== "1") return "CROSS_ACCOUNT_IT is not 1 (set it to deploy both stacks to real accounts, verify, and destroy them)";
-  let source: StackInfo;
-  let target: StackInfo;
-  try {
-    source = read("source");
-    target = read("target");
-  } catch (e) {
-    return e instanceof Error ? e.message : String(e);
-  }
-  if (!source.profile || !target.profile) return "set aws:profile in both Pulumi.source.yaml and Pulumi.target.yaml: one AWS profile per account";
+/** Why the test is skipped: only when it was not asked for. */
+export function skipReason(env: NodeJS.ProcessEnv): string | undefined {
+  return env.CROSS_ACCOUNT_IT === "1" ? undefined : "CROSS_ACCOUNT_IT is not 1 (set it to deploy both stacks to real accounts, verify, and destroy them)";
+}
+
+/** The two stacks, when they can run the test: one AWS profile per account. Throws UserError otherwise. */
+export function itStacks(read: (name: string) => StackInfo = stackInfo): { source: StackInfo; target: StackInfo } {
+  const source = read("source");
+  const target = read("target");
+  if (!source.profile || !target.profile)
+    throw new UserError("CROSS_ACCOUNT_IT=1 needs one AWS profile per account: set aws:profile in both Pulumi.source.yaml and Pulumi.target.yaml");
   if (source.profile === target.profile)
-    return `Pulumi.source.yaml and Pulumi.target.yaml use the same aws:profile (${source.profile}); the test needs one per account`;
-  return undefined;
+    throw new UserError(`Pulumi.source.yaml and Pulumi.target.yaml use the same aws:profile (${source.profile}); the test needs one per account`);
+  return { source, target };
 }
 
 /** A physical name for the test's copy of a resource: suffixed, within the name's length limit. */
@@ -50,10 +50,8 @@ export function writeItStackFiles(root = PROJECT_ROOT): string[] {
   const source = read("source");
   const target = read("target");
   const str = (v: unknown, fallback: string): string => (typeof v === "string" ? v : fallback);
-  const first = (v: unknown): string => (Array.isArray(v) && typeof v[0] === "string" ? v[0] : "");
-
-  const sourceAccount = first(source.config["aws:allowedAccountIds"]);
-  const targetAccount = first(target.config["aws:allowedAccountIds"]);
+  const sourceAccount = stackInfo("source", root).accountId;
+  const targetAccount = stackInfo("target", root).accountId;
   const bucketName = str(source.config[key("bucketName")], defaultBucketName(sourceAccount, str(source.config["aws:region"], "")));
   const roleName = str(target.config[key("roleName")], TARGET_DEFAULTS.roleName);
   const itRole = itName(roleName, 64);
@@ -88,45 +86,58 @@ export async function runIntegration(ops: StackOps, io: DeployIo, verifyIt: () =
   }
 }
 
-export async function main(env: NodeJS.ProcessEnv = process.env, log: (line: string) => void = (l) => console.log(l)): Promise<void> {
-  const reason = skipReason(env);
-  if (reason) {
-    log(`skipped: ${reason}`);
-    return;
-  }
+async function main(io: ToolIo): Promise<void> {
+  const { source, target } = itStacks();
   const b = preflight();
-  const ops = automationOps(b, (s) => process.stdout.write(s));
-  const source = stackInfo("source");
-  const target = stackInfo("target");
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- the Automation API loads all of Pulumi: only once the checks passed
+  const { automationOps } = require("./automation") as typeof import("./automation");
+  const log = (line: string) => io.out(`${line}\n`);
+  const ops = automationOps(b, (s) => io.out(s));
   const files = writeItStackFiles();
   try {
-    const io: DeployIo = {
-      log: (line) => console.log(line),
+    const deployIo: DeployIo = {
+      log,
       interactive: false,
       confirm: () => Promise.resolve(true),
-      stack: (name) => (name === "source" ? source : target),
+      stack: (name) => Promise.resolve(name === "source" ? source : target),
       checkCredentials: (s) => checkStackCredentials(s),
       now: () => Date.now(),
     };
-    const passed = await runIntegration(ops, io, async () => {
+    const passed = await runIntegration(ops, deployIo, async () => {
       const contract = validateContract(await ops.outputs(IT_STACKS.source));
-      if (!contract.ok) throw new UserError(`the ${IT_STACKS.source} stack's outputs break the contract: ${contract.problems.join("; ")}`);
+      if (!contract.ok) throw new Failure(`the ${IT_STACKS.source} stack's outputs break the contract: ${contract.problems.join("; ")}`);
       const tgt = parseTargetOutputs(await ops.outputs(IT_STACKS.target));
       const checks = await verifyWithStacks(source, target, contract.contract, tgt, clientsFor(source, target), {
         waitSeconds: 900,
         pollSeconds: 15,
         sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
         now: () => Date.now(),
-        log: (line) => console.log(line),
+        log,
       });
-      console.log(report(checks));
+      log(report(checks));
       return checks.every((c) => c.ok);
     });
-    if (!passed) throw new UserError("verify failed (see the table above); the test stacks were destroyed");
-    console.log("integration: passed");
+    if (!passed) throw new Failure("verify failed (see the table above); the test stacks were destroyed");
+    log("integration: passed");
   } finally {
     for (const f of files) fs.rmSync(f, { force: true });
   }
 }
 
-if (require.main === module) runTool("test:integration", () => main());
+export const INTEGRATION_TOOL = defineTool({
+  name: "test:integration",
+  summary: "Deploys both stacks to real accounts as it-source and it-target, verifies, and always destroys them.",
+  details: "Runs only with CROSS_ACCOUNT_IT=1 and aws:profile set in both stack files (one per account); otherwise prints why it skipped and exits 0.",
+  options: {},
+  async run(_args, io) {
+    const reason = skipReason(io.env);
+    if (reason) {
+      io.out(`skipped: ${reason}\n`);
+      return EXIT.ok;
+    }
+    await main(io);
+    return EXIT.ok;
+  },
+});
+
+if (require.main === module) toolMain(INTEGRATION_TOOL);

@@ -14,7 +14,8 @@ import { UserError } from "../errors";
 import { PolicyDocument } from "../policy-document";
 import { actionsOf, cond } from "../policy-query";
 import { clientConfig, isCredentialsError, noCredentials } from "./credentials";
-import { automationOps, preflight, runTool } from "./deploy";
+import { defineTool, EXIT, Failure, toolMain } from "./cli";
+import { preflight } from "./deploy";
 import { table } from "./format";
 import { stackInfo, StackInfo } from "./workspace";
 
@@ -54,7 +55,8 @@ export function parseTargetOutputs(o: Record<string, unknown> | undefined): Targ
   const missing = Object.entries(r)
     .filter(([, v]) => v === undefined)
     .map(([k]) => k);
-  if (missing.length > 0 || !o) throw new UserError(`The target stack lacks the outputs ${missing.join(", ")}: deploy it first (npm run deploy).`);
+  if (!o) throw new UserError("The target stack has not been deployed on this backend: deploy it first (npm run deploy).");
+  if (missing.length > 0) throw new UserError(`The target stack lacks the outputs ${missing.join(", ")}: deploy it first (npm run deploy).`);
   return r as TargetReport;
 }
 
@@ -215,6 +217,8 @@ export async function verifyWithStacks(
     return await verify(src, tgt, clients, opts);
   } catch (e) {
     if (e instanceof CredentialsFailure) throw noCredentials(e.side === "source" ? source : target, e.original);
+    // A service's answer (AccessDenied, NoSuchBucket, throttling): the check ran and the cloud said no.
+    if (e instanceof Error && "$metadata" in e) throw new Failure(`an AWS call failed: ${e.name}: ${e.message}`);
     throw e;
   }
 }
@@ -231,36 +235,50 @@ export function clientsFor(source: StackInfo, target: StackInfo): VerifyClients 
   };
 }
 
-export function parseVerifyArgs(argv: string[]): { waitSeconds: number } {
-  let waitSeconds = 600;
-  for (let i = 0; i < argv.length; i++) {
-    if (argv[i] === "--wait") {
-      waitSeconds = Number(argv[++i]);
-      if (!Number.isInteger(waitSeconds) || waitSeconds < 0) throw new UserError("--wait takes a whole number of seconds");
-    } else throw new UserError(`unknown argument ${argv[i]}\nusage: npm run verify -- [--wait SECONDS]`);
+/** Reads a stack's outputs; a backend or CLI failure says which stack and why, never a trace. */
+async function outputsOf(read: (name: string) => Promise<Record<string, unknown> | undefined>, name: string): Promise<Record<string, unknown> | undefined> {
+  try {
+    return await read(name);
+  } catch (e) {
+    const text = (e instanceof Error ? e.message : String(e)).split("\n").filter((l) => l.trim() && !/^\s+at /.test(l));
+    throw new UserError(`Cannot read the ${name} stack's outputs from the backend: ${text.slice(-3).join(" ")}`);
   }
-  return { waitSeconds };
 }
 
-async function main(argv: string[]): Promise<void> {
-  const { waitSeconds } = parseVerifyArgs(argv);
-  const b = preflight();
-  const ops = automationOps(b, () => undefined);
-  const contract = validateContract(await ops.outputs("source"));
-  if (!contract.ok)
-    throw new UserError(`The source stack's outputs are missing or invalid (${contract.problems.join("; ")}): deploy it first (npm run deploy).`);
-  const tgt = parseTargetOutputs(await ops.outputs("target"));
-  const source = stackInfo("source");
-  const target = stackInfo("target");
-  const checks = await verifyWithStacks(source, target, contract.contract, tgt, clientsFor(source, target), {
-    waitSeconds,
-    pollSeconds: 15,
-    sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
-    now: () => Date.now(),
-    log: (line) => console.log(line),
-  });
-  console.log(report(checks));
-  if (checks.some((c) => !c.ok)) process.exitCode = 1;
-}
+export const VERIFY_TOOL = defineTool({
+  name: "verify",
+  summary: "After a deploy, proves in the real accounts that the cross-account copy happened, and that nobody else can read.",
+  details: "Credentials come from each stack's aws:profile, or the environment. Exit 1 means a check failed.",
+  options: {
+    wait: { type: "string", value: "SECONDS", description: "how long to wait for the instance's boot marker (default 600)" },
+  },
+  async run(args, io) {
+    const waitSeconds = Number(args.wait ?? "600");
+    if (!/^\d+$/.test(args.wait ?? "600")) throw new UserError(`--wait = ${JSON.stringify(args.wait)}: must be a whole number of seconds`);
+    const source = stackInfo("source");
+    const target = stackInfo("target");
+    const b = preflight();
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- the Automation API loads all of Pulumi: only once the checks passed
+    const { automationOps } = require("./automation") as typeof import("./automation");
+    const ops = automationOps(b, () => undefined);
+    const read = (name: string) => outputsOf((n) => ops.outputs(n), name);
+    const sourceOutputs = await read("source");
+    if (!sourceOutputs) throw new UserError("The source stack has not been deployed on this backend: deploy it first (npm run deploy).");
+    const contract = validateContract(sourceOutputs);
+    if (!contract.ok)
+      throw new UserError(`The source stack's outputs are missing or invalid (${contract.problems.join("; ")}): deploy it first (npm run deploy).`);
+    const tgt = parseTargetOutputs(await read("target"));
+    const checks = await verifyWithStacks(source, target, contract.contract, tgt, clientsFor(source, target), {
+      waitSeconds,
+      pollSeconds: 15,
+      sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+      now: () => Date.now(),
+      log: (line) => io.out(`${line}\n`),
+    });
+    io.out(`${report(checks)}\n`);
+    if (checks.some((c) => !c.ok)) throw new Failure(`${checks.filter((c) => !c.ok).length} of ${checks.length} checks failed (see the table above)`);
+    return EXIT.ok;
+  },
+});
 
-if (require.main === module) runTool("verify", () => main(process.argv.slice(2)));
+if (require.main === module) toolMain(VERIFY_TOOL);

@@ -7,7 +7,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { PROJECT_ROOT, RawConfig } from "../config";
 import { UserError } from "../errors";
-import { readStackConfig } from "../stack-file";
+import { readStackFile, requireSide, stackAccountId } from "../stack-file";
 
 export const STACKS = ["source", "target"] as const;
 export type StackName = (typeof STACKS)[number];
@@ -23,22 +23,34 @@ export interface StackInfo {
   profile?: string;
 }
 
-/** Reads Pulumi.<name>.yaml from the project root. */
+/** A stack's file, relative to the project when it is inside it: the name messages use. */
+const shown = (file: string, root: string): string => {
+  const r = path.relative(root, file);
+  return r.startsWith("..") ? file : r;
+};
+
+/** The stack's settings from a config map, by the same rules wherever the map came from. */
+export function stackInfoFrom(name: string, file: string, config: RawConfig, root = PROJECT_ROOT): StackInfo {
+  const label = shown(file, root);
+  const accountId = stackAccountId(config, label);
+  const region = config["aws:region"];
+  if (!region) throw new UserError(`${label}: aws:region is not set: set it to the stack's region, e.g. us-west-2`);
+  return { name, file, config, accountId, region, profile: config["aws:profile"] };
+}
+
+/**
+ * Reads Pulumi.<name>.yaml from the project root, offline: a file that cannot be read, or that
+ * lacks its account or region, stops a tool before it needs the CLI. Secrets are left out here;
+ * the deploy tools read the stack's config through the Pulumi CLI, which decrypts them.
+ */
 export function stackInfo(name: string, root = PROJECT_ROOT): StackInfo {
   const file = path.join(root, `Pulumi.${name}.yaml`);
-  if (!fs.existsSync(file)) throw new UserError(`${file} does not exist: every stack needs its Pulumi.<stack>.yaml`);
-  const config = readStackConfig(file);
-  let ids: unknown;
-  try {
-    ids = JSON.parse(config["aws:allowedAccountIds"] ?? "null");
-  } catch {
-    ids = null;
-  }
-  const region = config["aws:region"];
-  if (!Array.isArray(ids) || typeof ids[0] !== "string" || !region) {
-    throw new UserError(`${file}: set aws:region and aws:allowedAccountIds (a list with this stack's account ID)`);
-  }
-  return { name, file, config, accountId: ids[0], region, profile: config["aws:profile"] };
+  const label = shown(file, root);
+  if (!fs.existsSync(file)) throw new UserError(`${label} does not exist: every stack needs its Pulumi.<stack>.yaml`);
+  const { config } = readStackFile(file, "skip", label);
+  const side = name.replace(/^it-/, "");
+  if (side === "source" || side === "target") requireSide(config, side, label);
+  return stackInfoFrom(name, file, config, root);
 }
 
 /** The local state folder used when PULUMI_BACKEND_URL is not set; git ignores it. */

@@ -1,0 +1,39 @@
+/** The real StackOps: the Automation API's LocalWorkspace over this folder. Loaded only when a tool has passed its checks. */
+import { LocalWorkspace, Stack, StackNotFoundError } from "@pulumi/pulumi/automation";
+import { PROJECT_ROOT } from "../config";
+import type { StackOps } from "./deploy";
+import { Backend } from "./workspace";
+
+/** Streams the engine's output to onOutput. */
+export function automationOps(b: Backend, onOutput: (s: string) => void): StackOps {
+  const opts = { envVars: { PULUMI_BACKEND_URL: b.url } };
+  const open = (name: string): Promise<Stack> => LocalWorkspace.createOrSelectStack({ stackName: name, workDir: PROJECT_ROOT }, opts);
+  return {
+    async config(name) {
+      const all = await (await open(name)).getAllConfig();
+      return Object.fromEntries(Object.entries(all).map(([k, v]) => [k, v.value]));
+    },
+    async outputs(name) {
+      try {
+        const s = await LocalWorkspace.selectStack({ stackName: name, workDir: PROJECT_ROOT }, opts);
+        return Object.fromEntries(Object.entries(await s.outputs()).map(([k, v]) => [k, v.value]));
+      } catch (e) {
+        if (e instanceof StackNotFoundError) return undefined;
+        throw e;
+      }
+    },
+    async preview(name, action) {
+      const s = await open(name);
+      if (action === "up") return (await s.preview({ onOutput })).changeSummary;
+      return (await s.previewDestroy({ onOutput })).changeSummary;
+    },
+    async run(name, action) {
+      const s = await open(name);
+      const r = action === "up" ? await s.up({ onOutput }) : await s.destroy({ onOutput });
+      return r.summary.resourceChanges ?? {};
+    },
+    async remove(name) {
+      await (await open(name)).workspace.removeStack(name);
+    },
+  };
+}
