@@ -11,7 +11,7 @@ import { mockClient } from "aws-sdk-client-mock";
 import { SourceContract, validateContract } from "../shared/contract";
 import { ofType, runProgram } from "../shared/offline/run";
 import { readStackConfig } from "../shared/stack-file";
-import { Check, parseTargetOutputs, TargetReport, verify, VerifyClients, verifyWithStacks } from "../shared/tools/verify";
+import { Check, parseTargetOutputs, TargetReport, verify, VerifyClients, verifyWithStacks } from "../shared/tools/verify-checks";
 import { StackInfo } from "../shared/tools/workspace";
 
 const ROOT = path.resolve(__dirname, "..");

@@ -91,6 +91,8 @@ function usageProblem(e: unknown, argv: string[]): string {
   const option = /'(-[^' ]+)/.exec(message)?.[1] ?? "";
   if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") return `unknown option ${option}`;
   if (code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE") {
+    if (message.includes("ambiguous"))
+      return `option ${option} needs a value; to give one that starts with "-", write ${option}=${argv[argv.indexOf(option) + 1] ?? "..."}`;
     return message.includes("argument missing") ? `option ${option} needs a value` : `option ${option} takes no value`;
   }
   if (code === "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL")

@@ -82,20 +82,27 @@ export function explain(e: unknown, name: StackName, action: Action): Error {
       `The ${name} stack's AWS credentials are for another account than aws:allowedAccountIds in Pulumi.${name}.yaml. Use that account's profile (aws:profile).`,
     );
   }
-  if (/passphrase/i.test(text)) return new UserError(`The backend could not decrypt the ${name} stack: check PULUMI_CONFIG_PASSPHRASE. (${lastLine(text)})`);
+  if (/passphrase/i.test(text)) return new UserError(`The backend could not decrypt the ${name} stack: check PULUMI_CONFIG_PASSPHRASE. (${engineMessage(e)})`);
   if (/Pulumi\.[\w.-]+\.yaml|could not (read|parse|unmarshal)|yaml:/i.test(text) && !/updating|creating|deleting/i.test(text)) {
-    return new UserError(`The Pulumi CLI cannot read the ${name} stack's config: ${lastLine(text)}`);
+    return new UserError(`The Pulumi CLI cannot read the ${name} stack's config: ${engineMessage(e)}`);
   }
-  return new Failure(`pulumi ${action} failed for the ${name} stack: ${lastLine(text)}\nThe engine output above has the details.`);
+  return new Failure(`pulumi ${action} failed for the ${name} stack: ${engineMessage(e)}\nThe engine output above has the details.`);
 }
 
-const lastLine = (text: string): string =>
-  text
+/**
+ * What the Pulumi CLI said, in at most three lines: a CommandError's stderr when it has one (its
+ * message repeats stdout, stderr and the wrapped error), without stack frames.
+ */
+export function engineMessage(e: unknown): string {
+  const stderr = (e as { commandResult?: { stderr?: unknown } } | undefined)?.commandResult?.stderr;
+  const text = typeof stderr === "string" && stderr.trim() ? stderr : e instanceof Error ? e.message : String(e);
+  return text
     .split("\n")
     .map((l) => l.trim())
     .filter((l) => l && !l.startsWith("at "))
     .slice(-3)
     .join(" ");
+}
 
 /** The flow: credentials for every selected stack first, then each stack in order. */
 export async function runDeploy(args: DeployArgs, ops: StackOps, io: DeployIo): Promise<void> {

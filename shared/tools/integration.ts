@@ -13,10 +13,8 @@ import { Consumer } from "../arn";
 import { defaultBucketName, key, PROJECT_ROOT, SOURCE_DEFAULTS, TARGET_DEFAULTS } from "../config";
 import { validateContract } from "../contract";
 import { UserError } from "../errors";
-import { checkStackCredentials } from "./credentials";
 import { defineTool, EXIT, Failure, toolMain, ToolIo } from "./cli";
 import { Action, DeployArgs, DeployIo, preflight, runDeploy, StackOps } from "./deploy";
-import { clientsFor, parseTargetOutputs, report, verifyWithStacks } from "./verify";
 import { stackInfo, StackInfo, StackName } from "./workspace";
 
 export const IT_STACKS: Record<StackName, string> = { source: "it-source", target: "it-target" };
@@ -91,6 +89,8 @@ async function main(io: ToolIo): Promise<void> {
   const b = preflight();
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- the Automation API loads all of Pulumi: only once the checks passed
   const { automationOps } = require("./automation") as typeof import("./automation");
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- the AWS SDK clients, likewise
+  const { clientsFor, parseTargetOutputs, report, verifyWithStacks } = require("./verify-checks") as typeof import("./verify-checks");
   const log = (line: string) => io.out(`${line}\n`);
   const ops = automationOps(b, (s) => io.out(s));
   const files = writeItStackFiles();
@@ -100,7 +100,8 @@ async function main(io: ToolIo): Promise<void> {
       interactive: false,
       confirm: () => Promise.resolve(true),
       stack: (name) => Promise.resolve(name === "source" ? source : target),
-      checkCredentials: (s) => checkStackCredentials(s),
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- the STS client, likewise
+      checkCredentials: (s) => (require("./credentials") as typeof import("./credentials")).checkStackCredentials(s),
       now: () => Date.now(),
     };
     const passed = await runIntegration(ops, deployIo, async () => {

@@ -61,7 +61,7 @@ function stackPlan(run: StackRun, config: RawConfig, label: string): StackPlan {
 /** Reads one side's file and checks it as that side's program would, naming the flag and the file in every error. */
 function readSideConfig(file: string, side: Side, cwd: string): { config: RawConfig; label: string } {
   const relative = path.relative(cwd, file);
-  const label = `--${side}-config ${relative.startsWith("..") ? file : relative}`;
+  const label = `--${side}-config ${relative.startsWith(`..${path.sep}..`) ? file : relative}`;
   const { config } = readStackFile(file, "reject", label);
   requireSide(config, side, label);
   stackAccountId(config, label);

@@ -1,0 +1,231 @@
+/** The checks of `npm run verify`, over the AWS SDK: each stack's clients, the live policies and the boot marker. */
+import { createHash } from "crypto";
+import { EC2Client, GetConsoleOutputCommand, GetConsoleOutputCommandOutput } from "@aws-sdk/client-ec2";
+import { GetKeyPolicyCommand, KMSClient } from "@aws-sdk/client-kms";
+import { GetBucketPolicyCommand, GetObjectCommand, HeadObjectCommand, S3Client, S3ServiceException } from "@aws-sdk/client-s3";
+import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
+import { parseRoleArn } from "../arn";
+import { SourceContract } from "../contract";
+import { UserError } from "../errors";
+import { PolicyDocument } from "../policy-document";
+import { actionsOf, cond } from "../policy-query";
+import { clientConfig, isCredentialsError, noCredentials } from "./credentials";
+import { Failure } from "./cli";
+import { table } from "./format";
+import { StackInfo } from "./workspace";
+
+export interface TargetReport {
+  instanceId: string;
+  roleArn: string;
+  objectKey: string;
+  markerPrefix: string;
+}
+
+export interface VerifyClients {
+  sourceS3: S3Client;
+  sourceKms: KMSClient;
+  targetS3: S3Client;
+  targetEc2: EC2Client;
+  targetSts: STSClient;
+}
+
+export interface VerifyOptions {
+  /** How long to wait for the boot marker on the console. */
+  waitSeconds: number;
+  pollSeconds: number;
+  sleep(ms: number): Promise<void>;
+  now(): number;
+  log(line: string): void;
+}
+
+export interface Check {
+  check: string;
+  ok: boolean;
+  detail: string;
+}
+
+export function parseTargetOutputs(o: Record<string, unknown> | undefined): TargetReport {
+  const s = (k: string) => (typeof o?.[k] === "string" ? String(o[k]) : undefined);
+  const r = { instanceId: s("instanceId"), roleArn: s("roleArn"), objectKey: s("objectKey"), markerPrefix: s("markerPrefix") };
+  const missing = Object.entries(r)
+    .filter(([, v]) => v === undefined)
+    .map(([k]) => k);
+  if (!o) throw new UserError("The target stack has not been deployed on this backend: deploy it first (npm run deploy).");
+  if (missing.length > 0) throw new UserError(`The target stack lacks the outputs ${missing.join(", ")}: deploy it first (npm run deploy).`);
+  return r as TargetReport;
+}
+
+/** A call that failed for want of credentials, tagged with the account's side. */
+class CredentialsFailure extends Error {
+  constructor(
+    readonly side: "source" | "target",
+    readonly original: unknown,
+  ) {
+    super(original instanceof Error ? original.message : String(original));
+  }
+}
+
+/** Awaits a call made with one side's credentials, tagging a credentials failure with that side. */
+async function as<T>(side: "source" | "target", call: Promise<T>): Promise<T> {
+  try {
+    return await call;
+  } catch (e) {
+    throw isCredentialsError(e) ? new CredentialsFailure(side, e) : e;
+  }
+}
+
+const statusOf = (e: unknown): number | undefined => (e instanceof S3ServiceException ? e.$metadata.httpStatusCode : undefined);
+
+/** The Allow statement granting an action, and whether its aws:PrincipalArn condition names every role. */
+function grantsAll(doc: PolicyDocument, action: string, roles: string[]): { ok: boolean; detail: string } {
+  const s = doc.Statement.find((x) => x.Effect === "Allow" && actionsOf(x).includes(action));
+  if (!s) return { ok: false, detail: `no Allow for ${action}` };
+  const named = cond(s, "ArnEquals", "aws:PrincipalArn");
+  const missing = roles.filter((r) => !named.includes(r));
+  return missing.length === 0
+    ? { ok: true, detail: `${s.Sid} names ${roles.length} consumer role(s)` }
+    : { ok: false, detail: `${s.Sid} lacks ${missing.join(", ")}` };
+}
+
+const sha256 = (b: Uint8Array): string => createHash("sha256").update(b).digest("hex");
+
+const escapeRegExp = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+
+export async function verify(src: SourceContract, tgt: TargetReport, c: VerifyClients, opts: VerifyOptions): Promise<Check[]> {
+  const checks: Check[] = [];
+  const add = (check: string, ok: boolean, detail: string) => checks.push({ check, ok, detail });
+
+  for (const key of src.objectKeys) {
+    const h = await as("source", c.sourceS3.send(new HeadObjectCommand({ Bucket: src.bucketName, Key: key })));
+    const ok = h.ServerSideEncryption === "aws:kms" && h.SSEKMSKeyId === src.keyArn && h.BucketKeyEnabled === true;
+    add(
+      `source: ${key} is encrypted with the stack's key and Bucket Key`,
+      ok,
+      `${String(h.ServerSideEncryption)}, key ${String(h.SSEKMSKeyId)}, Bucket Key ${String(h.BucketKeyEnabled)}`,
+    );
+  }
+
+  const bucketPolicy = await as("source", c.sourceS3.send(new GetBucketPolicyCommand({ Bucket: src.bucketName })));
+  const b = grantsAll(JSON.parse(bucketPolicy.Policy ?? '{"Statement":[]}') as PolicyDocument, "s3:GetObject", src.consumerRoleArns);
+  add("source: the live bucket policy grants the consumer roles", b.ok, b.detail);
+  const keyPolicy = await as("source", c.sourceKms.send(new GetKeyPolicyCommand({ KeyId: src.keyArn, PolicyName: "default" })));
+  const k = grantsAll(JSON.parse(keyPolicy.Policy ?? '{"Statement":[]}') as PolicyDocument, "kms:Decrypt", src.consumerRoleArns);
+  add("source: the live key policy grants the consumer roles", k.ok, k.detail);
+
+  // The boot marker: one console line, OK with the copied file's sha256, or FAILED with the reason.
+  const okLine = new RegExp(`${escapeRegExp(tgt.markerPrefix)} OK ${escapeRegExp(tgt.objectKey)} sha256=([0-9a-f]{64})`);
+  const failedLine = new RegExp(`${escapeRegExp(tgt.markerPrefix)} FAILED (.*)`);
+  const started = opts.now();
+  let copied: string | undefined;
+  let latest = true;
+  for (;;) {
+    let out: GetConsoleOutputCommandOutput;
+    try {
+      out = await as("target", c.targetEc2.send(new GetConsoleOutputCommand({ InstanceId: tgt.instanceId, Latest: latest || undefined })));
+    } catch (e) {
+      // Only Nitro instances keep the latest output; others return what they buffered at boot.
+      if (!(latest && e instanceof Error && e.name === "UnsupportedOperation")) throw e;
+      latest = false;
+      continue;
+    }
+    const text = Buffer.from(out.Output ?? "", "base64").toString("utf8");
+    const waited = Math.round((opts.now() - started) / 1000);
+    const okMatch = okLine.exec(text);
+    const failed = failedLine.exec(text);
+    if (okMatch) {
+      copied = okMatch[1];
+      add(`target: the instance's console reports ${tgt.markerPrefix} OK for ${tgt.objectKey}`, true, `after ${waited}s, sha256=${copied}`);
+      break;
+    }
+    if (failed) {
+      add(`target: the instance's console reports ${tgt.markerPrefix} OK for ${tgt.objectKey}`, false, `${failed[0].trim()} (after ${waited}s)`);
+      break;
+    }
+    if (waited >= opts.waitSeconds) {
+      add(
+        `target: the instance's console reports ${tgt.markerPrefix} OK for ${tgt.objectKey}`,
+        false,
+        `no marker after waiting ${waited}s; the instance may still be booting (see the README's troubleshooting)`,
+      );
+      break;
+    }
+    opts.log(`verify: no ${tgt.markerPrefix} marker on ${tgt.instanceId}'s console yet; waited ${waited}s of ${opts.waitSeconds}s`);
+    await opts.sleep(opts.pollSeconds * 1000);
+  }
+
+  if (copied !== undefined) {
+    const obj = await as("source", c.sourceS3.send(new GetObjectCommand({ Bucket: src.bucketName, Key: tgt.objectKey })));
+    const actual = sha256(await (obj.Body?.transformToByteArray() ?? Promise.resolve(new Uint8Array())));
+    add("target: the copy's sha256 matches the object in the bucket", actual === copied, actual === copied ? actual : `bucket ${actual}, instance ${copied}`);
+  }
+
+  const me = await as("target", c.targetSts.send(new GetCallerIdentityCommand({})));
+  const reader = parseRoleArn(tgt.roleArn);
+  const myArn = me.Arn ?? "";
+  if (reader && myArn.includes(`:assumed-role/${reader.roleName}/`)) {
+    add(
+      "negative: another principal of the target account is denied",
+      false,
+      `verify runs as the reader role itself (${myArn}); run it with another principal of account ${reader.accountId}`,
+    );
+  } else {
+    try {
+      await as("target", c.targetS3.send(new GetObjectCommand({ Bucket: src.bucketName, Key: tgt.objectKey })));
+      add(
+        "negative: another principal of the target account is denied",
+        false,
+        `${myArn} could read s3://${src.bucketName}/${tgt.objectKey}: the grant is too wide`,
+      );
+    } catch (e) {
+      if (e instanceof CredentialsFailure) throw e;
+      const denied = statusOf(e) === 403;
+      add(
+        "negative: another principal of the target account is denied",
+        denied,
+        denied
+          ? `${myArn}: AccessDenied (this proves the bucket's grant only if the principal has S3 read rights in its own account)`
+          : `unexpected error: ${e instanceof Error ? e.message : String(e)}`,
+      );
+    }
+  }
+  return checks;
+}
+
+export function report(checks: Check[]): string {
+  const failed = checks.filter((c) => !c.ok).length;
+  return `${table(
+    ["check", "result", "detail"],
+    checks.map((c) => [c.check, c.ok ? "pass" : "FAIL", c.detail]),
+  )}\n\n${checks.length - failed} passed, ${failed} failed`;
+}
+
+/** Runs verify with the stacks' credentials; a missing credential names the stack and its profile. */
+export async function verifyWithStacks(
+  source: StackInfo,
+  target: StackInfo,
+  src: SourceContract,
+  tgt: TargetReport,
+  clients: VerifyClients,
+  opts: VerifyOptions,
+): Promise<Check[]> {
+  try {
+    return await verify(src, tgt, clients, opts);
+  } catch (e) {
+    if (e instanceof CredentialsFailure) throw noCredentials(e.side === "source" ? source : target, e.original);
+    // A service's answer (AccessDenied, NoSuchBucket, throttling): the check ran and the cloud said no.
+    if (e instanceof Error && "$metadata" in e) throw new Failure(`an AWS call failed: ${e.name}: ${e.message}`);
+    throw e;
+  }
+}
+
+export function clientsFor(source: StackInfo, target: StackInfo): VerifyClients {
+  const s = clientConfig(source);
+  const t = clientConfig(target);
+  return {
+    sourceS3: new S3Client(s),
+    sourceKms: new KMSClient(s),
+    targetS3: new S3Client({ ...t, region: source.region }),
+    targetEc2: new EC2Client(t),
+    targetSts: new STSClient(t),
+  };
+}

@@ -1,0 +1,486 @@
+/**
+ * The CLIs' contract as a user meets it: each case is a real child process of an npm script's
+ * command (read from package.json), in a copy of the project, with a PATH where the Pulumi CLI is
+ * a fake. Every case asserts the exit code, the message (file, key, value, rule) and that nothing
+ * printed looks like a stack frame or an object dump. A few run through `npm run` itself, to prove
+ * npm passes the arguments, the caller's folder and the exit code.
+ */
+import { strict as assert } from "assert";
+import { spawn } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { stringify } from "yaml";
+
+const ROOT = path.resolve(__dirname, "..");
+const SCRIPTS = (JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")) as { scripts: Record<string, string> }).scripts;
+
+interface Case {
+  name: string;
+  script: string;
+  args?: string[];
+  /** Files written into the project copy for this case (relative path → content); stack files are restored after. */
+  files?: Record<string, string>;
+  env?: Record<string, string>;
+  /** Files removed from the project copy for this case; stack files are restored after. */
+  remove?: string[];
+  /** The folder, relative to the copy, the command is typed in. */
+  cwd?: string;
+  /** Through `npm run`, not the script's command directly. */
+  npm?: boolean;
+  code: number;
+  stderr?: (string | RegExp)[];
+  stdout?: (string | RegExp)[];
+}
+
+interface Outcome {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+const yaml = (config: Record<string, unknown>): string => stringify({ config });
+const SOURCE = {
+  "aws:region": "us-west-2",
+  "aws:allowedAccountIds": ["111111111111"],
+  "cross-account-s3-kms:side": "source",
+  "cross-account-s3-kms:consumers": [{ accountId: "222222222222", roleName: "account-b-role" }],
+};
+const TARGET = { "aws:region": "us-west-2", "aws:allowedAccountIds": ["222222222222"], "cross-account-s3-kms:side": "target" };
+const source = (over: Record<string, unknown>) => yaml({ ...SOURCE, ...over });
+const target = (over: Record<string, unknown>) => yaml({ ...TARGET, ...over });
+/** A YAML number where an account ID belongs, as a user who forgot the quotes writes it. */
+const UNQUOTED_SOURCE = source({}).replace('- "111111111111"', "- 111111111111");
+const UNQUOTED_TARGET = target({}).replace('- "222222222222"', "- 222222222222");
+const MALFORMED = 'config:\n  aws:region: "us-west-2\n  aws:allowedAccountIds: [\n';
+const SECRET = `${source({})}  cross-account-s3-kms:bucketName:\n    secure: AAABAHmXkOtGa2ftJv3Nt2c4u0w=\n`;
+const consumers = (n: number) => Array.from({ length: n }, (_, i) => ({ accountId: String(300000000000 + i), roleName: `reader-${i}` }));
+
+const CASES: Case[] = [
+  // plan: arguments
+  { name: "plan: an unknown option", script: "plan", args: ["--bogus"], code: 2, stderr: ["plan: unknown option --bogus", "--help"] },
+  { name: "plan: an option without its value", script: "plan", args: ["--source-config"], code: 2, stderr: ["option --source-config needs a value"] },
+  { name: "plan: a value for a flag", script: "plan", args: ["--json=yes"], code: 2, stderr: ["option --json takes no value"] },
+  { name: "plan: a stray argument", script: "plan", args: ["Pulumi.source.yaml"], code: 2, stderr: ['unexpected argument "Pulumi.source.yaml"'] },
+  { name: "plan: --help", script: "plan", args: ["--help"], code: 0, stdout: ["usage: npm run plan -- [options]", "--source-config FILE", "exit codes: 0"] },
+  // plan: files
+  { name: "plan: a missing file", script: "plan", args: ["--source-config", "nope.yaml"], code: 2, stderr: ["--source-config nope.yaml: no such file"] },
+  {
+    name: "plan: malformed YAML",
+    script: "plan",
+    args: ["--source-config", "c/bad.yaml"],
+    files: { "c/bad.yaml": MALFORMED },
+    code: 2,
+    stderr: ["--source-config c/bad.yaml: not valid YAML"],
+  },
+  {
+    name: "plan: YAML that is not a stack file",
+    script: "plan",
+    args: ["--target-config", "c/list.yaml"],
+    files: { "c/list.yaml": "- a\n- b\n" },
+    code: 2,
+    stderr: ["--target-config c/list.yaml: must be a Pulumi stack file"],
+  },
+  {
+    name: "plan: a secret",
+    script: "plan",
+    args: ["--source-config", "c/secret.yaml"],
+    files: { "c/secret.yaml": SECRET },
+    code: 2,
+    stderr: ["--source-config c/secret.yaml: cross-account-s3-kms:bucketName is a secret"],
+  },
+  {
+    name: "plan: the source file given as the target's",
+    script: "plan",
+    args: ["--target-config", "Pulumi.source.yaml"],
+    code: 2,
+    stderr: ["--target-config Pulumi.source.yaml: is a source-stack file (cross-account-s3-kms:side = source)", "swap the two files"],
+  },
+  {
+    name: "plan: the target file given as the source's",
+    script: "plan",
+    args: ["--source-config", "Pulumi.target.yaml"],
+    code: 2,
+    stderr: ["--source-config Pulumi.target.yaml: is a target-stack file", "swap the two files"],
+  },
+  {
+    name: "plan: an empty file",
+    script: "plan",
+    args: ["--source-config", "c/empty.yaml"],
+    files: { "c/empty.yaml": "" },
+    code: 2,
+    stderr: ["--source-config c/empty.yaml: cross-account-s3-kms:side is not set", "must set it to source"],
+  },
+  // plan: config
+  {
+    name: "plan: an unquoted source account ID",
+    script: "plan",
+    args: ["--source-config", "c/s.yaml"],
+    files: { "c/s.yaml": UNQUOTED_SOURCE },
+    code: 2,
+    stderr: ["--source-config c/s.yaml: aws:allowedAccountIds[0] = 111111111111: is a number: quote it in YAML"],
+  },
+  {
+    name: "plan: an unquoted target account ID",
+    script: "plan",
+    args: ["--target-config", "c/t.yaml"],
+    files: { "c/t.yaml": UNQUOTED_TARGET },
+    code: 2,
+    stderr: ["--target-config c/t.yaml: aws:allowedAccountIds[0] = 222222222222: is a number: quote it in YAML"],
+  },
+  {
+    name: "plan: no region",
+    script: "plan",
+    args: ["--source-config", "c/s.yaml"],
+    files: { "c/s.yaml": source({ "aws:region": undefined }) },
+    code: 2,
+    stderr: ["--source-config c/s.yaml: Invalid configuration for the source stack", "aws:region is not set", "AWS region"],
+  },
+  {
+    name: "plan: a consumer role name with a space",
+    script: "plan",
+    args: ["--source-config", "c/s.yaml"],
+    files: { "c/s.yaml": source({ "cross-account-s3-kms:consumers": [{ accountId: "222222222222", roleName: "my role" }] }) },
+    code: 2,
+    stderr: ['cross-account-s3-kms:consumers[0].roleName = "my role": must be an IAM role name'],
+  },
+  {
+    name: "plan: too many consumers for the bucket policy",
+    script: "plan",
+    args: ["--source-config", "c/s.yaml"],
+    files: { "c/s.yaml": source({ "cross-account-s3-kms:consumers": consumers(300) }) },
+    code: 2,
+    stderr: ["With 300 cross-account-s3-kms:consumers", "over AWS's limit of 20,480", "consumerOrgId"],
+  },
+  {
+    name: "plan: a rotation period out of range",
+    script: "plan",
+    args: ["--source-config", "c/s.yaml"],
+    files: { "c/s.yaml": source({ "cross-account-s3-kms:keyRotationDays": 12 }) },
+    code: 2,
+    stderr: ['cross-account-s3-kms:keyRotationDays = "12": must be a whole number from 90 to 2560'],
+  },
+  {
+    name: "plan: objects in a system folder",
+    script: "plan",
+    args: ["--source-config", "c/s.yaml"],
+    files: { "c/s.yaml": source({ "cross-account-s3-kms:objects": "/etc/ssl" }) },
+    code: 2,
+    stderr: ['cross-account-s3-kms:objects = "/etc/ssl": must be a folder inside the project'],
+  },
+  {
+    name: "plan: objects above the project",
+    script: "plan",
+    args: ["--source-config", "c/s.yaml"],
+    files: { "c/s.yaml": source({ "cross-account-s3-kms:objects": "../.." }) },
+    code: 2,
+    stderr: ['cross-account-s3-kms:objects = "../..": must be a folder inside the project'],
+  },
+  {
+    name: "plan: an object file name with a backslash",
+    script: "plan",
+    args: ["--source-config", "c/s.yaml"],
+    files: { "c/s.yaml": source({ "cross-account-s3-kms:objects": "c/odd" }), "c/odd/a\\b.txt": "x" },
+    code: 2,
+    stderr: ['cross-account-s3-kms:objects = "c/odd": file "a\\\\b.txt" gives an S3 key that must not contain a backslash'],
+  },
+  {
+    name: "plan: an object file name with a newline",
+    script: "plan",
+    args: ["--source-config", "c/s.yaml"],
+    files: { "c/s.yaml": source({ "cross-account-s3-kms:objects": "c/nl" }), "c/nl/a\nb.txt": "x" },
+    code: 2,
+    stderr: ['file "a\\nb.txt" gives an S3 key that must not contain a backslash or a control character'],
+  },
+  {
+    name: "plan: a target objectKey with a newline",
+    script: "plan",
+    args: ["--target-config", "c/t.yaml"],
+    files: { "c/t.yaml": target({ "cross-account-s3-kms:objectKey": "a\nb" }) },
+    code: 2,
+    stderr: ["--target-config c/t.yaml: Invalid configuration for the target stack", 'cross-account-s3-kms:objectKey = "a\\nb": must not contain'],
+  },
+  {
+    name: "plan: a target role the source does not grant (found by the program run)",
+    script: "plan",
+    args: ["--target-config", "c/t.yaml"],
+    files: { "c/t.yaml": target({ "cross-account-s3-kms:roleName": "other-role" }) },
+    code: 2,
+    stderr: ["--target-config c/t.yaml: The target stack does not match the source stack", "arn:aws:iam::222222222222:role/other-role is not granted"],
+  },
+  {
+    name: "plan: a relative path, from the folder it was typed in",
+    script: "plan",
+    cwd: "c/sub",
+    args: ["--source-config", "../here.yaml"],
+    files: { "c/here.yaml": source({ "cross-account-s3-kms:keyRotationDays": 1 }) },
+    code: 2,
+    stderr: ["--source-config ../here.yaml: Invalid configuration", 'keyRotationDays = "1"'],
+  },
+  // deploy and destroy
+  { name: "deploy: an unknown option", script: "deploy", args: ["--force"], code: 2, stderr: ["deploy: unknown option --force"] },
+  { name: "deploy: a stack that does not exist", script: "deploy", args: ["--stack", "both"], code: 2, stderr: ['--stack = "both": must be source or target'] },
+  { name: "deploy: --help", script: "deploy", args: ["--help"], code: 0, stdout: ["usage: npm run deploy -- [options]", "--stack source|target", "-y, --yes"] },
+  {
+    name: "deploy: a malformed stack file",
+    script: "deploy",
+    args: ["--yes"],
+    files: { "Pulumi.source.yaml": MALFORMED },
+    code: 2,
+    stderr: ["deploy: Pulumi.source.yaml: not valid YAML"],
+  },
+  {
+    name: "deploy: a stack file with a secret gets as far as the CLI",
+    script: "deploy",
+    args: ["--yes"],
+    files: { "Pulumi.source.yaml": SECRET },
+    code: 2,
+    stderr: ["deploy: The Pulumi CLI is not available"],
+  },
+  {
+    name: "deploy: an unquoted account ID",
+    script: "deploy",
+    args: ["--yes"],
+    files: { "Pulumi.target.yaml": UNQUOTED_TARGET },
+    code: 2,
+    stderr: ["deploy: Pulumi.target.yaml: aws:allowedAccountIds[0] = 222222222222: is a number: quote it in YAML"],
+  },
+  {
+    name: "deploy: the target's file holds the source's config",
+    script: "deploy",
+    args: ["--yes"],
+    files: { "Pulumi.target.yaml": source({}) },
+    code: 2,
+    stderr: ["deploy: Pulumi.target.yaml: is a source-stack file"],
+  },
+  {
+    name: "deploy: no Pulumi CLI",
+    script: "deploy",
+    args: ["--yes"],
+    code: 2,
+    stderr: ["deploy: The Pulumi CLI is not available (pulumi is not installed: a test fake)", 'npm "pulumi" launcher'],
+  },
+  { name: "destroy: an unknown option", script: "destroy", args: ["--force"], code: 2, stderr: ["destroy: unknown option --force"] },
+  { name: "destroy: --help", script: "destroy", args: ["-h"], code: 0, stdout: ["usage: npm run destroy -- [options]", "target (account B), then source"] },
+  // verify
+  {
+    name: "verify: --wait that is not a number",
+    script: "verify",
+    args: ["--wait", "soon"],
+    code: 2,
+    stderr: ['verify: --wait = "soon": must be a whole number'],
+  },
+  { name: "verify: --help", script: "verify", args: ["--help"], code: 0, stdout: ["usage: npm run verify -- [options]", "--wait SECONDS"] },
+  { name: "verify: no Pulumi CLI", script: "verify", code: 2, stderr: ["verify: The Pulumi CLI is not available"] },
+  {
+    name: "verify: a missing stack file",
+    script: "verify",
+    remove: ["Pulumi.target.yaml"],
+    code: 2,
+    stderr: ["verify: Pulumi.target.yaml does not exist"],
+  },
+  {
+    name: "verify: the backend refuses to select the stack",
+    script: "verify",
+    env: { FAKE_PULUMI: "works", PULUMI_CONFIG_PASSPHRASE: "" },
+    code: 2,
+    stderr: ["verify: Cannot read the source stack's outputs from the backend", "AccessDenied"],
+  },
+  // test:integration
+  { name: "test:integration: not enabled", script: "test:integration", code: 0, stdout: [/^skipped: CROSS_ACCOUNT_IT is not 1/] },
+  {
+    name: "test:integration: enabled, with a broken stack file",
+    script: "test:integration",
+    env: { CROSS_ACCOUNT_IT: "1" },
+    files: { "Pulumi.source.yaml": MALFORMED },
+    code: 2,
+    stderr: ["test:integration: Pulumi.source.yaml: not valid YAML"],
+  },
+  {
+    name: "test:integration: enabled, without a profile per account",
+    script: "test:integration",
+    env: { CROSS_ACCOUNT_IT: "1" },
+    code: 2,
+    stderr: ["needs one AWS profile per account: set aws:profile in both"],
+  },
+  { name: "test:integration: an unknown option", script: "test:integration", args: ["--keep"], code: 2, stderr: ["test:integration: unknown option --keep"] },
+  // bench
+  { name: "bench: --help answers at once", script: "bench", args: ["--help"], code: 0, stdout: ["usage: npm run bench -- [options]", "--sizes N,N,..."] },
+  {
+    name: "bench: sizes out of order",
+    script: "bench",
+    args: ["--sizes", "10,1"],
+    code: 2,
+    stderr: ['bench: --sizes = "10,1": must be ascending whole numbers'],
+  },
+  // through npm itself
+  { name: "npm run plan: exit 2 passes through npm", script: "plan", npm: true, args: ["--bogus"], code: 2, stderr: ["plan: unknown option --bogus"] },
+  {
+    name: "npm run plan: a relative path from a subfolder (npm's INIT_CWD)",
+    script: "plan",
+    npm: true,
+    cwd: "c/deep",
+    args: ["--target-config", "t.yaml"],
+    files: { "c/deep/t.yaml": UNQUOTED_TARGET },
+    code: 2,
+    stderr: ["--target-config t.yaml: aws:allowedAccountIds[0] = 222222222222: is a number"],
+  },
+  {
+    name: "verify: a negative --wait",
+    script: "verify",
+    args: ["--wait", "-1"],
+    code: 2,
+    stderr: ['option --wait needs a value; to give one that starts with "-", write --wait=-1'],
+  },
+  { name: "npm run verify: bad --wait", script: "verify", npm: true, args: ["--wait=-1"], code: 2, stderr: ['--wait = "-1": must be a whole number'] },
+  { name: "npm run test:integration: skipped", script: "test:integration", npm: true, code: 0, stdout: ["skipped: CROSS_ACCOUNT_IT is not 1"] },
+];
+
+/** A stack frame, as Node prints one, or the dump of an error object. */
+const TRACE = /^\s+at .+[(:]\d+|__pulumiRunError|\{\s*$|^\s+problems: \[/m;
+
+const FAKE_PULUMI = `#!/bin/sh
+if [ "$FAKE_PULUMI" = works ] && [ "$1" = version ]; then echo v3.265.0; exit 0; fi
+if [ "$FAKE_PULUMI" = works ]; then
+  echo 'error: failed to load checkpoint: blob (key ".pulumi/stacks/cross-account-s3-kms/source.json"): AccessDenied: Access Denied' >&2
+  exit 255
+fi
+echo "pulumi is not installed: a test fake" >&2
+exit 127
+`;
+
+/** The project's own files in a temporary folder; node_modules is linked. */
+function copyProject(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "processes-"));
+  for (const entry of [
+    "package.json",
+    "tsconfig.json",
+    "Pulumi.yaml",
+    "Pulumi.source.yaml",
+    "Pulumi.target.yaml",
+    "shared",
+    "source-account",
+    "target-account",
+  ]) {
+    fs.cpSync(path.join(ROOT, entry), path.join(dir, entry), { recursive: true });
+  }
+  fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(dir, "node_modules"), "dir");
+  const bin = path.join(dir, ".bin");
+  fs.mkdirSync(bin);
+  fs.symlinkSync(process.execPath, path.join(bin, "node"));
+  fs.writeFileSync(path.join(bin, "pulumi"), FAKE_PULUMI, { mode: 0o755 });
+  return dir;
+}
+
+function run(project: string, c: Case): Promise<Outcome> {
+  const cwd = path.join(project, c.cwd ?? "");
+  fs.mkdirSync(cwd, { recursive: true });
+  // The script's own command, as npm would run it from the project root; or npm itself, from the caller's folder.
+  const [command, ...fixed] = c.npm ? ["npm", "run", "--silent", c.script, "--"] : SCRIPTS[c.script].split(" ");
+  const env: NodeJS.ProcessEnv = {
+    // npm lives beside node; the tools themselves see only the fake pulumi and the system's folders.
+    PATH: `${path.join(project, ".bin")}:${c.npm ? `${path.dirname(process.execPath)}:` : ""}/usr/bin:/bin`,
+    HOME: project,
+    ...(c.npm ? { npm_config_cache: path.join(os.tmpdir(), "processes-npm-cache"), npm_config_update_notifier: "false" } : { INIT_CWD: cwd }),
+    ...c.env,
+  };
+  return new Promise((resolve, reject) => {
+    const child = spawn(command === "node" ? process.execPath : command, [...fixed, ...(c.args ?? [])], {
+      cwd: c.npm ? cwd : project,
+      env,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/**
+ * Each case's own folder: "c/" in its paths, file contents and expected messages becomes "c<i>/",
+ * so cases that run side by side never share a file.
+ */
+function localize(c: Case, i: number): Case {
+  const own = (text: string) => text.replace(/(^|[\s"'/.])c\//g, `$1c${i}/`);
+  const owned = (v: string | RegExp) => (typeof v === "string" ? own(v) : v);
+  return {
+    ...c,
+    args: c.args?.map(own),
+    cwd: c.cwd && own(c.cwd),
+    files: c.files && Object.fromEntries(Object.entries(c.files).map(([f, content]) => [own(f), own(content)])),
+    stderr: c.stderr?.map(owned),
+    stdout: c.stdout?.map(owned),
+  };
+}
+
+/** Runs the cases two at a time, each with its files in place; stack files are put back after each. */
+async function runAll(project: string, cases: Case[]): Promise<Map<Case, Outcome>> {
+  const results = new Map<Case, Outcome>();
+  const stackFiles = ["Pulumi.source.yaml", "Pulumi.target.yaml"];
+  const original = new Map(stackFiles.map((f) => [f, fs.readFileSync(path.join(project, f), "utf8")]));
+  const touchesStackFiles = (c: Case) => [...Object.keys(c.files ?? {}), ...(c.remove ?? [])].some((f) => stackFiles.includes(f));
+  // Cases that change the shared stack files run alone; the others two at a time.
+  const alone = cases.filter(touchesStackFiles);
+  const shared = cases.filter((c) => !touchesStackFiles(c));
+  const prepare = (c: Case) => {
+    for (const [f, content] of Object.entries(c.files ?? {})) {
+      fs.mkdirSync(path.dirname(path.join(project, f)), { recursive: true });
+      fs.writeFileSync(path.join(project, f), content);
+    }
+    for (const f of c.remove ?? []) fs.rmSync(path.join(project, f));
+  };
+  for (const c of shared) prepare(c);
+  let next = 0;
+  const worker = async () => {
+    while (next < shared.length) {
+      const c = shared[next++];
+      results.set(c, await run(project, c));
+    }
+  };
+  await Promise.all([worker(), worker()]);
+  for (const c of alone) {
+    prepare(c);
+    try {
+      results.set(c, await run(project, c));
+    } finally {
+      for (const [f, content] of original) fs.writeFileSync(path.join(project, f), content);
+    }
+  }
+  return results;
+}
+
+const matches = (text: string, want: string | RegExp): boolean => (typeof want === "string" ? text.includes(want) : want.test(text));
+
+describe("the CLIs as processes: exit codes and messages", function () {
+  this.timeout(120_000);
+  let project: string;
+  let results: Map<Case, Outcome>;
+  const cases = CASES.map(localize);
+
+  before(async () => {
+    project = copyProject();
+    results = await runAll(project, cases);
+  });
+  after(() => fs.rmSync(project, { recursive: true, force: true }));
+
+  it(`covers at least 40 bad inputs (${CASES.filter((c) => c.code !== 0).length} here)`, () => {
+    assert.ok(CASES.filter((c) => c.code !== 0).length >= 40);
+    for (const s of new Set(CASES.map((c) => c.script))) assert.ok(SCRIPTS[s], `package.json has no ${s} script`);
+  });
+
+  for (const c of cases) {
+    it(`${c.name}: exit ${c.code}`, () => {
+      const r = results.get(c);
+      assert.ok(r, "the case ran");
+      const shown = `exit ${String(r.code)}\n--- stdout\n${r.stdout}--- stderr\n${r.stderr}`;
+      assert.equal(r.code, c.code, shown);
+      for (const want of c.stderr ?? []) assert.ok(matches(r.stderr, want), `stderr lacks ${String(want)}\n${shown}`);
+      for (const want of c.stdout ?? []) assert.ok(matches(r.stdout, want), `stdout lacks ${String(want)}\n${shown}`);
+      assert.doesNotMatch(`${r.stdout}\n${r.stderr}`, TRACE, `a stack trace or an object dump\n${shown}`);
+      if (c.code === 2) assert.match(r.stderr, new RegExp(`^${c.script.replace(":", "\\:")}: `), `the message starts with the tool's name\n${shown}`);
+    });
+  }
+});
