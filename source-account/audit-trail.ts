@@ -1,9 +1,9 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { bucketArn, trailArn } from "../shared/arn";
-import { auditLogBucketPolicy } from "../shared/policies";
-import { renderPolicy } from "../shared/policy-document";
-import { tags } from "../shared/tags";
+import { bucketArn, trailArn } from "../shared/program/iam/arn";
+import { auditLogBucketPolicy } from "../shared/program/iam/grants";
+import { renderPolicy } from "../shared/program/iam/document";
+import { tags } from "../shared/program/tags";
 import { EncryptedBucket } from "./encrypted-bucket";
 
 export interface AuditTrailArgs {

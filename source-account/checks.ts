@@ -1,6 +1,6 @@
 /** The source stack's checks, run before any resource is declared: its config, then its policies' sizes. */
-import { ConfigError, parseSourceConfig, RawConfig, SourceConfig } from "../shared/config";
-import { policySizeProblems } from "./policies";
+import { ConfigError, parseSourceConfig, RawConfig, SourceConfig } from "../shared/program/config";
+import { policySizeProblems } from "./documents";
 
 export function checkSourceConfig(raw: RawConfig): SourceConfig {
   const cfg = parseSourceConfig(raw);

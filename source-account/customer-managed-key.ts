@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { tags } from "../shared/tags";
+import { tags } from "../shared/program/tags";
 
 export interface CustomerManagedKeyArgs {
   /** The alias, `alias/<name>`. Required. */

@@ -1,14 +1,14 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { bucketArn, roleArn } from "../shared/arn";
-import { SourceConfig } from "../shared/config";
-import { SourceContract } from "../shared/contract";
-import { renderPolicy } from "../shared/policy-document";
-import { tags } from "../shared/tags";
+import { bucketArn, roleArn } from "../shared/program/iam/arn";
+import { SourceConfig } from "../shared/program/config";
+import { SourceContract } from "../shared/program/contract";
+import { renderPolicy } from "../shared/program/iam/document";
+import { tags } from "../shared/program/tags";
 import { AuditTrail } from "./audit-trail";
 import { CustomerManagedKey } from "./customer-managed-key";
 import { EncryptedBucket } from "./encrypted-bucket";
-import { auditLogBucketName, auditTrailName, bucketPolicyFor, keyPolicyFor } from "./policies";
+import { auditLogBucketName, auditTrailName, bucketPolicyFor, keyPolicyFor } from "./documents";
 
 export type SourceOutputs = { [K in keyof SourceContract]: pulumi.Input<SourceContract[K]> };
 

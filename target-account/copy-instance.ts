@@ -1,7 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { Architecture } from "../shared/config";
-import { tags } from "../shared/tags";
+import { Architecture } from "../shared/program/config";
+import { tags } from "../shared/program/tags";
 
 /** The public SSM parameter holding the latest Amazon Linux 2023 AMI for an architecture. */
 export const al2023Parameter = (arch: Architecture): string => `/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-${arch}`;

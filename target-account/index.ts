@@ -1,12 +1,12 @@
 import * as path from "path";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { roleArn } from "../shared/arn";
-import { key, TargetConfig } from "../shared/config";
-import { CONTRACT_KEYS, OPTIONAL_CONTRACT_KEYS, SourceContract, validateContract } from "../shared/contract";
-import { UserError } from "../shared/errors";
-import { readerIdentityPolicy, s3EndpointPolicy } from "../shared/policies";
-import { renderPolicy } from "../shared/policy-document";
+import { roleArn } from "../shared/program/iam/arn";
+import { configKey, TargetConfig } from "../shared/program/config";
+import { CONTRACT_KEYS, OPTIONAL_CONTRACT_KEYS, SourceContract, validateContract } from "../shared/program/contract";
+import { UserError } from "../shared/program/errors";
+import { readerIdentityPolicy, s3EndpointPolicy } from "../shared/program/iam/grants";
+import { renderPolicy } from "../shared/program/iam/document";
 import { MARKER_PREFIX, renderBootScript } from "./boot-script";
 import { CopyInstance } from "./copy-instance";
 import { ReaderNetwork } from "./network";
@@ -22,7 +22,7 @@ export interface TargetOutputs {
 }
 
 const deployFirst = (stack: string): string =>
-  `Deploy the source stack first (pulumi up -s source, in account A, on the same backend), or point ${key("sourceStack")} at it (now ${JSON.stringify(stack)}).`;
+  `Deploy the source stack first (pulumi up -s source, in account A, on the same backend), or point ${configKey("sourceStack")} at it (now ${JSON.stringify(stack)}).`;
 
 /** Reads and validates the source stack's outputs before any resource of this stack is declared. */
 export async function readSourceContract(sourceStack: string): Promise<SourceContract> {
@@ -75,15 +75,15 @@ export function contractProblems(cfg: TargetConfig, src: SourceContract): string
       ...(org ? [`roles named ${org.roleNames?.join(", ") ?? "anything"} in ${org.orgId ?? org.orgPaths?.join(", ")}`] : []),
     ];
     const fix = org
-      ? `Add "${cfg.roleName}" to ${key("consumerRoleNames")} (or { accountId: "${cfg.accountId}", roleName: "${cfg.roleName}" } to ${key("consumers")})`
-      : `Add { accountId: "${cfg.accountId}", roleName: "${cfg.roleName}" } to ${key("consumers")}`;
+      ? `Add "${cfg.roleName}" to ${configKey("consumerRoleNames")} (or { accountId: "${cfg.accountId}", roleName: "${cfg.roleName}" } to ${configKey("consumers")})`
+      : `Add { accountId: "${cfg.accountId}", roleName: "${cfg.roleName}" } to ${configKey("consumers")}`;
     problems.push(
       `This stack's role ${self} is not granted by the source (it grants ${granted.join("; ")}). ` +
         `${fix} in Pulumi.source.yaml, run pulumi up -s source, then deploy the target again.`,
     );
   }
   if (cfg.objectKey !== undefined && !src.objectKeys.includes(cfg.objectKey)) {
-    problems.push(`${key("objectKey")} = ${JSON.stringify(cfg.objectKey)}: must be one of the source's objects: ${src.objectKeys.join(", ")}.`);
+    problems.push(`${configKey("objectKey")} = ${JSON.stringify(cfg.objectKey)}: must be one of the source's objects: ${src.objectKeys.join(", ")}.`);
   }
   return problems;
 }
@@ -97,7 +97,7 @@ async function zoneOffering(cfg: TargetConfig): Promise<string> {
   const zones = [...offers.locations].sort();
   if (zones.length === 0) {
     throw new UserError(
-      `${key("instanceType")} = ${JSON.stringify(cfg.instanceType)}: no availability zone of ${cfg.region} offers it to this account; choose another type (for example t3.micro).`,
+      `${configKey("instanceType")} = ${JSON.stringify(cfg.instanceType)}: no availability zone of ${cfg.region} offers it to this account; choose another type (for example t3.micro).`,
     );
   }
   return zones[0];

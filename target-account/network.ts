@@ -1,8 +1,8 @@
 import * as aws from "@pulumi/aws";
 import * as awsx from "@pulumi/awsx";
 import * as pulumi from "@pulumi/pulumi";
-import { UserError } from "../shared/errors";
-import { tags } from "../shared/tags";
+import { UserError } from "../shared/program/errors";
+import { tags } from "../shared/program/tags";
 
 /** The VPC's address range in private mode. */
 export const VPC_CIDR = "10.0.0.0/16";

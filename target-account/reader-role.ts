@@ -1,8 +1,8 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { ec2TrustPolicy } from "../shared/policies";
-import { renderPolicy } from "../shared/policy-document";
-import { tags } from "../shared/tags";
+import { ec2TrustPolicy } from "../shared/program/iam/grants";
+import { renderPolicy } from "../shared/program/iam/document";
+import { tags } from "../shared/program/tags";
 
 /** AWS's managed policy for the SSM agent (Session Manager). */
 export const SSM_CORE_POLICY_ARN = "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore";

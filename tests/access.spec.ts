@@ -13,11 +13,11 @@ import {
   mutate,
   Principal,
   vocabularyProblems,
-} from "../shared/access-model";
-import { RawConfig } from "../shared/config";
-import { policyDocument, Statement } from "../shared/policy-document";
-import { actionsOf } from "../shared/policy-query";
-import { readStackConfig } from "../shared/stack-file";
+} from "../shared/offline/access";
+import { RawConfig } from "../shared/program/config";
+import { policyDocument, Statement } from "../shared/program/iam/document";
+import { actionsOf } from "../shared/offline/policy-queries";
+import { readStackConfig } from "../shared/offline/stack-files";
 
 const ROOT = path.resolve(__dirname, "..");
 const SOURCE = readStackConfig(path.join(ROOT, "Pulumi.source.yaml"));

@@ -1,7 +1,7 @@
 import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { RawConfig } from "../shared/config";
+import { RawConfig } from "../shared/program/config";
 import { runProgramExpectingError } from "../shared/offline/run";
 import { projectTmpDir } from "./tmp";
 

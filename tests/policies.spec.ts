@@ -1,6 +1,6 @@
 import { strict as assert } from "assert";
-import { ec2TrustPolicy, readerIdentityPolicy, readGrant, ReadTarget, sourceBucketPolicy, sourceKeyPolicy } from "../shared/policies";
-import { actionsOf, awsPrincipals, cond, resourcesOf, sorted } from "../shared/policy-query";
+import { ec2TrustPolicy, readerIdentityPolicy, readGrant, ReadTarget, sourceBucketPolicy, sourceKeyPolicy } from "../shared/program/iam/grants";
+import { actionsOf, awsPrincipals, cond, resourcesOf, sorted } from "../shared/offline/policy-queries";
 
 const target: ReadTarget = {
   region: "ap-southeast-2",

@@ -1,10 +1,10 @@
 import { strict as assert } from "assert";
 import * as path from "path";
 import { PolicyResource, ResourceValidationArgs, StackValidationArgs } from "@pulumi/policy";
-import { RawConfig } from "../shared/config";
+import { RawConfig } from "../shared/program/config";
 import { runProgram } from "../shared/offline/run";
-import { policies } from "../shared/policy-pack/policies";
-import { readStackConfig } from "../shared/stack-file";
+import { policies } from "../shared/policy-pack/rules";
+import { readStackConfig } from "../shared/offline/stack-files";
 
 const ROOT = path.resolve(__dirname, "..");
 

@@ -1,8 +1,8 @@
 import { strict as assert } from "assert";
-import { RawConfig } from "../shared/config";
+import { RawConfig } from "../shared/program/config";
 import { one, ofType, policyOf, runProgram, runProgramExpectingError } from "../shared/offline/run";
-import { PolicyDocument } from "../shared/policy-document";
-import { POLICY_LIMITS } from "../source-account/policies";
+import { PolicyDocument } from "../shared/program/iam/document";
+import { POLICY_LIMITS } from "../source-account/documents";
 
 /** N consumers, each its own account, with role names of a typical length. */
 const consumers = (n: number) =>

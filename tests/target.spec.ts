@@ -2,11 +2,11 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { strict as assert } from "assert";
 import * as path from "path";
-import { RawConfig } from "../shared/config";
-import { readStackConfig } from "../shared/stack-file";
+import { RawConfig } from "../shared/program/config";
+import { readStackConfig } from "../shared/offline/stack-files";
 import { CapturedResource, one, ofType, policyOf, runProgram, runProgramExpectingError, StackRun } from "../shared/offline/run";
 import { Invoke } from "../shared/offline/mocks";
-import { actionsOf, awsPrincipals, cond, resourcesOf, sorted } from "../shared/policy-query";
+import { actionsOf, awsPrincipals, cond, resourcesOf, sorted } from "../shared/offline/policy-queries";
 
 const ROOT = path.resolve(__dirname, "..");
 const SOURCE_STACK = "organization/cross-account-s3-kms/source";

@@ -8,9 +8,9 @@ import { GetBucketPolicyCommand, GetObjectCommand, HeadObjectCommand, S3Client, 
 import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
 import { sdkStreamMixin } from "@smithy/util-stream";
 import { mockClient } from "aws-sdk-client-mock";
-import { SourceContract, validateContract } from "../shared/contract";
+import { SourceContract, validateContract } from "../shared/program/contract";
 import { ofType, runProgram } from "../shared/offline/run";
-import { readStackConfig } from "../shared/stack-file";
+import { readStackConfig } from "../shared/offline/stack-files";
 import { Check, parseTargetOutputs, TargetReport, verify, VerifyClients, verifyWithStacks } from "../shared/tools/verify-checks";
 import { StackInfo } from "../shared/tools/workspace";
 

@@ -3,9 +3,10 @@
  * resource's type, name, inputs and options.
  */
 import * as pulumi from "@pulumi/pulumi";
+import * as fs from "fs";
 import * as path from "path";
-import { PROJECT, PROJECT_ROOT, RawConfig } from "../config";
-import { PolicyDocument } from "../policy-document";
+import { PROJECT, PROJECT_ROOT, RawConfig } from "../program/config";
+import { PolicyDocument } from "../program/iam/document";
 import { createMocks, Invoke, MockContext } from "./mocks";
 
 export interface CapturedResource {
@@ -36,7 +37,8 @@ export interface FailedRun {
   resources: CapturedResource[];
 }
 
-const PROGRAM = path.join(PROJECT_ROOT, "shared", "main.ts");
+/** The program, found as Pulumi's Node.js language host finds it: package.json "main" in Pulumi.yaml's folder. */
+const PROGRAM = path.join(PROJECT_ROOT, (JSON.parse(fs.readFileSync(path.join(PROJECT_ROOT, "package.json"), "utf8")) as { main: string }).main);
 
 /** Waits for every pending registration; internal to the SDK, so typed here by its shape. */
 async function waitForRegistrations(): Promise<void> {

@@ -3,6 +3,6 @@
  * mandatory; see policies.ts and the README's CI section.
  */
 import { PolicyPack } from "@pulumi/policy";
-import { policies } from "./policies";
+import { policies } from "./rules";
 
 new PolicyPack("cross-account-s3-kms-baseline", { policies });

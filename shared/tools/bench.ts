@@ -6,9 +6,9 @@
  */
 import { spawnSync } from "child_process";
 import { performance } from "perf_hooks";
-import { PROJECT_ROOT, RawConfig } from "../config";
+import { PROJECT_ROOT, RawConfig } from "../program/config";
 import type { StackRun } from "../offline/run";
-import { POLICY_LIMITS } from "../../source-account/policies";
+import { POLICY_LIMITS } from "../../source-account/documents";
 import { defineTool, EXIT, toolMain, UsageError } from "./cli";
 import { table } from "./format";
 
@@ -36,7 +36,7 @@ const TARGET: RawConfig = { "aws:region": "us-west-2", "aws:allowedAccountIds": 
 /** The simulator and the Pulumi runtime, loaded when a measurement starts, so --help and bad arguments answer at once. */
 const heavy = () => ({
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- a lazy load, typed by the import type
-  ...(require("../access-model") as typeof import("../access-model")),
+  ...(require("../offline/access") as typeof import("../offline/access")),
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- a lazy load, typed by the import type
   ...(require("../offline/run") as typeof import("../offline/run")),
 });

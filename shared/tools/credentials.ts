@@ -1,6 +1,6 @@
 /** Credentials per stack: each stack's aws:profile, or the environment's credentials. */
 import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
-import { UserError } from "../errors";
+import { UserError } from "../program/errors";
 import { StackInfo } from "./workspace";
 
 /** Client settings for a stack's account: its region and, when set, its profile. */

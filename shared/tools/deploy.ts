@@ -6,8 +6,8 @@
 import type { OpMap } from "@pulumi/pulumi/automation";
 import { CommandError, ConcurrentUpdateError, StackNotFoundError } from "@pulumi/pulumi/automation/errors";
 import * as readline from "readline";
-import { key } from "../config";
-import { UserError } from "../errors";
+import { configKey } from "../program/config";
+import { UserError } from "../program/errors";
 import { defineTool, EXIT, Failure, toolMain } from "./cli";
 import type { Identity } from "./credentials";
 import { Backend, backend, checkPassphrase, checkPulumiCli, prepareBackend, stackInfo, StackInfo, stackInfoFrom, StackName, STACKS } from "./workspace";
@@ -72,8 +72,8 @@ export function explain(e: unknown, name: StackName, action: Action): Error {
   if (!(e instanceof CommandError)) return e instanceof Error ? e : new Error(text);
   if (/protected/i.test(text) && action === "destroy") {
     return new Failure(
-      `The ${name} stack has protected resources (${key("protectData")} is true by default, so the key and buckets survive a destroy). ` +
-        `To delete them: set ${key("protectData")}: false in Pulumi.${name}.yaml, run "npm run deploy -- --stack ${name}", then "npm run destroy" again. ` +
+      `The ${name} stack has protected resources (${configKey("protectData")} is true by default, so the key and buckets survive a destroy). ` +
+        `To delete them: set ${configKey("protectData")}: false in Pulumi.${name}.yaml, run "npm run deploy -- --stack ${name}", then "npm run destroy" again. ` +
         `The KMS key is then scheduled for deletion after its 30-day window.`,
     );
   }

@@ -9,10 +9,10 @@
 import * as fs from "fs";
 import * as path from "path";
 import { parse, stringify } from "yaml";
-import { Consumer } from "../arn";
-import { defaultBucketName, key, PROJECT_ROOT, SOURCE_DEFAULTS, TARGET_DEFAULTS } from "../config";
-import { validateContract } from "../contract";
-import { UserError } from "../errors";
+import { Consumer } from "../program/iam/arn";
+import { defaultBucketName, configKey, PROJECT_ROOT, SOURCE_DEFAULTS, TARGET_DEFAULTS } from "../program/config";
+import { validateContract } from "../program/contract";
+import { UserError } from "../program/errors";
 import { defineTool, EXIT, Failure, toolMain, ToolIo } from "./cli";
 import { Action, DeployArgs, DeployIo, preflight, runDeploy, StackOps } from "./deploy";
 import { stackInfo, StackInfo, StackName } from "./workspace";
@@ -50,20 +50,20 @@ export function writeItStackFiles(root = PROJECT_ROOT): string[] {
   const str = (v: unknown, fallback: string): string => (typeof v === "string" ? v : fallback);
   const sourceAccount = stackInfo("source", root).accountId;
   const targetAccount = stackInfo("target", root).accountId;
-  const bucketName = str(source.config[key("bucketName")], defaultBucketName(sourceAccount, str(source.config["aws:region"], "")));
-  const roleName = str(target.config[key("roleName")], TARGET_DEFAULTS.roleName);
+  const bucketName = str(source.config[configKey("bucketName")], defaultBucketName(sourceAccount, str(source.config["aws:region"], "")));
+  const roleName = str(target.config[configKey("roleName")], TARGET_DEFAULTS.roleName);
   const itRole = itName(roleName, 64);
-  const consumers = Array.isArray(source.config[key("consumers")]) ? (source.config[key("consumers")] as Consumer[]) : [];
+  const consumers = Array.isArray(source.config[configKey("consumers")]) ? (source.config[configKey("consumers")] as Consumer[]) : [];
 
-  source.config[key("protectData")] = false;
-  source.config[key("bucketName")] = itName(bucketName, 63);
-  source.config[key("keyAlias")] = itName(str(source.config[key("keyAlias")], SOURCE_DEFAULTS.keyAlias), 256);
-  source.config[key("consumers")] = [
+  source.config[configKey("protectData")] = false;
+  source.config[configKey("bucketName")] = itName(bucketName, 63);
+  source.config[configKey("keyAlias")] = itName(str(source.config[configKey("keyAlias")], SOURCE_DEFAULTS.keyAlias), 256);
+  source.config[configKey("consumers")] = [
     ...consumers.filter((c) => !(String(c.accountId) === targetAccount && c.roleName === roleName)),
     { accountId: targetAccount, roleName: itRole },
   ];
-  target.config[key("roleName")] = itRole;
-  target.config[key("sourceStack")] = str(target.config[key("sourceStack")], TARGET_DEFAULTS.sourceStack).replace(/[^/]+$/, IT_STACKS.source);
+  target.config[configKey("roleName")] = itRole;
+  target.config[configKey("sourceStack")] = str(target.config[configKey("sourceStack")], TARGET_DEFAULTS.sourceStack).replace(/[^/]+$/, IT_STACKS.source);
 
   const files = [path.join(root, `Pulumi.${IT_STACKS.source}.yaml`), path.join(root, `Pulumi.${IT_STACKS.target}.yaml`)];
   fs.writeFileSync(files[0], `# Written by npm run test:integration; removed when it ends.\n${stringify(source)}`);

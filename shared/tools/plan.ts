@@ -4,12 +4,12 @@
  * No credentials and no Pulumi CLI. Exit 0: every case as expected; 1: a case is not; 2: bad input.
  */
 import * as path from "path";
-import type { AccessResult, Deployment } from "../access-model";
-import { parseTargetConfig, PROJECT_ROOT, RawConfig, Side } from "../config";
-import { UserError } from "../errors";
+import type { AccessResult, Deployment } from "../offline/access";
+import { parseTargetConfig, PROJECT_ROOT, RawConfig, Side } from "../program/config";
+import { UserError } from "../program/errors";
 import type { StackRun } from "../offline/run";
-import { PolicyDocument } from "../policy-document";
-import { readStackFile, requireSide, stackAccountId } from "../stack-file";
+import { PolicyDocument } from "../program/iam/document";
+import { readStackFile, requireSide, stackAccountId } from "../offline/stack-files";
 import { checkSourceConfig } from "../../source-account/checks";
 import { defineTool, ExitCode, toolMain } from "./cli";
 import { table } from "./format";
@@ -79,7 +79,7 @@ export async function plan(args: PlanArgs): Promise<{ report: PlanReport; deploy
   const target = readSideConfig(args.targetConfig, "target", args.cwd ?? process.cwd());
   // Loaded only now: the simulator and the Pulumi runtime take a second, and bad input should not wait for them.
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- a lazy load, typed by the import type
-  const model = require("../access-model") as typeof import("../access-model");
+  const model = require("../offline/access") as typeof import("../offline/access");
   const deployment = await model.captureDeployment(source.config, target.config, { source: source.label, target: target.label });
   const access = await model.evaluateCases(deployment.policies, deployment.contract, model.accessCases(deployment.policies, deployment.contract));
   return {

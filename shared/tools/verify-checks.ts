@@ -4,11 +4,11 @@ import { EC2Client, GetConsoleOutputCommand, GetConsoleOutputCommandOutput } fro
 import { GetKeyPolicyCommand, KMSClient } from "@aws-sdk/client-kms";
 import { GetBucketPolicyCommand, GetObjectCommand, HeadObjectCommand, S3Client, S3ServiceException } from "@aws-sdk/client-s3";
 import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
-import { parseRoleArn } from "../arn";
-import { SourceContract } from "../contract";
-import { UserError } from "../errors";
-import { PolicyDocument } from "../policy-document";
-import { actionsOf, cond } from "../policy-query";
+import { parseRoleArn } from "../program/iam/arn";
+import { SourceContract } from "../program/contract";
+import { UserError } from "../program/errors";
+import { PolicyDocument } from "../program/iam/document";
+import { actionsOf, cond } from "../offline/policy-queries";
 import { clientConfig, isCredentialsError, noCredentials } from "./credentials";
 import { Failure } from "./cli";
 import { table } from "./format";

@@ -3,8 +3,8 @@
  * happened, and that nobody else can read. Credentials come from each stack's aws:profile, or
  * the environment. Exit 0 when every check passes, 1 when one fails, 2 when it cannot start.
  */
-import { validateContract } from "../contract";
-import { UserError } from "../errors";
+import { validateContract } from "../program/contract";
+import { UserError } from "../program/errors";
 import { defineTool, EXIT, Failure, toolMain } from "./cli";
 import { engineMessage, preflight } from "./deploy";
 import { stackInfo } from "./workspace";

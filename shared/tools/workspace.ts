@@ -5,9 +5,9 @@
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { PROJECT_ROOT, RawConfig } from "../config";
-import { UserError } from "../errors";
-import { readStackFile, requireSide, stackAccountId } from "../stack-file";
+import { PROJECT_ROOT, RawConfig } from "../program/config";
+import { UserError } from "../program/errors";
+import { readStackFile, requireSide, stackAccountId } from "../offline/stack-files";
 
 export const STACKS = ["source", "target"] as const;
 export type StackName = (typeof STACKS)[number];

@@ -5,19 +5,13 @@
 import * as fs from "fs";
 import * as path from "path";
 import { z } from "zod";
-import { Consumer, OrgGrant } from "./arn";
-import { UserError } from "./errors";
+import { Consumer, OrgGrant } from "../iam/arn";
+import { UserError } from "../errors";
 
-export const PROJECT = "cross-account-s3-kms" as const;
-export const PROJECT_ROOT = path.resolve(__dirname, "..");
-export const SIDES = ["source", "target"] as const;
-export type Side = (typeof SIDES)[number];
+import { configKey, PROJECT, PROJECT_ROOT, RawConfig, Side } from "../project";
 
-/** All config of a stack, fully-qualified keys to raw strings, as Pulumi hands it to the program. */
-export type RawConfig = Record<string, string>;
-
-/** The fully-qualified config key, typed as a literal so schemas keep their field types. */
-export const key = <N extends string>(name: N): `${typeof PROJECT}:${N}` => `${PROJECT}:${name}`;
+export { configKey, PROJECT, PROJECT_ROOT, SIDES } from "../project";
+export type { RawConfig, Side } from "../project";
 
 export class ConfigError extends UserError {
   constructor(
@@ -113,7 +107,7 @@ const keyAliasSchema = z
 // Reading raw config
 
 /** Keys whose Pulumi config value is structured (a YAML list or object), passed to the program as JSON. */
-const JSON_KEYS = new Set(["aws:allowedAccountIds", key("consumers"), key("consumerOrgPaths"), key("consumerRoleNames")]);
+const JSON_KEYS = new Set(["aws:allowedAccountIds", configKey("consumers"), configKey("consumerOrgPaths"), configKey("consumerRoleNames")]);
 
 type Input = Record<string, unknown>;
 
@@ -194,12 +188,12 @@ function parse<S extends z.ZodObject>(side: Side, raw: RawConfig, schema: S, ext
 
 /** Reads `cross-account-s3-kms:side`. */
 export function readSide(raw: RawConfig): Side {
-  const v = raw[key("side")];
+  const v = raw[configKey("side")];
   if (v === "source" || v === "target") return v;
   const problem =
     v === undefined
-      ? `${key("side")} is not set: it must be "source" or "target" (set it in Pulumi.<stack>.yaml)`
-      : `${key("side")} = ${JSON.stringify(v)}: must be "source" or "target"`;
+      ? `${configKey("side")} is not set: it must be "source" or "target" (set it in Pulumi.<stack>.yaml)`
+      : `${configKey("side")} = ${JSON.stringify(v)}: must be "source" or "target"`;
   throw new ConfigError("selected", [problem]);
 }
 
@@ -246,16 +240,16 @@ export interface SourceConfig {
 const consumerSchema = z.strictObject({ accountId: accountIdSchema, roleName: roleNameSchema }, rule("must be an object { accountId, roleName }"));
 
 const sourceSchema = z.object({
-  [key("side")]: z.literal("source"),
+  [configKey("side")]: z.literal("source"),
   "aws:region": regionSchema,
   "aws:allowedAccountIds": allowedAccountIdsSchema,
   // No default: it would grant read access to an account nobody chose.
-  [key("consumers")]: z.array(consumerSchema, rule("must be a list of { accountId, roleName }")).optional(),
-  [key("consumerOrgId")]: z
+  [configKey("consumers")]: z.array(consumerSchema, rule("must be a list of { accountId, roleName }")).optional(),
+  [configKey("consumerOrgId")]: z
     .string(rule("must be an AWS Organizations ID"))
     .regex(/^o-[a-z0-9]{10,32}$/, "must be an AWS Organizations ID: o- then 10-32 lowercase letters or digits")
     .optional(),
-  [key("consumerOrgPaths")]: z
+  [configKey("consumerOrgPaths")]: z
     .array(
       z
         .string(rule("must be an organization path"))
@@ -267,14 +261,14 @@ const sourceSchema = z.object({
     )
     .min(1, "must list at least one organization path")
     .optional(),
-  [key("consumerRoleNames")]: z.array(roleNameSchema, rule("must be a list of IAM role names")).min(1, "must list at least one role name").optional(),
-  [key("keyAlias")]: keyAliasSchema.optional(),
-  [key("bucketName")]: bucketNameSchema.optional(),
-  [key("keyRotationDays")]: intSchema(90, 2560, "the KMS key rotation period in days").optional(),
-  [key("objects")]: z.string(rule("must be a folder path")).min(1, "must be a folder path").optional(),
-  [key("allowListBucket")]: boolSchema.optional(),
-  [key("protectData")]: boolSchema.optional(),
-  [key("auditTrail")]: boolSchema.optional(),
+  [configKey("consumerRoleNames")]: z.array(roleNameSchema, rule("must be a list of IAM role names")).min(1, "must list at least one role name").optional(),
+  [configKey("keyAlias")]: keyAliasSchema.optional(),
+  [configKey("bucketName")]: bucketNameSchema.optional(),
+  [configKey("keyRotationDays")]: intSchema(90, 2560, "the KMS key rotation period in days").optional(),
+  [configKey("objects")]: z.string(rule("must be a folder path")).min(1, "must be a folder path").optional(),
+  [configKey("allowListBucket")]: boolSchema.optional(),
+  [configKey("protectData")]: boolSchema.optional(),
+  [configKey("auditTrail")]: boolSchema.optional(),
 });
 
 /** Lists the files under a folder, recursively, as S3 keys sorted by key. */
@@ -295,27 +289,27 @@ export function parseSourceConfig(raw: RawConfig): SourceConfig {
   let objects: SampleObject[] = [];
   const c = parse("source", raw, sourceSchema, (c, problems) => {
     const accountId = c["aws:allowedAccountIds"][0];
-    const consumers = c[key("consumers")] ?? [];
-    const orgId = c[key("consumerOrgId")];
-    const orgPaths = c[key("consumerOrgPaths")];
+    const consumers = c[configKey("consumers")] ?? [];
+    const orgId = c[configKey("consumerOrgId")];
+    const orgPaths = c[configKey("consumerOrgPaths")];
     if (consumers.length === 0 && !orgId && !orgPaths) {
       problems.push(
-        `${key("consumers")} ${c[key("consumers")] ? "= []" : "is not set"}: must list the roles granted read access, e.g. [{ accountId: "222222222222", roleName: "account-b-role" }], ` +
-          `or grant an organization with ${key("consumerOrgId")} or ${key("consumerOrgPaths")}`,
+        `${configKey("consumers")} ${c[configKey("consumers")] ? "= []" : "is not set"}: must list the roles granted read access, e.g. [{ accountId: "222222222222", roleName: "account-b-role" }], ` +
+          `or grant an organization with ${configKey("consumerOrgId")} or ${configKey("consumerOrgPaths")}`,
       );
     }
-    if (orgId && orgPaths) problems.push(`${key("consumerOrgPaths")}: set ${key("consumerOrgId")} or ${key("consumerOrgPaths")}, not both`);
+    if (orgId && orgPaths) problems.push(`${configKey("consumerOrgPaths")}: set ${configKey("consumerOrgId")} or ${configKey("consumerOrgPaths")}, not both`);
     const orgs = new Set((orgPaths ?? []).map((p) => p.split("/")[0]));
     if (orgs.size > 1)
-      problems.push(`${key("consumerOrgPaths")} = ${JSON.stringify(orgPaths)}: must all be in one organization (found ${[...orgs].join(", ")})`);
-    if (c[key("consumerRoleNames")] && !orgId && !orgPaths) {
+      problems.push(`${configKey("consumerOrgPaths")} = ${JSON.stringify(orgPaths)}: must all be in one organization (found ${[...orgs].join(", ")})`);
+    if (c[configKey("consumerRoleNames")] && !orgId && !orgPaths) {
       problems.push(
-        `${key("consumerRoleNames")}: narrows an organization grant; set ${key("consumerOrgId")} or ${key("consumerOrgPaths")} too, or list the roles in ${key("consumers")}`,
+        `${configKey("consumerRoleNames")}: narrows an organization grant; set ${configKey("consumerOrgId")} or ${configKey("consumerOrgPaths")} too, or list the roles in ${configKey("consumers")}`,
       );
     }
     const seen = new Set<string>();
     consumers.forEach((k, i) => {
-      const where = `${key("consumers")}[${i}]`;
+      const where = `${configKey("consumers")}[${i}]`;
       if (k.accountId === accountId) {
         problems.push(
           `${where}.accountId = ${JSON.stringify(k.accountId)}: must differ from the source account (aws:allowedAccountIds); this stack grants cross-account reads only`,
@@ -325,9 +319,9 @@ export function parseSourceConfig(raw: RawConfig): SourceConfig {
       if (seen.has(id)) problems.push(`${where} = ${JSON.stringify(k)}: duplicates an earlier consumer; list each role once`);
       seen.add(id);
     });
-    const dirSetting = c[key("objects")] ?? SOURCE_DEFAULTS.objects;
+    const dirSetting = c[configKey("objects")] ?? SOURCE_DEFAULTS.objects;
     const dir = path.resolve(PROJECT_ROOT, dirSetting);
-    const where = `${key("objects")} = ${JSON.stringify(dirSetting)}`;
+    const where = `${configKey("objects")} = ${JSON.stringify(dirSetting)}`;
     if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) {
       problems.push(`${where}: must be an existing folder (relative to the project root, ${PROJECT_ROOT})`);
       return;
@@ -350,23 +344,23 @@ export function parseSourceConfig(raw: RawConfig): SourceConfig {
     side: "source",
     accountId,
     region,
-    consumers: c[key("consumers")] ?? [],
+    consumers: c[configKey("consumers")] ?? [],
     consumerOrg:
-      c[key("consumerOrgId")] || c[key("consumerOrgPaths")]
+      c[configKey("consumerOrgId")] || c[configKey("consumerOrgPaths")]
         ? Object.fromEntries(
-            Object.entries({ orgId: c[key("consumerOrgId")], orgPaths: c[key("consumerOrgPaths")], roleNames: c[key("consumerRoleNames")] }).filter(
+            Object.entries({ orgId: c[configKey("consumerOrgId")], orgPaths: c[configKey("consumerOrgPaths")], roleNames: c[configKey("consumerRoleNames")] }).filter(
               ([, v]) => v !== undefined,
             ),
           )
         : undefined,
-    keyAlias: c[key("keyAlias")] ?? SOURCE_DEFAULTS.keyAlias,
-    bucketName: c[key("bucketName")] ?? defaultBucketName(accountId, region),
-    keyRotationDays: c[key("keyRotationDays")] ?? SOURCE_DEFAULTS.keyRotationDays,
-    objectsDir: path.resolve(PROJECT_ROOT, c[key("objects")] ?? SOURCE_DEFAULTS.objects),
+    keyAlias: c[configKey("keyAlias")] ?? SOURCE_DEFAULTS.keyAlias,
+    bucketName: c[configKey("bucketName")] ?? defaultBucketName(accountId, region),
+    keyRotationDays: c[configKey("keyRotationDays")] ?? SOURCE_DEFAULTS.keyRotationDays,
+    objectsDir: path.resolve(PROJECT_ROOT, c[configKey("objects")] ?? SOURCE_DEFAULTS.objects),
     objects,
-    allowListBucket: c[key("allowListBucket")] ?? SOURCE_DEFAULTS.allowListBucket,
-    protectData: c[key("protectData")] ?? SOURCE_DEFAULTS.protectData,
-    auditTrail: c[key("auditTrail")] ?? SOURCE_DEFAULTS.auditTrail,
+    allowListBucket: c[configKey("allowListBucket")] ?? SOURCE_DEFAULTS.allowListBucket,
+    protectData: c[configKey("protectData")] ?? SOURCE_DEFAULTS.protectData,
+    auditTrail: c[configKey("auditTrail")] ?? SOURCE_DEFAULTS.auditTrail,
   };
 }
 
@@ -413,15 +407,15 @@ export function architectureOf(instanceType: string): Architecture {
 }
 
 const targetSchema = z.object({
-  [key("side")]: z.literal("target"),
+  [configKey("side")]: z.literal("target"),
   "aws:region": regionSchema,
   "aws:allowedAccountIds": allowedAccountIdsSchema,
-  [key("sourceStack")]: z
+  [configKey("sourceStack")]: z
     .string(rule("must be a stack name"))
     .regex(/^([\w.-]+\/){0,2}[\w.-]+$/, "must be a stack name: <stack>, <project>/<stack> or <organization>/<project>/<stack>")
     .optional(),
-  [key("roleName")]: roleNameSchema.optional(),
-  [key("objectKey")]: z
+  [configKey("roleName")]: roleNameSchema.optional(),
+  [configKey("objectKey")]: z
     .string(rule("must be an S3 object key"))
     .min(1, "must not be empty")
     .superRefine((k, ctx) => {
@@ -429,45 +423,45 @@ const targetSchema = z.object({
       if (message) ctx.addIssue({ code: "custom", message });
     })
     .optional(),
-  [key("destinationDir")]: z
+  [configKey("destinationDir")]: z
     .string(rule("must be an absolute folder path"))
     .regex(/^\/[\w./-]*$/, "must be an absolute folder path of letters, digits and ._/-")
     .refine((d) => !d.split("/").includes(".."), "must not contain '..'")
     .optional(),
-  [key("instanceType")]: z
+  [configKey("instanceType")]: z
     .string(rule("must be an EC2 instance type"))
     .regex(INSTANCE_TYPE, "must be an EC2 instance type such as t4g.nano or t3.micro")
     .optional(),
-  [key("amiId")]: z
+  [configKey("amiId")]: z
     .string(rule("must be an AMI ID"))
     .regex(/^ami-[0-9a-f]{8}([0-9a-f]{9})?$/, "must be an AMI ID, ami- then 8 or 17 hex digits")
     .optional(),
-  [key("useDefaultVpc")]: boolSchema.optional(),
-  [key("enableSsm")]: boolSchema.optional(),
-  [key("permissionsBoundaryArn")]: z
+  [configKey("useDefaultVpc")]: boolSchema.optional(),
+  [configKey("enableSsm")]: boolSchema.optional(),
+  [configKey("permissionsBoundaryArn")]: z
     .string(rule("must be an IAM policy ARN"))
     .regex(/^arn:aws:iam::(\d{12}|aws):policy\/[\w+=,.@/-]+$/, "must be an IAM managed policy ARN, arn:aws:iam::<account>:policy/<name>")
     .optional(),
-  [key("copyTimeoutSeconds")]: intSchema(30, 3600, "the boot script's total retry time in seconds").optional(),
+  [configKey("copyTimeoutSeconds")]: intSchema(30, 3600, "the boot script's total retry time in seconds").optional(),
 });
 
 export function parseTargetConfig(raw: RawConfig): TargetConfig {
   const c = parse("target", raw, targetSchema);
-  const instanceType = c[key("instanceType")] ?? TARGET_DEFAULTS.instanceType;
+  const instanceType = c[configKey("instanceType")] ?? TARGET_DEFAULTS.instanceType;
   return {
     side: "target",
     accountId: c["aws:allowedAccountIds"][0],
     region: c["aws:region"],
-    sourceStack: c[key("sourceStack")] ?? TARGET_DEFAULTS.sourceStack,
-    roleName: c[key("roleName")] ?? TARGET_DEFAULTS.roleName,
-    objectKey: c[key("objectKey")],
-    destinationDir: (c[key("destinationDir")] ?? TARGET_DEFAULTS.destinationDir).replace(/\/+$/, "") || "/",
+    sourceStack: c[configKey("sourceStack")] ?? TARGET_DEFAULTS.sourceStack,
+    roleName: c[configKey("roleName")] ?? TARGET_DEFAULTS.roleName,
+    objectKey: c[configKey("objectKey")],
+    destinationDir: (c[configKey("destinationDir")] ?? TARGET_DEFAULTS.destinationDir).replace(/\/+$/, "") || "/",
     instanceType,
     architecture: architectureOf(instanceType),
-    amiId: c[key("amiId")],
-    useDefaultVpc: c[key("useDefaultVpc")] ?? TARGET_DEFAULTS.useDefaultVpc,
-    enableSsm: c[key("enableSsm")] ?? TARGET_DEFAULTS.enableSsm,
-    permissionsBoundaryArn: c[key("permissionsBoundaryArn")],
-    copyTimeoutSeconds: c[key("copyTimeoutSeconds")] ?? TARGET_DEFAULTS.copyTimeoutSeconds,
+    amiId: c[configKey("amiId")],
+    useDefaultVpc: c[configKey("useDefaultVpc")] ?? TARGET_DEFAULTS.useDefaultVpc,
+    enableSsm: c[configKey("enableSsm")] ?? TARGET_DEFAULTS.enableSsm,
+    permissionsBoundaryArn: c[configKey("permissionsBoundaryArn")],
+    copyTimeoutSeconds: c[configKey("copyTimeoutSeconds")] ?? TARGET_DEFAULTS.copyTimeoutSeconds,
   };
 }

@@ -1,7 +1,7 @@
 import * as fs from "fs";
 import { parse } from "yaml";
-import { accountIdProblem, key, RawConfig, Side } from "./config";
-import { UserError } from "./errors";
+import { accountIdProblem, configKey, RawConfig, Side } from "../program/config";
+import { UserError } from "../program/errors";
 
 export interface StackFile {
   file: string;
@@ -66,13 +66,13 @@ export function stackAccountId(config: RawConfig, label: string): string {
 
 /** Refuses a file of the other side (a swapped --source-config / --target-config), naming both. */
 export function requireSide(config: RawConfig, side: Side, label: string): void {
-  const found = config[key("side")];
+  const found = config[configKey("side")];
   if (found === side) return;
   const other = side === "source" ? "target" : "source";
   if (found === other) {
-    throw new UserError(`${label}: is a ${other}-stack file (${key("side")} = ${other}), given where the ${side} stack's file belongs; swap the two files`);
+    throw new UserError(`${label}: is a ${other}-stack file (${configKey("side")} = ${other}), given where the ${side} stack's file belongs; swap the two files`);
   }
   throw new UserError(
-    `${label}: ${key("side")} ${found === undefined ? "is not set" : `= ${JSON.stringify(found)}`}: the ${side} stack's file must set it to ${side}`,
+    `${label}: ${configKey("side")} ${found === undefined ? "is not set" : `= ${JSON.stringify(found)}`}: the ${side} stack's file must set it to ${side}`,
   );
 }

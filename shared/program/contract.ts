@@ -3,7 +3,7 @@
  * validates them at runtime before it declares any resource.
  */
 import { z } from "zod";
-import { bucketArn, OrgGrant, parseRoleArn } from "./arn";
+import { bucketArn, OrgGrant, parseRoleArn } from "./iam/arn";
 import { accountIdSchema, objectKeyProblem } from "./config";
 
 export interface SourceContract {

@@ -1,8 +1,8 @@
 /** The source stack's names and policy documents, derived from its config alone (no Pulumi). */
-import { trailArn } from "../shared/arn";
-import { key, SourceConfig } from "../shared/config";
-import { sourceBucketPolicy, sourceKeyPolicy } from "../shared/policies";
-import { PolicyDocument, renderPolicy } from "../shared/policy-document";
+import { trailArn } from "../shared/program/iam/arn";
+import { configKey, SourceConfig } from "../shared/program/config";
+import { sourceBucketPolicy, sourceKeyPolicy } from "../shared/program/iam/grants";
+import { PolicyDocument, renderPolicy } from "../shared/program/iam/document";
 
 const AUDIT_SUFFIX = "-audit-logs";
 
@@ -60,12 +60,12 @@ export function policySizeProblems(cfg: SourceConfig): string[] {
         `the ${p === "bucketPolicy" ? "bucket policy" : "key policy"} would be ${sizes[p].toLocaleString("en")} bytes, over AWS's limit of ${POLICY_LIMITS[p].toLocaleString("en")}`,
     );
   const org = cfg.consumerOrg;
-  const orgParts = org ? [`${org.roleNames?.length ?? 0} ${key("consumerRoleNames")}`, `${org.orgPaths?.length ?? 0} ${key("consumerOrgPaths")}`] : [];
-  const inputs = [`${cfg.consumers.length} ${key("consumers")}`, ...orgParts].join(", ");
+  const orgParts = org ? [`${org.roleNames?.length ?? 0} ${configKey("consumerRoleNames")}`, `${org.orgPaths?.length ?? 0} ${configKey("consumerOrgPaths")}`] : [];
+  const inputs = [`${cfg.consumers.length} ${configKey("consumers")}`, ...orgParts].join(", ");
   const withoutConsumers = policySizes({ ...cfg, consumers: [] });
   const advice = !fits(withoutConsumers)
-    ? `The organization grant alone is too large: list fewer ${key("consumerRoleNames")} or ${key("consumerOrgPaths")}.`
-    : `The first ${consumersThatFit(cfg)} of ${key("consumers")} fit. To grant more, grant their organization with ${key("consumerOrgId")} (or ${key("consumerOrgPaths")}), ` +
-      `narrowed by ${key("consumerRoleNames")}: its size does not grow with the number of accounts.`;
+    ? `The organization grant alone is too large: list fewer ${configKey("consumerRoleNames")} or ${configKey("consumerOrgPaths")}.`
+    : `The first ${consumersThatFit(cfg)} of ${configKey("consumers")} fit. To grant more, grant their organization with ${configKey("consumerOrgId")} (or ${configKey("consumerOrgPaths")}), ` +
+      `narrowed by ${configKey("consumerRoleNames")}: its size does not grow with the number of accounts.`;
   return [`With ${inputs}, ${over.join(", and ")}. ${advice}`];
 }

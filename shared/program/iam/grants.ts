@@ -6,7 +6,7 @@
  * statements for account B (the reader role, with a Resource and no Principal).
  */
 import { accountRootArn, bucketArn as toBucketArn, Consumer, OrgGrant, PARTITION, roleArn, s3ViaService } from "./arn";
-import { ConditionBlock, PolicyDocument, policyDocument, Statement } from "./policy-document";
+import { ConditionBlock, PolicyDocument, policyDocument, Statement } from "./document";
 
 /** Object reads. `aws s3 cp` also issues HeadObject, which S3 authorises as s3:GetObject. */
 export const OBJECT_READ_ACTIONS = ["s3:GetObject"];

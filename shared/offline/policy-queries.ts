@@ -1,5 +1,5 @@
 /** Small queries over parsed policy documents, for tests and the verify tool. */
-import { PolicyDocument, Principal, Statement } from "./policy-document";
+import { PolicyDocument, Principal, Statement } from "../program/iam/document";
 
 export const asArray = (v: string | string[] | undefined): string[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
 

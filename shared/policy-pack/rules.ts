@@ -4,8 +4,8 @@
  */
 import * as aws from "@pulumi/aws";
 import { PolicyResource, ReportViolation, ResourceValidationPolicy, StackValidationPolicy, validateResourceOfType } from "@pulumi/policy";
-import { PolicyDocument, Statement } from "../policy-document";
-import { actionsOf, asArray, awsPrincipals, cond, resourcesOf } from "../policy-query";
+import { PolicyDocument, Statement } from "../program/iam/document";
+import { actionsOf, asArray, awsPrincipals, cond, resourcesOf } from "../offline/policy-queries";
 
 type Props = Record<string, unknown>;
 

@@ -15,13 +15,13 @@ import {
   ValidationError,
 } from "@cloud-copilot/iam-policy";
 import { anonymousPrincipal, EvaluationResult, runSimulation, runUnsafeSimulation, Simulation } from "@cloud-copilot/iam-simulate";
-import { parseRoleArn } from "./arn";
-import { key, RawConfig, TARGET_DEFAULTS } from "./config";
-import { SourceContract, validateContract } from "./contract";
-import { UserError } from "./errors";
-import { CapturedResource, ofType, runProgram, StackRun } from "./offline/run";
-import { PolicyDocument, Statement } from "./policy-document";
-import { actionsOf } from "./policy-query";
+import { parseRoleArn } from "../../program/iam/arn";
+import { configKey, RawConfig, TARGET_DEFAULTS } from "../../program/config";
+import { SourceContract, validateContract } from "../../program/contract";
+import { UserError } from "../../program/errors";
+import { CapturedResource, ofType, runProgram, StackRun } from "../run";
+import { PolicyDocument, Statement } from "../../program/iam/document";
+import { actionsOf } from "../policy-queries";
 
 // ---------------------------------------------------------------------------------------------
 // Capture
@@ -93,7 +93,7 @@ export async function captureDeployment(sourceConfig: RawConfig, targetConfig: R
   const checked = validateContract(source.outputs);
   if (!checked.ok) throw new Error(`the source stack's outputs break the contract: ${checked.problems.join("; ")}`);
   const contract = checked.contract;
-  const sourceStack = targetConfig[key("sourceStack")] ?? TARGET_DEFAULTS.sourceStack;
+  const sourceStack = targetConfig[configKey("sourceStack")] ?? TARGET_DEFAULTS.sourceStack;
   const runTarget = (stack: string, config: RawConfig) => runProgram({ stack, config, stackOutputs: { [sourceStack]: source.outputs } });
 
   const target = await labelled(labels?.target, () => runTarget("target", targetConfig));
@@ -116,7 +116,7 @@ export async function captureDeployment(sourceConfig: RawConfig, targetConfig: R
       : await runTarget(`target-${role.accountId}-${role.roleName}`, {
           ...targetConfig,
           "aws:allowedAccountIds": JSON.stringify([role.accountId]),
-          [key("roleName")]: role.roleName,
+          [configKey("roleName")]: role.roleName,
         });
     consumers.push(consumerPolicies(run, role));
   }

@@ -3,9 +3,9 @@
  * `cross-account-s3-kms:side`: `source` (account A) or `target` (account B); each side checks its own config.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { runSource } from "../source-account";
-import { checkSourceConfig } from "../source-account/checks";
-import { runTarget } from "../target-account";
+import { runSource } from "../../source-account";
+import { checkSourceConfig } from "../../source-account/checks";
+import { runTarget } from "../../target-account";
 import { parseTargetConfig, readSide } from "./config";
 
 export = async (): Promise<Record<string, unknown>> => {
