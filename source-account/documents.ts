@@ -1,5 +1,5 @@
 /** The source stack's names and policy documents, derived from its config alone (no Pulumi). */
-import { trailArn } from "../shared/program/iam/arn";
+import { keyArn, trailArn } from "../shared/program/iam/arn";
 import { configKey, SourceConfig } from "../shared/program/config";
 import { sourceBucketPolicy, sourceKeyPolicy } from "../shared/program/iam/grants";
 import { PolicyDocument, renderPolicy } from "../shared/program/iam/document";
@@ -21,7 +21,7 @@ export const bucketPolicyFor = (cfg: SourceConfig, keyArn: string): PolicyDocume
 export const POLICY_LIMITS = { bucketPolicy: 20_480, keyPolicy: 32_768 } as const;
 
 /** A key ARN as long as the real one will be: key IDs are UUIDs. */
-const keyArnOfSameLength = (cfg: SourceConfig): string => `arn:aws:kms:${cfg.region}:${cfg.accountId}:key/00000000-0000-0000-0000-000000000000`;
+const keyArnOfSameLength = (cfg: SourceConfig): string => keyArn(cfg.region, cfg.accountId, "00000000-0000-0000-0000-000000000000");
 
 export interface PolicySizes {
   bucketPolicy: number;
@@ -60,7 +60,9 @@ export function policySizeProblems(cfg: SourceConfig): string[] {
         `the ${p === "bucketPolicy" ? "bucket policy" : "key policy"} would be ${sizes[p].toLocaleString("en")} bytes, over AWS's limit of ${POLICY_LIMITS[p].toLocaleString("en")}`,
     );
   const org = cfg.consumerOrg;
-  const orgParts = org ? [`${org.roleNames?.length ?? 0} ${configKey("consumerRoleNames")}`, `${org.orgPaths?.length ?? 0} ${configKey("consumerOrgPaths")}`] : [];
+  const orgParts = org
+    ? [`${org.roleNames?.length ?? 0} ${configKey("consumerRoleNames")}`, `${org.orgPaths?.length ?? 0} ${configKey("consumerOrgPaths")}`]
+    : [];
   const inputs = [`${cfg.consumers.length} ${configKey("consumers")}`, ...orgParts].join(", ");
   const withoutConsumers = policySizes({ ...cfg, consumers: [] });
   const advice = !fits(withoutConsumers)

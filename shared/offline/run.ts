@@ -5,9 +5,10 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as fs from "fs";
 import * as path from "path";
-import { PROJECT, PROJECT_ROOT, RawConfig } from "../program/config";
-import { PolicyDocument } from "../program/iam/document";
+import { PROJECT, PROJECT_ROOT, RawConfig } from "../program/project";
+import { parsePolicy, PolicyDocument } from "../program/iam/document";
 import { createMocks, Invoke, MockContext } from "./mocks";
+import { stackAccount } from "./stack-files";
 
 export interface CapturedResource {
   type: string;
@@ -55,14 +56,10 @@ function resolveDeep(value: unknown): Promise<unknown> {
   return (pulumi.output(value) as unknown as { promise(): Promise<unknown> }).promise();
 }
 
-/** The mocks' account: the first of aws:allowedAccountIds, as the provider's guard makes it. */
+/** The mocks' account, as the provider's guard makes it; a placeholder when the config has none, for the program to report. */
 function accountOf(config: RawConfig): string {
-  try {
-    const ids: unknown = JSON.parse(config["aws:allowedAccountIds"] ?? "[]");
-    return Array.isArray(ids) && typeof ids[0] === "string" ? ids[0] : "000000000000";
-  } catch {
-    return "000000000000";
-  }
+  const a = stackAccount(config);
+  return "accountId" in a ? a.accountId : "000000000000";
 }
 
 async function load(opts: RunOptions, captured: CapturedResource[], invokes: Invoke[]): Promise<Record<string, unknown>> {
@@ -139,8 +136,4 @@ export function one(run: { resources: CapturedResource[] }, type: string): Captu
 }
 
 /** Parses a policy input the program sent as a JSON string. */
-export function policyOf(r: CapturedResource, field = "policy"): PolicyDocument {
-  const v = r.inputs[field];
-  if (typeof v !== "string") throw new Error(`${r.type} ${r.name}: input ${field} is not a JSON string`);
-  return JSON.parse(v) as PolicyDocument;
-}
+export const policyOf = (r: CapturedResource, field = "policy"): PolicyDocument => parsePolicy(r.inputs[field], `${r.type} ${r.name} ${field}`);

@@ -47,21 +47,30 @@ export function readStackFile(file: string, secrets: "reject" | "skip", label = 
 /** Reads a stack file for offline use; kept for the tests' fixtures, where a secret is a mistake. */
 export const readStackConfig = (file: string): RawConfig => readStackFile(file, "reject").config;
 
-/** The account a stack runs in: the one entry of aws:allowedAccountIds, by the program's own account-ID rule. */
-export function stackAccountId(config: RawConfig, label: string): string {
+/**
+ * The one place that reads a stack's account: the one entry of aws:allowedAccountIds, by the
+ * program's own account-ID rule. Returns the problem, naming the key and the value, when there is one.
+ */
+export function stackAccount(config: RawConfig): { accountId: string } | { problem: string } {
   const raw = config["aws:allowedAccountIds"];
   const rule = 'must list this stack\'s one account ID, quoted, e.g. ["111111111111"]';
-  if (raw === undefined) throw new UserError(`${label}: aws:allowedAccountIds is not set: it ${rule}`);
+  if (raw === undefined) return { problem: `aws:allowedAccountIds is not set: it ${rule}` };
   let ids: unknown;
   try {
     ids = JSON.parse(raw);
   } catch {
-    throw new UserError(`${label}: aws:allowedAccountIds = ${JSON.stringify(raw)}: ${rule}`);
+    return { problem: `aws:allowedAccountIds = ${JSON.stringify(raw)}: ${rule}` };
   }
-  if (!Array.isArray(ids) || ids.length !== 1) throw new UserError(`${label}: aws:allowedAccountIds = ${raw}: ${rule}`);
+  if (!Array.isArray(ids) || ids.length !== 1) return { problem: `aws:allowedAccountIds = ${raw}: ${rule}` };
   const problem = accountIdProblem(ids[0]);
-  if (problem) throw new UserError(`${label}: aws:allowedAccountIds[0] = ${JSON.stringify(ids[0])}: ${problem}`);
-  return ids[0] as string;
+  return problem ? { problem: `aws:allowedAccountIds[0] = ${JSON.stringify(ids[0])}: ${problem}` } : { accountId: ids[0] as string };
+}
+
+/** The stack's account; a UserError naming `label` (the file, or the flag it was given as) when it has none. */
+export function stackAccountId(config: RawConfig, label: string): string {
+  const a = stackAccount(config);
+  if ("problem" in a) throw new UserError(`${label}: ${a.problem}`);
+  return a.accountId;
 }
 
 /** Refuses a file of the other side (a swapped --source-config / --target-config), naming both. */
@@ -70,7 +79,9 @@ export function requireSide(config: RawConfig, side: Side, label: string): void 
   if (found === side) return;
   const other = side === "source" ? "target" : "source";
   if (found === other) {
-    throw new UserError(`${label}: is a ${other}-stack file (${configKey("side")} = ${other}), given where the ${side} stack's file belongs; swap the two files`);
+    throw new UserError(
+      `${label}: is a ${other}-stack file (${configKey("side")} = ${other}), given where the ${side} stack's file belongs; swap the two files`,
+    );
   }
   throw new UserError(
     `${label}: ${configKey("side")} ${found === undefined ? "is not set" : `= ${JSON.stringify(found)}`}: the ${side} stack's file must set it to ${side}`,

@@ -4,15 +4,15 @@
  */
 import * as aws from "@pulumi/aws";
 import { PolicyResource, ReportViolation, ResourceValidationPolicy, StackValidationPolicy, validateResourceOfType } from "@pulumi/policy";
-import { PolicyDocument, Statement } from "../program/iam/document";
+import { parsePolicy, PolicyDocument, Statement } from "../program/iam/document";
 import { actionsOf, asArray, awsPrincipals, cond, resourcesOf } from "../offline/policy-queries";
 
 type Props = Record<string, unknown>;
 
+/** A policy input, or undefined when it is not a policy (a rule that needs one reports that itself). */
 const parse = (v: unknown): PolicyDocument | undefined => {
-  if (typeof v !== "string") return undefined;
   try {
-    return JSON.parse(v) as PolicyDocument;
+    return parsePolicy(v, "policy");
   } catch {
     return undefined;
   }

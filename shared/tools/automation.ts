@@ -1,6 +1,6 @@
 /** The real StackOps: the Automation API's LocalWorkspace over this folder. Loaded only when a tool has passed its checks. */
 import { LocalWorkspace, Stack, StackNotFoundError } from "@pulumi/pulumi/automation";
-import { PROJECT_ROOT } from "../program/config";
+import { PROJECT_ROOT } from "../program/project";
 import type { StackOps } from "./deploy";
 import { Backend } from "./workspace";
 

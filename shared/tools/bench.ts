@@ -6,7 +6,7 @@
  */
 import { spawnSync } from "child_process";
 import { performance } from "perf_hooks";
-import { PROJECT_ROOT, RawConfig } from "../program/config";
+import { PROJECT_ROOT, RawConfig } from "../program/project";
 import type { StackRun } from "../offline/run";
 import { POLICY_LIMITS } from "../../source-account/documents";
 import { defineTool, EXIT, toolMain, UsageError } from "./cli";

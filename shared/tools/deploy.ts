@@ -6,11 +6,12 @@
 import type { OpMap } from "@pulumi/pulumi/automation";
 import { CommandError, ConcurrentUpdateError, StackNotFoundError } from "@pulumi/pulumi/automation/errors";
 import * as readline from "readline";
-import { configKey } from "../program/config";
+import { configKey } from "../program/project";
 import { UserError } from "../program/errors";
 import { defineTool, EXIT, Failure, toolMain } from "./cli";
 import type { Identity } from "./credentials";
-import { Backend, backend, checkPassphrase, checkPulumiCli, prepareBackend, stackInfo, StackInfo, stackInfoFrom, StackName, STACKS } from "./workspace";
+import { SIDES } from "../program/project";
+import { Backend, backend, checkPassphrase, checkPulumiCli, prepareBackend, stackInfo, StackInfo, stackInfoFrom, StackName } from "./workspace";
 
 export type Action = "up" | "destroy";
 
@@ -24,7 +25,7 @@ export interface DeployArgs {
 
 /** Which stacks a --stack value selects. */
 export function selectStacks(value: string | undefined): StackName[] {
-  if (value === undefined) return [...STACKS];
+  if (value === undefined) return [...SIDES];
   if (value !== "source" && value !== "target") throw new UserError(`--stack = ${JSON.stringify(value)}: must be source or target`);
   return [value];
 }

@@ -8,6 +8,7 @@ import type { AccessResult, Deployment } from "../offline/access";
 import { parseTargetConfig, PROJECT_ROOT, RawConfig, Side } from "../program/config";
 import { UserError } from "../program/errors";
 import type { StackRun } from "../offline/run";
+import { roleArn } from "../program/iam/arn";
 import { PolicyDocument } from "../program/iam/document";
 import { readStackFile, requireSide, stackAccountId } from "../offline/stack-files";
 import { checkSourceConfig } from "../../source-account/checks";
@@ -114,7 +115,7 @@ export function humanReport(report: PlanReport, d: Deployment): string {
   out.push(`Bucket policy (${d.contract.bucketName}, account ${d.contract.accountId}):`, pretty(d.policies.bucket), "");
   out.push(`Key policy (${d.contract.keyArn}):`, pretty(d.policies.key), "");
   for (const c of d.policies.consumers) {
-    for (const doc of c.identity) out.push(`Identity policy of arn:aws:iam::${c.role.accountId}:role/${c.role.roleName}:`, pretty(doc), "");
+    for (const doc of c.identity) out.push(`Identity policy of ${roleArn(c.role)}:`, pretty(doc), "");
     if (c.endpoint) out.push(`S3 gateway endpoint policy in account ${c.role.accountId}:`, pretty(c.endpoint), "");
   }
   const bad = report.access.filter((r) => !r.ok).length;

@@ -7,7 +7,7 @@ import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
 import { parseRoleArn } from "../program/iam/arn";
 import { SourceContract } from "../program/contract";
 import { UserError } from "../program/errors";
-import { PolicyDocument } from "../program/iam/document";
+import { parsePolicy, PolicyDocument } from "../program/iam/document";
 import { actionsOf, cond } from "../offline/policy-queries";
 import { clientConfig, isCredentialsError, noCredentials } from "./credentials";
 import { Failure } from "./cli";
@@ -106,10 +106,10 @@ export async function verify(src: SourceContract, tgt: TargetReport, c: VerifyCl
   }
 
   const bucketPolicy = await as("source", c.sourceS3.send(new GetBucketPolicyCommand({ Bucket: src.bucketName })));
-  const b = grantsAll(JSON.parse(bucketPolicy.Policy ?? '{"Statement":[]}') as PolicyDocument, "s3:GetObject", src.consumerRoleArns);
+  const b = grantsAll(parsePolicy(bucketPolicy.Policy ?? '{"Statement":[]}', `the policy of bucket ${src.bucketName}`), "s3:GetObject", src.consumerRoleArns);
   add("source: the live bucket policy grants the consumer roles", b.ok, b.detail);
   const keyPolicy = await as("source", c.sourceKms.send(new GetKeyPolicyCommand({ KeyId: src.keyArn, PolicyName: "default" })));
-  const k = grantsAll(JSON.parse(keyPolicy.Policy ?? '{"Statement":[]}') as PolicyDocument, "kms:Decrypt", src.consumerRoleArns);
+  const k = grantsAll(parsePolicy(keyPolicy.Policy ?? '{"Statement":[]}', `the policy of key ${src.keyArn}`), "kms:Decrypt", src.consumerRoleArns);
   add("source: the live key policy grants the consumer roles", k.ok, k.detail);
 
   // The boot marker: one console line, OK with the copied file's sha256, or FAILED with the reason.

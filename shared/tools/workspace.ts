@@ -5,12 +5,12 @@
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { PROJECT_ROOT, RawConfig } from "../program/config";
+import { PROJECT_ROOT, RawConfig } from "../program/project";
 import { UserError } from "../program/errors";
 import { readStackFile, requireSide, stackAccountId } from "../offline/stack-files";
 
-export const STACKS = ["source", "target"] as const;
-export type StackName = (typeof STACKS)[number];
+/** The stacks are named after the program's sides. */
+export type { Side as StackName } from "../program/project";
 
 export interface StackInfo {
   name: string;

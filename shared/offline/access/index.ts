@@ -15,11 +15,11 @@ import {
   ValidationError,
 } from "@cloud-copilot/iam-policy";
 import { anonymousPrincipal, EvaluationResult, runSimulation, runUnsafeSimulation, Simulation } from "@cloud-copilot/iam-simulate";
-import { parseRoleArn } from "../../program/iam/arn";
+import { bucketArn, parseRoleArn, roleArn } from "../../program/iam/arn";
 import { configKey, RawConfig, TARGET_DEFAULTS } from "../../program/config";
 import { SourceContract, validateContract } from "../../program/contract";
 import { UserError } from "../../program/errors";
-import { CapturedResource, ofType, runProgram, StackRun } from "../run";
+import { ofType, policyOf, runProgram, StackRun } from "../run";
 import { PolicyDocument, Statement } from "../../program/iam/document";
 import { actionsOf } from "../policy-queries";
 
@@ -60,18 +60,12 @@ export interface Deployment {
   policies: AccessPolicies;
 }
 
-const parsePolicy = (r: CapturedResource, field: string): PolicyDocument => {
-  const v = r.inputs[field];
-  if (typeof v !== "string") throw new Error(`${r.type} ${r.name}: ${field} is not a JSON string`);
-  return JSON.parse(v) as PolicyDocument;
-};
-
 function consumerPolicies(run: StackRun, role: Principal): ConsumerPolicies {
   const gateway = ofType(run, "aws:ec2/vpcEndpoint:VpcEndpoint").find((e) => e.inputs.vpcEndpointType === "Gateway");
   return {
     role,
-    identity: ofType(run, "aws:iam/rolePolicy:RolePolicy").map((p) => parsePolicy(p, "policy")),
-    endpoint: gateway ? parsePolicy(gateway, "policy") : undefined,
+    identity: ofType(run, "aws:iam/rolePolicy:RolePolicy").map((p) => policyOf(p)),
+    endpoint: gateway ? policyOf(gateway) : undefined,
   };
 }
 
@@ -110,7 +104,7 @@ export async function captureDeployment(sourceConfig: RawConfig, targetConfig: R
     roles.push({ ...targetRole, orgId: contract.consumerOrg.orgId ?? path?.split("/")[0], orgPath: path });
   }
   for (const role of roles) {
-    const own = target.outputs.roleArn === `arn:aws:iam::${role.accountId}:role/${role.roleName}`;
+    const own = target.outputs.roleArn === roleArn(role);
     const run = own
       ? target
       : await runTarget(`target-${role.accountId}-${role.roleName}`, {
@@ -130,8 +124,8 @@ export async function captureDeployment(sourceConfig: RawConfig, targetConfig: R
     target,
     contract,
     policies: {
-      bucket: parsePolicy(bucketPolicy, "policy"),
-      key: parsePolicy(keys[0], "policy"),
+      bucket: policyOf(bucketPolicy),
+      key: policyOf(keys[0]),
       consumers,
       restrictPublicBuckets: publicAccess?.inputs.restrictPublicBuckets === true,
     },
@@ -162,7 +156,7 @@ export function generatedPolicies(run: StackRun): GeneratedPolicy[] {
   return run.resources.flatMap((r) =>
     (POLICY_FIELDS[r.type] ?? [])
       .filter(({ field }) => typeof r.inputs[field] === "string")
-      .map(({ field, kind }) => ({ where: `${r.type} ${r.name} ${field}`, kind, doc: parsePolicy(r, field) })),
+      .map(({ field, kind }) => ({ where: `${r.type} ${r.name} ${field}`, kind, doc: policyOf(r, field) })),
   );
 }
 
@@ -244,7 +238,7 @@ export interface AccessRequest {
 export function requestContext(r: AccessRequest): Record<string, string | string[]> {
   const ctx: Record<string, string | string[]> = {};
   if (r.principal) {
-    ctx["aws:PrincipalArn"] = `arn:aws:iam::${r.principal.accountId}:role/${r.principal.roleName}`;
+    ctx["aws:PrincipalArn"] = roleArn(r.principal);
     ctx["aws:PrincipalAccount"] = r.principal.accountId;
     if (r.principal.orgId) ctx["aws:PrincipalOrgID"] = r.principal.orgId;
     if (r.principal.orgPath) ctx["aws:PrincipalOrgPaths"] = [r.principal.orgPath];
@@ -357,7 +351,7 @@ export interface AccessResult {
   ok: boolean;
 }
 
-const describePrincipal = (p?: Principal): string => (p ? `arn:aws:iam::${p.accountId}:role/${p.roleName}` : "anonymous");
+const describePrincipal = (p?: Principal): string => (p ? roleArn(p) : "anonymous");
 
 /** A role name in the same account that no consumer holds. */
 function otherRoleName(c: Principal, all: Principal[]): string {
@@ -479,7 +473,7 @@ export function accessCases(policies: AccessPolicies, contract: SourceContract):
     add("consumer reads another bucket in the source account", "Denied", {
       principal: c,
       action: "s3:GetObject",
-      resource: `arn:aws:s3:::${contract.bucketName}-other/${contract.objectKeys[0]}`,
+      resource: `${bucketArn(`${contract.bucketName}-other`)}/${contract.objectKeys[0]}`,
       resourceAccount: source,
     });
     if (c.orgPath !== undefined && c.orgId !== undefined) {

@@ -23,13 +23,18 @@ export const roleArn = (c: Consumer): string => `arn:${PARTITION}:iam::${c.accou
 
 export const bucketArn = (bucketName: string): string => `arn:${PARTITION}:s3:::${bucketName}`;
 
+export const keyArn = (region: string, accountId: string, keyId: string): string => `arn:${PARTITION}:kms:${region}:${accountId}:key/${keyId}`;
+
+/** A full key ARN in this region and account: never an alias, which does not work across accounts. */
+export const keyArnPattern = (region: string, accountId: string): RegExp => new RegExp(`^arn:${PARTITION}:kms:${region}:${accountId}:key/[A-Za-z0-9-]+$`);
+
 export const trailArn = (region: string, accountId: string, trailName: string): string =>
   `arn:${PARTITION}:cloudtrail:${region}:${accountId}:trail/${trailName}`;
 
 /** The value S3 puts in `kms:ViaService` when it calls KMS on a caller's behalf. */
 export const s3ViaService = (region: string): string => `s3.${region}.amazonaws.com`;
 
-const ROLE_ARN = /^arn:aws:iam::(\d{12}):role\/([\w+=,.@-]{1,64})$/;
+const ROLE_ARN = new RegExp(`^arn:${PARTITION}:iam::(\\d{12}):role/([\\w+=,.@-]{1,64})$`);
 
 /** Parses a path-less role ARN; undefined when it is not one. */
 export function parseRoleArn(arn: string): Consumer | undefined {

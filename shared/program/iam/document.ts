@@ -29,3 +29,18 @@ export function policyDocument(statements: Statement[]): PolicyDocument {
 export function renderPolicy(doc: PolicyDocument): string {
   return JSON.stringify(doc);
 }
+
+/** Parses a policy as AWS or the program hands it over: a JSON string. Throws, naming `where`, on anything else. */
+export function parsePolicy(json: unknown, where: string): PolicyDocument {
+  if (typeof json !== "string") throw new Error(`${where}: the policy is not a JSON string`);
+  let doc: unknown;
+  try {
+    doc = JSON.parse(json);
+  } catch (e) {
+    throw new Error(`${where}: the policy is not valid JSON (${e instanceof Error ? e.message : String(e)})`);
+  }
+  if (doc === null || typeof doc !== "object" || !Array.isArray((doc as { Statement?: unknown }).Statement)) {
+    throw new Error(`${where}: the policy has no Statement list`);
+  }
+  return doc as PolicyDocument;
+}

@@ -1,0 +1,82 @@
+/** The value rules both stacks share; each names the rule in its message. */
+import { z } from "zod";
+
+export const rule = (error: string) => ({ error });
+
+const ACCOUNT_ID = /^\d{12}$/;
+
+/**
+ * The one account-ID rule, for the program and every tool: 12 digits, as a string. YAML reads an
+ * unquoted ID as a number and drops its leading zeros, so a number is refused with that advice.
+ */
+export function accountIdProblem(v: unknown): string | undefined {
+  if (typeof v === "number") return 'is a number: quote it in YAML ("..."), since YAML drops an unquoted account ID\'s leading zeros';
+  if (typeof v !== "string" || !ACCOUNT_ID.test(v)) return "must be a 12-digit AWS account ID";
+  return undefined;
+}
+
+export const accountIdSchema = z.custom<string>((v) => accountIdProblem(v) === undefined, {
+  error: (issue) => accountIdProblem(issue.input) ?? "must be a 12-digit AWS account ID",
+});
+
+export const roleNameSchema = z
+  .string(rule("must be an IAM role name"))
+  .regex(/^[\w+=,.@-]{1,64}$/, "must be an IAM role name: 1-64 characters from letters, digits and +=,.@_-");
+
+/** An AWS region code, e.g. us-west-2. */
+export const REGION = /^[a-z]{2}(-[a-z]+)+-\d+$/;
+
+export const regionSchema = z
+  .string(rule("must be set to an AWS region, e.g. us-west-2"))
+  .regex(REGION, "must be an AWS region code, e.g. us-west-2")
+  .refine(
+    (r) => !/^(cn|us-gov|us-iso[a-z]*|eusc)-/.test(r),
+    "must be a region in the commercial aws partition (China, GovCloud and isolated partitions are not supported)",
+  );
+
+export const allowedAccountIdsSchema = z
+  .array(accountIdSchema, rule('must list this stack\'s account ID, e.g. ["111111111111"]'))
+  .length(1, "must list exactly one account ID: this stack's own (it guards against a wrong AWS profile)");
+
+export const boolSchema = z.enum(["true", "false"], rule("must be true or false")).transform((v) => v === "true");
+
+export const intSchema = (min: number, max: number, what: string) =>
+  z
+    .string(rule(`must be a whole number from ${min} to ${max} (${what})`))
+    .regex(/^\d+$/, `must be a whole number from ${min} to ${max} (${what})`)
+    .transform(Number)
+    .refine((n) => n >= min && n <= max, `must be a whole number from ${min} to ${max} (${what})`);
+
+/** Problems with an S3 bucket name, per the S3 general purpose bucket naming rules. */
+export function bucketNameProblems(name: string): string[] {
+  const p: string[] = [];
+  if (name.length < 3 || name.length > 63) p.push("must be 3-63 characters long");
+  if (!/^[a-z0-9.-]*$/.test(name)) p.push("may contain only lowercase letters, digits, hyphens and dots");
+  if (!/^[a-zA-Z0-9].*[a-zA-Z0-9]$/.test(name)) p.push("must begin and end with a letter or digit");
+  if (name.includes("..")) p.push("must not contain two adjacent dots");
+  if (name.includes(".")) p.push("must not contain dots: they break TLS for virtual-hosted requests, and this bucket is TLS-only");
+  if (/^\d+\.\d+\.\d+\.\d+$/.test(name)) p.push("must not look like an IP address");
+  if (/^(xn--|sthree-|amzn-s3-demo-)/.test(name)) p.push("must not start with xn--, sthree- or amzn-s3-demo-");
+  if (/(-s3alias|--ol-s3|\.mrap|--x-s3|--table-s3)$/.test(name)) p.push("must not end with -s3alias, --ol-s3, .mrap, --x-s3 or --table-s3");
+  return p;
+}
+
+export const bucketNameSchema = z.string(rule("must be an S3 bucket name")).superRefine((name, ctx) => {
+  for (const message of bucketNameProblems(name)) ctx.addIssue({ code: "custom", message });
+});
+
+/**
+ * Keys the boot script and `npm run verify` can carry: `sha256sum` escapes a name with a backslash
+ * or newline (its line then starts with "\\"), and the console marker is one line.
+ */
+export function objectKeyProblem(key: string): string | undefined {
+  // eslint-disable-next-line no-control-regex -- control characters are what this rule refuses
+  if (/[\u0000-\u001f\u007f\\]/.test(key)) return "must not contain a backslash or a control character (newline, tab, ...)";
+  if (Buffer.byteLength(key) > 1024) return "must be at most 1,024 bytes (S3's key limit)";
+  return undefined;
+}
+
+export const keyAliasSchema = z
+  .string(rule("must be a KMS alias"))
+  .regex(/^alias\/[a-zA-Z0-9/_-]{1,250}$/, "must be a KMS alias: alias/ then 1-250 characters from letters, digits and /_-")
+  .refine((a) => !a.startsWith("alias/aws/"), "must not start with alias/aws/, which AWS reserves for AWS managed keys");

@@ -1,0 +1,185 @@
+/** The source stack's config: its schema, defaults, sample objects and cross-key rules. */
+import * as fs from "fs";
+import * as path from "path";
+import { z } from "zod";
+import { Consumer, OrgGrant } from "../iam/arn";
+import { configKey, PROJECT_ROOT, RawConfig } from "../project";
+import { parse } from "./parse";
+import {
+  accountIdSchema,
+  allowedAccountIdsSchema,
+  boolSchema,
+  bucketNameSchema,
+  intSchema,
+  keyAliasSchema,
+  objectKeyProblem,
+  regionSchema,
+  roleNameSchema,
+  rule,
+} from "./rules";
+
+export const SOURCE_DEFAULTS = {
+  keyAlias: "alias/accounta-cmk",
+  keyRotationDays: 365,
+  objects: "source-account/objects",
+  allowListBucket: true,
+  protectData: true,
+  auditTrail: true,
+};
+
+/** The default bucket name: globally unique because it carries the account and region. */
+export const defaultBucketName = (accountId: string, region: string): string => `cross-account-s3-kms-${accountId}-${region}`;
+
+export interface SampleObject {
+  /** S3 key: the file's path under the objects folder, with forward slashes. */
+  key: string;
+  /** Absolute path of the file. */
+  file: string;
+}
+
+export interface SourceConfig {
+  side: "source";
+  accountId: string;
+  region: string;
+  /** Roles granted by name; may be empty when consumerOrg is set. */
+  consumers: Consumer[];
+  /** An organization-wide grant, when configured. */
+  consumerOrg?: OrgGrant;
+  keyAlias: string;
+  bucketName: string;
+  keyRotationDays: number;
+  objectsDir: string;
+  objects: SampleObject[];
+  allowListBucket: boolean;
+  protectData: boolean;
+  auditTrail: boolean;
+}
+
+const consumerSchema = z.strictObject({ accountId: accountIdSchema, roleName: roleNameSchema }, rule("must be an object { accountId, roleName }"));
+
+const sourceSchema = z.object({
+  [configKey("side")]: z.literal("source"),
+  "aws:region": regionSchema,
+  "aws:allowedAccountIds": allowedAccountIdsSchema,
+  // No default: it would grant read access to an account nobody chose.
+  [configKey("consumers")]: z.array(consumerSchema, rule("must be a list of { accountId, roleName }")).optional(),
+  [configKey("consumerOrgId")]: z
+    .string(rule("must be an AWS Organizations ID"))
+    .regex(/^o-[a-z0-9]{10,32}$/, "must be an AWS Organizations ID: o- then 10-32 lowercase letters or digits")
+    .optional(),
+  [configKey("consumerOrgPaths")]: z
+    .array(
+      z
+        .string(rule("must be an organization path"))
+        .regex(
+          /^o-[a-z0-9]{10,32}\/r-[0-9a-z]{4,32}(\/ou-[0-9a-z]{4,32}-[a-z0-9]{8,32})*\/$/,
+          "must be an organization path: o-<org>/r-<root>/ then any ou-<id>/ segments, ending with /",
+        ),
+      rule("must be a list of organization paths"),
+    )
+    .min(1, "must list at least one organization path")
+    .optional(),
+  [configKey("consumerRoleNames")]: z.array(roleNameSchema, rule("must be a list of IAM role names")).min(1, "must list at least one role name").optional(),
+  [configKey("keyAlias")]: keyAliasSchema.optional(),
+  [configKey("bucketName")]: bucketNameSchema.optional(),
+  [configKey("keyRotationDays")]: intSchema(90, 2560, "the KMS key rotation period in days").optional(),
+  [configKey("objects")]: z.string(rule("must be a folder path")).min(1, "must be a folder path").optional(),
+  [configKey("allowListBucket")]: boolSchema.optional(),
+  [configKey("protectData")]: boolSchema.optional(),
+  [configKey("auditTrail")]: boolSchema.optional(),
+});
+
+/** Lists the files under a folder, recursively, as S3 keys sorted by key. */
+export function listSampleObjects(dir: string): SampleObject[] {
+  const out: SampleObject[] = [];
+  const walk = (d: string): void => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const full = path.join(d, e.name);
+      if (e.isDirectory()) walk(full);
+      else if (e.isFile()) out.push({ key: path.relative(dir, full).split(path.sep).join("/"), file: full });
+    }
+  };
+  walk(dir);
+  return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+}
+
+export function parseSourceConfig(raw: RawConfig): SourceConfig {
+  let objects: SampleObject[] = [];
+  const c = parse("source", raw, sourceSchema, (c, problems) => {
+    const accountId = c["aws:allowedAccountIds"][0];
+    const consumers = c[configKey("consumers")] ?? [];
+    const orgId = c[configKey("consumerOrgId")];
+    const orgPaths = c[configKey("consumerOrgPaths")];
+    if (consumers.length === 0 && !orgId && !orgPaths) {
+      problems.push(
+        `${configKey("consumers")} ${c[configKey("consumers")] ? "= []" : "is not set"}: must list the roles granted read access, e.g. [{ accountId: "222222222222", roleName: "account-b-role" }], ` +
+          `or grant an organization with ${configKey("consumerOrgId")} or ${configKey("consumerOrgPaths")}`,
+      );
+    }
+    if (orgId && orgPaths) problems.push(`${configKey("consumerOrgPaths")}: set ${configKey("consumerOrgId")} or ${configKey("consumerOrgPaths")}, not both`);
+    const orgs = new Set((orgPaths ?? []).map((p) => p.split("/")[0]));
+    if (orgs.size > 1)
+      problems.push(`${configKey("consumerOrgPaths")} = ${JSON.stringify(orgPaths)}: must all be in one organization (found ${[...orgs].join(", ")})`);
+    if (c[configKey("consumerRoleNames")] && !orgId && !orgPaths) {
+      problems.push(
+        `${configKey("consumerRoleNames")}: narrows an organization grant; set ${configKey("consumerOrgId")} or ${configKey("consumerOrgPaths")} too, or list the roles in ${configKey("consumers")}`,
+      );
+    }
+    const seen = new Set<string>();
+    consumers.forEach((k, i) => {
+      const where = `${configKey("consumers")}[${i}]`;
+      if (k.accountId === accountId) {
+        problems.push(
+          `${where}.accountId = ${JSON.stringify(k.accountId)}: must differ from the source account (aws:allowedAccountIds); this stack grants cross-account reads only`,
+        );
+      }
+      const id = `${k.accountId}/${k.roleName}`;
+      if (seen.has(id)) problems.push(`${where} = ${JSON.stringify(k)}: duplicates an earlier consumer; list each role once`);
+      seen.add(id);
+    });
+    const dirSetting = c[configKey("objects")] ?? SOURCE_DEFAULTS.objects;
+    const dir = path.resolve(PROJECT_ROOT, dirSetting);
+    const where = `${configKey("objects")} = ${JSON.stringify(dirSetting)}`;
+    if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) {
+      problems.push(`${where}: must be an existing folder (relative to the project root, ${PROJECT_ROOT})`);
+      return;
+    }
+    const inside = path.relative(fs.realpathSync(PROJECT_ROOT), fs.realpathSync(dir));
+    if (inside === "" || inside.startsWith("..") || path.isAbsolute(inside)) {
+      problems.push(`${where}: must be a folder inside the project (${PROJECT_ROOT}), so only files you chose are uploaded to a bucket other accounts read`);
+      return;
+    }
+    objects = listSampleObjects(dir);
+    if (objects.length === 0) problems.push(`${where}: must contain at least one file, so the target has an object to copy`);
+    for (const o of objects) {
+      const problem = objectKeyProblem(o.key);
+      if (problem) problems.push(`${where}: file ${JSON.stringify(o.key)} gives an S3 key that ${problem}; rename it`);
+    }
+  });
+  const accountId = c["aws:allowedAccountIds"][0];
+  const region = c["aws:region"];
+  return {
+    side: "source",
+    accountId,
+    region,
+    consumers: c[configKey("consumers")] ?? [],
+    consumerOrg:
+      c[configKey("consumerOrgId")] || c[configKey("consumerOrgPaths")]
+        ? Object.fromEntries(
+            Object.entries({
+              orgId: c[configKey("consumerOrgId")],
+              orgPaths: c[configKey("consumerOrgPaths")],
+              roleNames: c[configKey("consumerRoleNames")],
+            }).filter(([, v]) => v !== undefined),
+          )
+        : undefined,
+    keyAlias: c[configKey("keyAlias")] ?? SOURCE_DEFAULTS.keyAlias,
+    bucketName: c[configKey("bucketName")] ?? defaultBucketName(accountId, region),
+    keyRotationDays: c[configKey("keyRotationDays")] ?? SOURCE_DEFAULTS.keyRotationDays,
+    objectsDir: path.resolve(PROJECT_ROOT, c[configKey("objects")] ?? SOURCE_DEFAULTS.objects),
+    objects,
+    allowListBucket: c[configKey("allowListBucket")] ?? SOURCE_DEFAULTS.allowListBucket,
+    protectData: c[configKey("protectData")] ?? SOURCE_DEFAULTS.protectData,
+    auditTrail: c[configKey("auditTrail")] ?? SOURCE_DEFAULTS.auditTrail,
+  };
+}
