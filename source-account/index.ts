@@ -1,7 +1,8 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { bucketArn, roleArn } from "../shared/program/iam/arn";
-import { SourceConfig } from "../shared/program/config";
+import { RawConfig } from "../shared/program/project";
+import { checkSourceConfig } from "./checks";
 import { SourceContract } from "../shared/program/contract";
 import { renderPolicy } from "../shared/program/iam/document";
 import { tags } from "../shared/program/tags";
@@ -13,7 +14,8 @@ import { auditLogBucketName, auditTrailName, bucketPolicyFor, keyPolicyFor } fro
 export type SourceOutputs = { [K in keyof SourceContract]: pulumi.Input<SourceContract[K]> };
 
 /** Account A: the key, the bucket and its policies, the sample objects and the audit trail. */
-export function runSource(cfg: SourceConfig): SourceOutputs {
+export function runSource(raw: RawConfig): SourceOutputs {
+  const cfg = checkSourceConfig(raw);
   const key = new CustomerManagedKey("shared", {
     alias: cfg.keyAlias,
     rotationDays: cfg.keyRotationDays,

@@ -4,16 +4,15 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { runSource } from "../../source-account";
-import { checkSourceConfig } from "../../source-account/checks";
 import { runTarget } from "../../target-account";
-import { parseTargetConfig, readSide } from "./config";
+import { readSide } from "./config/parse";
 
 export = async (): Promise<Record<string, unknown>> => {
   const raw = pulumi.runtime.allConfig();
   switch (readSide(raw)) {
     case "source":
-      return runSource(checkSourceConfig(raw));
+      return runSource(raw);
     case "target":
-      return { ...(await runTarget(parseTargetConfig(raw))) };
+      return { ...(await runTarget(raw)) };
   }
 };

@@ -71,11 +71,23 @@ function unknownKeys(raw: RawConfig, side: Side, known: readonly string[]): stri
     .map((k) => `${k} is not a ${side}-stack key; the ${side} stack takes: ${known.map((n) => n.slice(PROJECT.length + 1)).join(", ")}`);
 }
 
+/** What a side derives from its parsed config, with the problems found on the way. */
+export interface Derived<T> {
+  value: T;
+  problems: string[];
+}
+
 /**
- * Parses raw config against a schema keyed by fully-qualified config keys.
- * Throws a ConfigError listing every problem.
+ * Parses raw config against a schema keyed by fully-qualified config keys, then, when that is
+ * clean, lets the side derive what needs several keys or the file system. Throws a ConfigError
+ * listing every problem.
  */
-export function parse<S extends z.ZodObject>(side: Side, raw: RawConfig, schema: S, extra?: (out: z.output<S>, problems: string[]) => void): z.output<S> {
+export function parse<S extends z.ZodObject, T = undefined>(
+  side: Side,
+  raw: RawConfig,
+  schema: S,
+  derive?: (config: z.output<S>) => Derived<T>,
+): { config: z.output<S>; derived: T } {
   const keys = Object.keys(schema.shape);
   const problems = unknownKeys(
     raw,
@@ -91,9 +103,10 @@ export function parse<S extends z.ZodObject>(side: Side, raw: RawConfig, schema:
         result.error.issues.filter((i) => !undecodable.has(String(i.path[0]))),
       ),
     );
-  if (result.success && problems.length === 0) extra?.(result.data, problems);
-  if (problems.length > 0 || !result.success) throw new ConfigError(side, problems);
-  return result.data;
+  if (!result.success || problems.length > 0) throw new ConfigError(side, problems);
+  const derived = derive?.(result.data) ?? { value: undefined as T, problems: [] };
+  if (derived.problems.length > 0) throw new ConfigError(side, derived.problems);
+  return { config: result.data, derived: derived.value };
 }
 
 /** Reads `cross-account-s3-kms:side`. */

@@ -4,7 +4,7 @@ import * as path from "path";
 import { z } from "zod";
 import { Consumer, OrgGrant } from "../iam/arn";
 import { configKey, PROJECT_ROOT, RawConfig } from "../project";
-import { parse } from "./parse";
+import { Derived, parse } from "./parse";
 import {
   accountIdSchema,
   allowedAccountIdsSchema,
@@ -103,76 +103,84 @@ export function listSampleObjects(dir: string): SampleObject[] {
   return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
 }
 
+type SourceInput = z.output<typeof sourceSchema>;
+
+/** Rules across the grant's keys: someone is granted, one organization, role names only with it, no self-grant, no duplicates. */
+function grantProblems(c: SourceInput): string[] {
+  const problems: string[] = [];
+  const accountId = c["aws:allowedAccountIds"][0];
+  const consumers = c[configKey("consumers")] ?? [];
+  const orgId = c[configKey("consumerOrgId")];
+  const orgPaths = c[configKey("consumerOrgPaths")];
+  if (consumers.length === 0 && !orgId && !orgPaths) {
+    problems.push(
+      `${configKey("consumers")} ${c[configKey("consumers")] ? "= []" : "is not set"}: must list the roles granted read access, e.g. [{ accountId: "222222222222", roleName: "account-b-role" }], ` +
+        `or grant an organization with ${configKey("consumerOrgId")} or ${configKey("consumerOrgPaths")}`,
+    );
+  }
+  if (orgId && orgPaths) problems.push(`${configKey("consumerOrgPaths")}: set ${configKey("consumerOrgId")} or ${configKey("consumerOrgPaths")}, not both`);
+  const orgs = new Set((orgPaths ?? []).map((p) => p.split("/")[0]));
+  if (orgs.size > 1)
+    problems.push(`${configKey("consumerOrgPaths")} = ${JSON.stringify(orgPaths)}: must all be in one organization (found ${[...orgs].join(", ")})`);
+  if (c[configKey("consumerRoleNames")] && !orgId && !orgPaths) {
+    problems.push(
+      `${configKey("consumerRoleNames")}: narrows an organization grant; set ${configKey("consumerOrgId")} or ${configKey("consumerOrgPaths")} too, or list the roles in ${configKey("consumers")}`,
+    );
+  }
+  const seen = new Set<string>();
+  consumers.forEach((k, i) => {
+    const where = `${configKey("consumers")}[${i}]`;
+    if (k.accountId === accountId) {
+      problems.push(
+        `${where}.accountId = ${JSON.stringify(k.accountId)}: must differ from the source account (aws:allowedAccountIds); this stack grants cross-account reads only`,
+      );
+    }
+    const id = `${k.accountId}/${k.roleName}`;
+    if (seen.has(id)) problems.push(`${where} = ${JSON.stringify(k)}: duplicates an earlier consumer; list each role once`);
+    seen.add(id);
+  });
+  return problems;
+}
+
+/** The sample objects of the `objects` setting: an existing folder inside the project, with at least one file, each a key the boot script can carry. */
+function sampleObjects(setting: string): Derived<SampleObject[]> {
+  const dir = path.resolve(PROJECT_ROOT, setting);
+  const where = `${configKey("objects")} = ${JSON.stringify(setting)}`;
+  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) {
+    return { value: [], problems: [`${where}: must be an existing folder (relative to the project root, ${PROJECT_ROOT})`] };
+  }
+  const inside = path.relative(fs.realpathSync(PROJECT_ROOT), fs.realpathSync(dir));
+  if (inside === "" || inside.startsWith("..") || path.isAbsolute(inside)) {
+    return {
+      value: [],
+      problems: [`${where}: must be a folder inside the project (${PROJECT_ROOT}), so only files you chose are uploaded to a bucket other accounts read`],
+    };
+  }
+  const objects = listSampleObjects(dir);
+  const problems = objects.length === 0 ? [`${where}: must contain at least one file, so the target has an object to copy`] : [];
+  for (const o of objects) {
+    const problem = objectKeyProblem(o.key);
+    if (problem) problems.push(`${where}: file ${JSON.stringify(o.key)} gives an S3 key that ${problem}; rename it`);
+  }
+  return { value: objects, problems };
+}
+
 export function parseSourceConfig(raw: RawConfig): SourceConfig {
-  let objects: SampleObject[] = [];
-  const c = parse("source", raw, sourceSchema, (c, problems) => {
-    const accountId = c["aws:allowedAccountIds"][0];
-    const consumers = c[configKey("consumers")] ?? [];
-    const orgId = c[configKey("consumerOrgId")];
-    const orgPaths = c[configKey("consumerOrgPaths")];
-    if (consumers.length === 0 && !orgId && !orgPaths) {
-      problems.push(
-        `${configKey("consumers")} ${c[configKey("consumers")] ? "= []" : "is not set"}: must list the roles granted read access, e.g. [{ accountId: "222222222222", roleName: "account-b-role" }], ` +
-          `or grant an organization with ${configKey("consumerOrgId")} or ${configKey("consumerOrgPaths")}`,
-      );
-    }
-    if (orgId && orgPaths) problems.push(`${configKey("consumerOrgPaths")}: set ${configKey("consumerOrgId")} or ${configKey("consumerOrgPaths")}, not both`);
-    const orgs = new Set((orgPaths ?? []).map((p) => p.split("/")[0]));
-    if (orgs.size > 1)
-      problems.push(`${configKey("consumerOrgPaths")} = ${JSON.stringify(orgPaths)}: must all be in one organization (found ${[...orgs].join(", ")})`);
-    if (c[configKey("consumerRoleNames")] && !orgId && !orgPaths) {
-      problems.push(
-        `${configKey("consumerRoleNames")}: narrows an organization grant; set ${configKey("consumerOrgId")} or ${configKey("consumerOrgPaths")} too, or list the roles in ${configKey("consumers")}`,
-      );
-    }
-    const seen = new Set<string>();
-    consumers.forEach((k, i) => {
-      const where = `${configKey("consumers")}[${i}]`;
-      if (k.accountId === accountId) {
-        problems.push(
-          `${where}.accountId = ${JSON.stringify(k.accountId)}: must differ from the source account (aws:allowedAccountIds); this stack grants cross-account reads only`,
-        );
-      }
-      const id = `${k.accountId}/${k.roleName}`;
-      if (seen.has(id)) problems.push(`${where} = ${JSON.stringify(k)}: duplicates an earlier consumer; list each role once`);
-      seen.add(id);
-    });
-    const dirSetting = c[configKey("objects")] ?? SOURCE_DEFAULTS.objects;
-    const dir = path.resolve(PROJECT_ROOT, dirSetting);
-    const where = `${configKey("objects")} = ${JSON.stringify(dirSetting)}`;
-    if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) {
-      problems.push(`${where}: must be an existing folder (relative to the project root, ${PROJECT_ROOT})`);
-      return;
-    }
-    const inside = path.relative(fs.realpathSync(PROJECT_ROOT), fs.realpathSync(dir));
-    if (inside === "" || inside.startsWith("..") || path.isAbsolute(inside)) {
-      problems.push(`${where}: must be a folder inside the project (${PROJECT_ROOT}), so only files you chose are uploaded to a bucket other accounts read`);
-      return;
-    }
-    objects = listSampleObjects(dir);
-    if (objects.length === 0) problems.push(`${where}: must contain at least one file, so the target has an object to copy`);
-    for (const o of objects) {
-      const problem = objectKeyProblem(o.key);
-      if (problem) problems.push(`${where}: file ${JSON.stringify(o.key)} gives an S3 key that ${problem}; rename it`);
-    }
+  const { config: c, derived: objects } = parse("source", raw, sourceSchema, (c) => {
+    const samples = sampleObjects(c[configKey("objects")] ?? SOURCE_DEFAULTS.objects);
+    return { value: samples.value, problems: [...grantProblems(c), ...samples.problems] };
   });
   const accountId = c["aws:allowedAccountIds"][0];
   const region = c["aws:region"];
+  const orgId = c[configKey("consumerOrgId")];
+  const orgPaths = c[configKey("consumerOrgPaths")];
+  const roleNames = c[configKey("consumerRoleNames")];
   return {
     side: "source",
     accountId,
     region,
     consumers: c[configKey("consumers")] ?? [],
-    consumerOrg:
-      c[configKey("consumerOrgId")] || c[configKey("consumerOrgPaths")]
-        ? Object.fromEntries(
-            Object.entries({
-              orgId: c[configKey("consumerOrgId")],
-              orgPaths: c[configKey("consumerOrgPaths")],
-              roleNames: c[configKey("consumerRoleNames")],
-            }).filter(([, v]) => v !== undefined),
-          )
-        : undefined,
+    consumerOrg: orgId || orgPaths ? { ...(orgId && { orgId }), ...(orgPaths && { orgPaths }), ...(roleNames && { roleNames }) } : undefined,
     keyAlias: c[configKey("keyAlias")] ?? SOURCE_DEFAULTS.keyAlias,
     bucketName: c[configKey("bucketName")] ?? defaultBucketName(accountId, region),
     keyRotationDays: c[configKey("keyRotationDays")] ?? SOURCE_DEFAULTS.keyRotationDays,

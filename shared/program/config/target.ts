@@ -83,7 +83,7 @@ const targetSchema = z.object({
 });
 
 export function parseTargetConfig(raw: RawConfig): TargetConfig {
-  const c = parse("target", raw, targetSchema);
+  const { config: c } = parse("target", raw, targetSchema);
   const instanceType = c[configKey("instanceType")] ?? TARGET_DEFAULTS.instanceType;
   return {
     side: "target",
