@@ -1,0 +1,141 @@
+/**
+ * Capture: runs the real program under mocks, source then target (once more for every other
+ * consumer the source grants), and keeps the policies that decide a read, as the program sends them.
+ */
+import { parseRoleArn, roleArn } from "../../program/iam/arn";
+import { configKey, RawConfig, TARGET_DEFAULTS } from "../../program/config";
+import { SourceContract, validateContract } from "../../program/contract";
+import { UserError } from "../../program/errors";
+import { PolicyDocument } from "../../program/iam/document";
+import { ofType, policyOf, runProgram, StackRun } from "../run";
+
+export interface Principal {
+  accountId: string;
+  roleName: string;
+  /** The principal's organization, when the model takes its account to be a member. */
+  orgId?: string;
+  /** Its account's organization path, e.g. o-a1b2c3d4e5/r-ab12/ou-ab12-11111111/. */
+  orgPath?: string;
+}
+
+/** What one consumer's target stack produced: its role's identity policies and its endpoint policy. */
+export interface ConsumerPolicies {
+  role: Principal;
+  identity: PolicyDocument[];
+  /** The S3 gateway endpoint's policy, when the consumer's instance runs in the private VPC. */
+  endpoint?: PolicyDocument;
+}
+
+/** The policies that decide a read, as the program sends them. */
+export interface AccessPolicies {
+  bucket: PolicyDocument;
+  key: PolicyDocument;
+  consumers: ConsumerPolicies[];
+  /** The bucket's RestrictPublicBuckets setting: it stops cross-account use of a public bucket policy. */
+  restrictPublicBuckets: boolean;
+}
+
+export interface Deployment {
+  source: StackRun;
+  /** The target stack of the given target config. */
+  target: StackRun;
+  contract: SourceContract;
+  policies: AccessPolicies;
+}
+
+function consumerPolicies(run: StackRun, role: Principal): ConsumerPolicies {
+  const gateway = ofType(run, "aws:ec2/vpcEndpoint:VpcEndpoint").find((e) => e.inputs.vpcEndpointType === "Gateway");
+  return {
+    role,
+    identity: ofType(run, "aws:iam/rolePolicy:RolePolicy").map((p) => policyOf(p)),
+    endpoint: gateway ? policyOf(gateway) : undefined,
+  };
+}
+
+/**
+ * Runs the source stack, then the target stack with the source's outputs behind its
+ * StackReference, once for the given target config and once more for every other consumer the
+ * source grants (as that consumer's account and role), and captures the policies that decide a read.
+ */
+export async function captureDeployment(sourceConfig: RawConfig, targetConfig: RawConfig, labels?: { source: string; target: string }): Promise<Deployment> {
+  // A user error names the file it came from, when the caller read two.
+  const labelled = async <T>(label: string | undefined, run: () => Promise<T>): Promise<T> => {
+    try {
+      return await run();
+    } catch (e) {
+      throw e instanceof UserError && label ? new UserError(`${label}: ${e.message}`) : e;
+    }
+  };
+  const source = await labelled(labels?.source, () => runProgram({ stack: "source", config: sourceConfig }));
+  const checked = validateContract(source.outputs);
+  if (!checked.ok) throw new Error(`the source stack's outputs break the contract: ${checked.problems.join("; ")}`);
+  const contract = checked.contract;
+  const sourceStack = targetConfig[configKey("sourceStack")] ?? TARGET_DEFAULTS.sourceStack;
+  const runTarget = (stack: string, config: RawConfig) => runProgram({ stack, config, stackOutputs: { [sourceStack]: source.outputs } });
+
+  const target = await labelled(labels?.target, () => runTarget("target", targetConfig));
+  const consumers: ConsumerPolicies[] = [];
+  const roles: Principal[] = contract.consumerRoleArns.map((arn) => {
+    const role = parseRoleArn(arn);
+    if (!role) throw new Error(`not a role ARN: ${arn}`);
+    return role;
+  });
+  // The target's role, granted by the organization grant alone: the model takes its account to be a member.
+  const targetRole = parseRoleArn(String(target.outputs.roleArn));
+  if (contract.consumerOrg && targetRole && !contract.consumerRoleArns.includes(String(target.outputs.roleArn))) {
+    const path = contract.consumerOrg.orgPaths?.[0];
+    roles.push({ ...targetRole, orgId: contract.consumerOrg.orgId ?? path?.split("/")[0], orgPath: path });
+  }
+  for (const role of roles) {
+    const own = target.outputs.roleArn === roleArn(role);
+    const run = own
+      ? target
+      : await runTarget(`target-${role.accountId}-${role.roleName}`, {
+          ...targetConfig,
+          "aws:allowedAccountIds": JSON.stringify([role.accountId]),
+          [configKey("roleName")]: role.roleName,
+        });
+    consumers.push(consumerPolicies(run, role));
+  }
+
+  const bucketPolicy = ofType(source, "aws:s3/bucketPolicy:BucketPolicy").find((p) => p.inputs.bucket === contract.bucketName);
+  const keys = ofType(source, "aws:kms/key:Key");
+  if (!bucketPolicy || keys.length !== 1) throw new Error("the source stack declared no bucket policy for its bucket, or not exactly one key");
+  const publicAccess = ofType(source, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock").find((p) => p.inputs.bucket === contract.bucketName);
+  return {
+    source,
+    target,
+    contract,
+    policies: {
+      bucket: policyOf(bucketPolicy),
+      key: policyOf(keys[0]),
+      consumers,
+      restrictPublicBuckets: publicAccess?.inputs.restrictPublicBuckets === true,
+    },
+  };
+}
+
+export type PolicyKind = "resource" | "identity" | "endpoint" | "trust";
+
+export interface GeneratedPolicy {
+  where: string;
+  kind: PolicyKind;
+  doc: PolicyDocument;
+}
+
+const POLICY_FIELDS: Record<string, { field: string; kind: PolicyKind }[]> = {
+  "aws:s3/bucketPolicy:BucketPolicy": [{ field: "policy", kind: "resource" }],
+  "aws:kms/key:Key": [{ field: "policy", kind: "resource" }],
+  "aws:iam/rolePolicy:RolePolicy": [{ field: "policy", kind: "identity" }],
+  "aws:iam/role:Role": [{ field: "assumeRolePolicy", kind: "trust" }],
+  "aws:ec2/vpcEndpoint:VpcEndpoint": [{ field: "policy", kind: "endpoint" }],
+};
+
+/** Every policy document a stack sends, wherever it appears. */
+export function generatedPolicies(run: StackRun): GeneratedPolicy[] {
+  return run.resources.flatMap((r) =>
+    (POLICY_FIELDS[r.type] ?? [])
+      .filter(({ field }) => typeof r.inputs[field] === "string")
+      .map(({ field, kind }) => ({ where: `${r.type} ${r.name} ${field}`, kind, doc: policyOf(r, field) })),
+  );
+}
