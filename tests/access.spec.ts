@@ -1,5 +1,4 @@
 import { strict as assert } from "assert";
-import * as path from "path";
 import {
   AccessPolicies,
   AccessResult,
@@ -17,11 +16,10 @@ import {
 import { RawConfig } from "../shared/program/config";
 import { policyDocument, Statement } from "../shared/program/iam/document";
 import { actionsOf } from "../shared/offline/policy-queries";
-import { readStackConfig } from "../shared/offline/stack-files";
+import { committedConfig } from "../shared/offline/fixtures";
 
-const ROOT = path.resolve(__dirname, "..");
-const SOURCE = readStackConfig(path.join(ROOT, "Pulumi.source.yaml"));
-const TARGET = readStackConfig(path.join(ROOT, "Pulumi.target.yaml"));
+const SOURCE = committedConfig("source");
+const TARGET = committedConfig("target");
 
 const grants = (action: string) => (s: Statement) => s.Effect === "Allow" && actionsOf(s).includes(action);
 const hasConditionKey = (s: Statement, k: string) => Object.values(s.Condition ?? {}).some((block) => k in block);

@@ -2,15 +2,11 @@ import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import { RawConfig } from "../shared/program/config";
+import { SOURCE_BASE } from "../shared/offline/fixtures";
 import { runProgramExpectingError } from "../shared/offline/run";
 import { projectTmpDir } from "./tmp";
 
-const VALID: RawConfig = {
-  "aws:region": "us-west-2",
-  "aws:allowedAccountIds": '["111111111111"]',
-  "cross-account-s3-kms:side": "source",
-  "cross-account-s3-kms:consumers": '[{"accountId":"222222222222","roleName":"account-b-role"}]',
-};
+const VALID = SOURCE_BASE;
 
 interface BadCase {
   what: string;

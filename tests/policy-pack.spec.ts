@@ -1,12 +1,9 @@
 import { strict as assert } from "assert";
-import * as path from "path";
 import { PolicyResource, ResourceValidationArgs, StackValidationArgs } from "@pulumi/policy";
 import { RawConfig } from "../shared/program/config";
 import { runProgram } from "../shared/offline/run";
 import { policies } from "../shared/policy-pack/rules";
-import { readStackConfig } from "../shared/offline/stack-files";
-
-const ROOT = path.resolve(__dirname, "..");
+import { committedConfig } from "../shared/offline/fixtures";
 
 interface Res {
   type: string;
@@ -82,15 +79,15 @@ const byPolicy = (v: Violation[], name: string) => v.filter((x) => x.policy === 
 describe("CrossGuard policy pack", () => {
   const runs: Record<string, Res[]> = {};
   before(async () => {
-    const source = await runProgram({ stack: "source", config: readStackConfig(path.join(ROOT, "Pulumi.source.yaml")) });
+    const source = await runProgram({ stack: "source", config: committedConfig("source") });
     const target = await runProgram({
       stack: "target",
-      config: readStackConfig(path.join(ROOT, "Pulumi.target.yaml")),
+      config: committedConfig("target"),
       stackOutputs: { "organization/cross-account-s3-kms/source": source.outputs },
     });
     const ssm = await runProgram({
       stack: "target-ssm",
-      config: { ...readStackConfig(path.join(ROOT, "Pulumi.target.yaml")), "cross-account-s3-kms:enableSsm": "true" } satisfies RawConfig,
+      config: { ...committedConfig("target"), "cross-account-s3-kms:enableSsm": "true" } satisfies RawConfig,
       stackOutputs: { "organization/cross-account-s3-kms/source": source.outputs },
     });
     Object.assign(runs, { source: source.resources, target: target.resources, ssm: ssm.resources });
@@ -256,10 +253,10 @@ describe("CrossGuard policy pack", () => {
   });
 
   it("the target's default-VPC mode needs the pack's allowPublicIp setting", async () => {
-    const source = await runProgram({ stack: "source", config: readStackConfig(path.join(ROOT, "Pulumi.source.yaml")) });
+    const source = await runProgram({ stack: "source", config: committedConfig("source") });
     const run = await runProgram({
       stack: "target-default-vpc",
-      config: { ...readStackConfig(path.join(ROOT, "Pulumi.target.yaml")), "cross-account-s3-kms:useDefaultVpc": "true" },
+      config: { ...committedConfig("target"), "cross-account-s3-kms:useDefaultVpc": "true" },
       stackOutputs: { "organization/cross-account-s3-kms/source": source.outputs },
     });
     assert.equal((await runPolicies(run.resources)).length, 1);

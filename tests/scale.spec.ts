@@ -1,19 +1,11 @@
 import { strict as assert } from "assert";
 import { RawConfig } from "../shared/program/config";
+import { manyConsumers, sourceGranting } from "../shared/offline/fixtures";
 import { one, ofType, policyOf, runProgram, runProgramExpectingError } from "../shared/offline/run";
 import { PolicyDocument } from "../shared/program/iam/document";
 import { POLICY_LIMITS } from "../source-account/documents";
 
-/** N consumers, each its own account, with role names of a typical length. */
-const consumers = (n: number) =>
-  Array.from({ length: n }, (_, i) => ({ accountId: String(300000000000 + i), roleName: `reader-${String(i).padStart(3, "0")}` }));
-
-const config = (n: number): RawConfig => ({
-  "aws:region": "us-west-2",
-  "aws:allowedAccountIds": '["111111111111"]',
-  "cross-account-s3-kms:side": "source",
-  "cross-account-s3-kms:consumers": JSON.stringify(consumers(n)),
-});
+const config = (n: number): RawConfig => sourceGranting(manyConsumers(n));
 
 /** Bytes as sent: the program sends policies as compact JSON. */
 const bytes = (doc: PolicyDocument) => Buffer.byteLength(JSON.stringify(doc));

@@ -7,7 +7,7 @@ import { bucketNameProblems } from "../shared/program/config";
 import { validateContract } from "../shared/program/contract";
 import { auditLogBucketName } from "../source-account/documents";
 import { PolicyDocument } from "../shared/program/iam/document";
-import { readStackConfig } from "../shared/offline/stack-files";
+import { SOURCE_BASE, committedConfig } from "../shared/offline/fixtures";
 import { one, ofType, policyOf, runProgram, StackRun } from "../shared/offline/run";
 import { actionsOf, awsPrincipals, cond, resourcesOf, sorted, theStatement } from "../shared/offline/policy-queries";
 import { projectTmpDir } from "./tmp";
@@ -15,12 +15,7 @@ import { projectTmpDir } from "./tmp";
 const ROOT = path.resolve(__dirname, "..");
 
 /** The seed's accounts, as Pulumi.source.yaml sets them. */
-const BASE = {
-  "aws:region": "us-west-2",
-  "aws:allowedAccountIds": '["111111111111"]',
-  "cross-account-s3-kms:side": "source",
-  "cross-account-s3-kms:consumers": '[{"accountId":"222222222222","roleName":"account-b-role"}]',
-};
+const BASE = SOURCE_BASE;
 const BUCKET = "cross-account-s3-kms-111111111111-us-west-2";
 const BUCKET_ARN = `arn:aws:s3:::${BUCKET}`;
 const CONSUMER_ROLE = "arn:aws:iam::222222222222:role/account-b-role";
@@ -366,7 +361,7 @@ describe("source stack with several sample objects in nested folders", () => {
 
 describe("source stack: Pulumi.source.yaml as committed", () => {
   it("runs and grants the seed's consumer", async () => {
-    const config = readStackConfig(path.join(ROOT, "Pulumi.source.yaml"));
+    const config = committedConfig("source");
     const run = await runProgram({ stack: "source", config });
     assert.deepEqual(run.outputs.consumerRoleArns, [CONSUMER_ROLE]);
     assert.equal(run.outputs.region, config["aws:region"]);

@@ -3,19 +3,18 @@ import * as pulumi from "@pulumi/pulumi";
 import { strict as assert } from "assert";
 import * as path from "path";
 import { RawConfig } from "../shared/program/config";
-import { readStackConfig } from "../shared/offline/stack-files";
 import { CapturedResource, one, ofType, policyOf, runProgram, runProgramExpectingError, StackRun } from "../shared/offline/run";
 import { Invoke } from "../shared/offline/mocks";
 import { actionsOf, awsPrincipals, cond, resourcesOf, sorted } from "../shared/offline/policy-queries";
+import { committedConfig } from "../shared/offline/fixtures";
 
-const ROOT = path.resolve(__dirname, "..");
 const SOURCE_STACK = "organization/cross-account-s3-kms/source";
-const TARGET: RawConfig = readStackConfig(path.join(ROOT, "Pulumi.target.yaml"));
+const TARGET: RawConfig = committedConfig("target");
 
 /** The source's real outputs: the source program run under mocks with its committed config. */
 let SOURCE_OUTPUTS: Record<string, unknown>;
 before(async () => {
-  SOURCE_OUTPUTS = (await runProgram({ stack: "source", config: readStackConfig(path.join(ROOT, "Pulumi.source.yaml")) })).outputs;
+  SOURCE_OUTPUTS = (await runProgram({ stack: "source", config: committedConfig("source") })).outputs;
 });
 
 const runTarget = (config: RawConfig = {}, outputs: Record<string, unknown> = SOURCE_OUTPUTS): Promise<StackRun> =>
@@ -356,7 +355,7 @@ describe("target stack errors (before any resource is declared)", () => {
 describe("source grants, as the target sees them", () => {
   it("a role granted only through the organization grant passes the target's check, when its name is allowed", async () => {
     const config = {
-      ...readStackConfig(path.join(ROOT, "Pulumi.source.yaml")),
+      ...committedConfig("source"),
       "cross-account-s3-kms:consumers": "[]",
       "cross-account-s3-kms:consumerOrgId": "o-a1b2c3d4e5",
       "cross-account-s3-kms:consumerRoleNames": '["account-b-role"]',
@@ -377,7 +376,7 @@ describe("source grants, as the target sees them", () => {
     const src = await runProgram({
       stack: "source",
       config: {
-        ...readStackConfig(path.join(ROOT, "Pulumi.source.yaml")),
+        ...committedConfig("source"),
         "cross-account-s3-kms:consumers": JSON.stringify([
           { accountId: "222222222222", roleName: "account-b-role" },
           { accountId: "333333333333", roleName: "batch-reader" },

@@ -1,6 +1,5 @@
 import { strict as assert } from "assert";
 import { createHash } from "crypto";
-import * as path from "path";
 import { Readable } from "stream";
 import { EC2Client, GetConsoleOutputCommand } from "@aws-sdk/client-ec2";
 import { GetKeyPolicyCommand, KMSClient } from "@aws-sdk/client-kms";
@@ -10,11 +9,10 @@ import { sdkStreamMixin } from "@smithy/util-stream";
 import { mockClient } from "aws-sdk-client-mock";
 import { SourceContract, validateContract } from "../shared/program/contract";
 import { ofType, runProgram } from "../shared/offline/run";
-import { readStackConfig } from "../shared/offline/stack-files";
 import { Check, parseTargetOutputs, TargetReport, verify, VerifyClients, verifyWithStacks } from "../shared/tools/verify-checks";
 import { StackInfo } from "../shared/tools/workspace";
+import { committedConfig } from "../shared/offline/fixtures";
 
-const ROOT = path.resolve(__dirname, "..");
 const BODY = "object body from account A\n";
 const SHA = createHash("sha256").update(BODY).digest("hex");
 
@@ -31,7 +29,7 @@ let contract: SourceContract;
 let bucketPolicy: string;
 let keyPolicy: string;
 before(async () => {
-  const run = await runProgram({ stack: "source", config: readStackConfig(path.join(ROOT, "Pulumi.source.yaml")) });
+  const run = await runProgram({ stack: "source", config: committedConfig("source") });
   const v = validateContract(run.outputs);
   assert.ok(v.ok);
   contract = v.contract;

@@ -10,6 +10,7 @@ import { PROJECT_ROOT, RawConfig } from "../program/project";
 import type { StackRun } from "../offline/run";
 import { POLICY_LIMITS } from "../../source-account/documents";
 import { defineTool, EXIT, toolMain, UsageError } from "./cli";
+import { manyConsumers, sourceGranting, TARGET_BASE } from "../offline/fixtures";
 import { table } from "./format";
 
 const DEFAULT_SIZES = "1,10,100,200";
@@ -20,18 +21,9 @@ const INLINE_ROLE_POLICY_LIMIT = 10_240;
 const SOURCE_STACK = "organization/cross-account-s3-kms/source";
 
 /** N consumers: the target's own role first, then one role per further account. */
-function sourceConfig(n: number): RawConfig {
-  const consumers = [{ accountId: "222222222222", roleName: "account-b-role" }];
-  for (let i = 1; i < n; i++) consumers.push({ accountId: String(300000000000 + i), roleName: `reader-${String(i).padStart(3, "0")}` });
-  return {
-    "aws:region": "us-west-2",
-    "aws:allowedAccountIds": '["111111111111"]',
-    "cross-account-s3-kms:side": "source",
-    "cross-account-s3-kms:consumers": JSON.stringify(consumers),
-  };
-}
+const sourceConfig = (n: number): RawConfig => sourceGranting([{ accountId: "222222222222", roleName: "account-b-role" }, ...manyConsumers(n - 1, 1)]);
 
-const TARGET: RawConfig = { "aws:region": "us-west-2", "aws:allowedAccountIds": '["222222222222"]', "cross-account-s3-kms:side": "target" };
+const TARGET = TARGET_BASE;
 
 /** The simulator and the Pulumi runtime, loaded when a measurement starts, so --help and bad arguments answer at once. */
 const heavy = () => ({

@@ -1,0 +1,30 @@
+/** Base configs the tests and the bench share: the seed's accounts, as the committed stack files set them. */
+import * as path from "path";
+import { Consumer } from "../program/iam/arn";
+import { PROJECT_ROOT, RawConfig, Side } from "../program/project";
+import { readStackConfig } from "./stack-files";
+
+/** The committed Pulumi.<side>.yaml, as Pulumi hands it to the program. */
+export const committedConfig = (side: Side): RawConfig => readStackConfig(path.join(PROJECT_ROOT, `Pulumi.${side}.yaml`));
+
+/** The smallest valid source config: account 111111111111 grants account-b-role in 222222222222. */
+export const SOURCE_BASE: Readonly<RawConfig> = {
+  "aws:region": "us-west-2",
+  "aws:allowedAccountIds": '["111111111111"]',
+  "cross-account-s3-kms:side": "source",
+  "cross-account-s3-kms:consumers": '[{"accountId":"222222222222","roleName":"account-b-role"}]',
+};
+
+/** The smallest valid target config: account 222222222222, with the default role name. */
+export const TARGET_BASE: Readonly<RawConfig> = {
+  "aws:region": "us-west-2",
+  "aws:allowedAccountIds": '["222222222222"]',
+  "cross-account-s3-kms:side": "target",
+};
+
+/** N consumers, each in its own account (from 300000000000), with role names of a typical length. */
+export const manyConsumers = (n: number, first = 0): Consumer[] =>
+  Array.from({ length: n }, (_, i) => ({ accountId: String(300000000000 + first + i), roleName: `reader-${String(first + i).padStart(3, "0")}` }));
+
+/** SOURCE_BASE granting these consumers. */
+export const sourceGranting = (consumers: Consumer[]): RawConfig => ({ ...SOURCE_BASE, "cross-account-s3-kms:consumers": JSON.stringify(consumers) });
