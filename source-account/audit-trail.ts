@@ -19,14 +19,13 @@ export interface AuditTrailArgs {
   accountId: string;
   /** The trail's region. Required. */
   region: string;
-  /** Protect the log bucket from `pulumi destroy`. Default true; when false, destroy also deletes the logs (forceDestroy). */
-  protect?: boolean;
 }
 
 /**
  * A single-region CloudTrail trail that records the watched bucket's S3 data events and the
  * region's management events (every KMS call, including each Decrypt), into a private log bucket
  * that only this trail may write to, encrypted with the customer managed key and versioned.
+ * `opts.protect` protects the trail and its logs, as the EncryptedBucket it passes it to.
  */
 export class AuditTrail extends pulumi.ComponentResource {
   readonly trail: aws.cloudtrail.Trail;
@@ -34,8 +33,6 @@ export class AuditTrail extends pulumi.ComponentResource {
 
   constructor(name: string, args: AuditTrailArgs, opts?: pulumi.ComponentResourceOptions) {
     super("cross-account-s3-kms:source:AuditTrail", name, {}, opts);
-    const protect = args.protect ?? true;
-
     // The same private, encrypted, versioned bucket as the shared data, with CloudTrail's policy.
     this.logs = new EncryptedBucket(
       `${name}-logs`,
@@ -49,9 +46,8 @@ export class AuditTrail extends pulumi.ComponentResource {
             trailArn: trailArn(args.region, args.accountId, args.trailName),
           }),
         ),
-        protect,
       },
-      { parent: this },
+      { parent: this, protect: opts?.protect },
     );
 
     this.trail = new aws.cloudtrail.Trail(

@@ -11,11 +11,9 @@ export interface CustomerManagedKeyArgs {
   rotationDays?: number;
   /** Days a scheduled deletion waits, during which it can be cancelled (7-30). Default 30. */
   deletionWindowDays?: number;
-  /** Protect the key from `pulumi destroy`. Default true. */
-  protect?: boolean;
 }
 
-/** A symmetric customer managed KMS key with rotation on, and its alias. */
+/** A symmetric customer managed KMS key with rotation on, and its alias. Protect it with `opts.protect`: the key and alias inherit it. */
 export class CustomerManagedKey extends pulumi.ComponentResource {
   readonly key: aws.kms.Key;
   readonly alias: aws.kms.Alias;
@@ -46,7 +44,7 @@ export class CustomerManagedKey extends pulumi.ComponentResource {
         policy: args.policy,
         tags: tags(`${name}-key`),
       },
-      { parent: this, protect: args.protect ?? true },
+      { parent: this },
     );
     this.alias = new aws.kms.Alias(`${name}-alias`, { name: args.alias, targetKeyId: this.key.keyId }, { parent: this });
     this.arn = this.key.arn;

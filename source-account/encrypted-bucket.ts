@@ -9,13 +9,13 @@ export interface EncryptedBucketArgs {
   keyArn: pulumi.Input<string>;
   /** The bucket policy, as JSON. Required. */
   policy: pulumi.Input<string>;
-  /** Protect the bucket from `pulumi destroy`. Default true; when false, destroy also deletes its objects (forceDestroy). */
-  protect?: boolean;
 }
 
 /**
  * A private S3 bucket: SSE-KMS by default with a customer managed key and Bucket Key, all four
  * Block Public Access settings, ACLs disabled (BucketOwnerEnforced), versioning, and a policy.
+ * Protect it with `opts.protect`: its children inherit it. Only `protect: false` lets destroy
+ * delete the objects with the bucket (forceDestroy); otherwise a non-empty bucket survives.
  */
 export class EncryptedBucket extends pulumi.ComponentResource {
   readonly bucket: aws.s3.Bucket;
@@ -26,13 +26,11 @@ export class EncryptedBucket extends pulumi.ComponentResource {
 
   constructor(name: string, args: EncryptedBucketArgs, opts?: pulumi.ComponentResourceOptions) {
     super("cross-account-s3-kms:source:EncryptedBucket", name, {}, opts);
-    const protect = args.protect ?? true;
-
     this.bucket = new aws.s3.Bucket(
       `${name}-bucket`,
-      // Unprotected means the owner asked for destroy to delete the data, every version included.
-      { bucket: args.bucketName, forceDestroy: !protect, tags: tags(args.bucketName) },
-      { parent: this, protect },
+      // Unprotected on purpose means the owner asked for destroy to delete the data, every version included.
+      { bucket: args.bucketName, forceDestroy: opts?.protect === false, tags: tags(args.bucketName) },
+      { parent: this },
     );
     // The name, known at preview (the ID is not), so policy packs can match these settings to the bucket.
     const bucket = args.bucketName;

@@ -16,19 +16,25 @@ export type SourceOutputs = { [K in keyof SourceContract]: pulumi.Input<SourceCo
 /** Account A: the key, the bucket and its policies, the sample objects and the audit trail. */
 export function runSource(raw: RawConfig): SourceOutputs {
   const cfg = checkSourceConfig(raw);
-  const key = new CustomerManagedKey("shared", {
-    alias: cfg.keyAlias,
-    rotationDays: cfg.keyRotationDays,
-    policy: renderPolicy(keyPolicyFor(cfg)),
-    protect: cfg.protectData,
-  });
+  const key = new CustomerManagedKey(
+    "shared",
+    {
+      alias: cfg.keyAlias,
+      rotationDays: cfg.keyRotationDays,
+      policy: renderPolicy(keyPolicyFor(cfg)),
+    },
+    { protect: cfg.protectData },
+  );
 
-  const bucket = new EncryptedBucket("shared", {
-    bucketName: cfg.bucketName,
-    keyArn: key.arn,
-    policy: key.arn.apply((keyArn) => renderPolicy(bucketPolicyFor(cfg, keyArn))),
-    protect: cfg.protectData,
-  });
+  const bucket = new EncryptedBucket(
+    "shared",
+    {
+      bucketName: cfg.bucketName,
+      keyArn: key.arn,
+      policy: key.arn.apply((keyArn) => renderPolicy(bucketPolicyFor(cfg, keyArn))),
+    },
+    { protect: cfg.protectData },
+  );
 
   for (const o of cfg.objects) {
     new aws.s3.BucketObjectv2(
@@ -49,15 +55,18 @@ export function runSource(raw: RawConfig): SourceOutputs {
   }
 
   if (cfg.auditTrail) {
-    new AuditTrail("audit", {
-      trailName: auditTrailName(cfg.bucketName),
-      logBucketName: auditLogBucketName(cfg.bucketName),
-      keyArn: key.arn,
-      watchedBucketArn: bucketArn(cfg.bucketName),
-      accountId: cfg.accountId,
-      region: cfg.region,
-      protect: cfg.protectData,
-    });
+    new AuditTrail(
+      "audit",
+      {
+        trailName: auditTrailName(cfg.bucketName),
+        logBucketName: auditLogBucketName(cfg.bucketName),
+        keyArn: key.arn,
+        watchedBucketArn: bucketArn(cfg.bucketName),
+        accountId: cfg.accountId,
+        region: cfg.region,
+      },
+      { protect: cfg.protectData },
+    );
   }
 
   return {

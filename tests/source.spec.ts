@@ -55,7 +55,7 @@ describe("source stack (account A) with the seed config", () => {
       assert.equal(key.inputs.rotationPeriodInDays, 365);
       assert.equal(key.inputs.deletionWindowInDays, 30);
       assert.equal(key.inputs.multiRegion, false);
-      assert.equal(key.opts.protect, true);
+      assert.equal(key.protected, true);
     });
 
     it("has the alias alias/accounta-cmk", () => {
@@ -114,8 +114,17 @@ describe("source stack (account A) with the seed config", () => {
     it("has the derived name, is protected and cannot be force-destroyed", () => {
       const b = ofType(run, "aws:s3/bucket:Bucket").find((r) => r.inputs.bucket === BUCKET);
       assert.ok(b);
-      assert.equal(b.opts.protect, true);
+      assert.equal(b.protected, true);
       assert.equal(b.inputs.forceDestroy, false);
+    });
+
+    it("with protectData on, everything under the key, bucket and trail components inherits their protection", () => {
+      const unprotected = run.resources.filter((r) => !r.protected && r.type !== "pulumi:pulumi:Stack").map((r) => `${r.type} ${r.name}`);
+      assert.deepEqual(unprotected, []);
+      assert.ok(
+        ofType(run, "aws:s3/bucket:Bucket").every((r) => r.inputs.forceDestroy === false),
+        "no bucket is force-destroyed",
+      );
     });
 
     it("encrypts by default with the key's full ARN and Bucket Key", () => {
@@ -264,7 +273,7 @@ describe("source stack (account A) with the seed config", () => {
       const bpa = ofType(run, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock").find((r) => r.inputs.bucket === logBucket);
       assert.equal(bpa?.inputs.restrictPublicBuckets, true);
       const logs = ofType(run, "aws:s3/bucket:Bucket").find((r) => r.inputs.bucket === logBucket);
-      assert.equal(logs?.opts.protect, true);
+      assert.equal(logs?.protected, true);
       assert.equal(logBucket, `${BUCKET}-audit-logs`);
     });
   });
@@ -414,9 +423,14 @@ describe("source stack with another region, account and two consumers", () => {
   it("applies the alias and rotation period, unprotects the data and skips the trail", () => {
     assert.equal(one(run, "aws:kms/alias:Alias").inputs.name, "alias/team-data");
     assert.equal(one(run, "aws:kms/key:Key").inputs.rotationPeriodInDays, 90);
-    assert.equal(one(run, "aws:kms/key:Key").opts.protect, false);
-    assert.equal(one(run, "aws:s3/bucket:Bucket").opts.protect, false);
+    assert.equal(one(run, "aws:kms/key:Key").protected, false);
+    assert.equal(one(run, "aws:s3/bucket:Bucket").protected, false);
     assert.equal(one(run, "aws:s3/bucket:Bucket").inputs.forceDestroy, true, "unprotected data is deleted with the stack");
+    assert.deepEqual(
+      run.resources.filter((r) => r.protected).map((r) => r.name),
+      [],
+      "nothing is protected",
+    );
     assert.equal(ofType(run, "aws:cloudtrail/trail:Trail").length, 0);
   });
 

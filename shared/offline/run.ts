@@ -17,6 +17,8 @@ export interface CapturedResource {
   inputs: Record<string, unknown>;
   /** The resource options the program passed. */
   opts: pulumi.CustomResourceOptions & pulumi.ComponentResourceOptions;
+  /** Whether the engine protects it: its own `protect` option, or else its parent's, as Pulumi inherits it. */
+  protected: boolean;
 }
 
 export interface StackRun {
@@ -74,12 +76,21 @@ async function load(opts: RunOptions, captured: CapturedResource[], invokes: Inv
   pulumi.runtime.setAllConfig(opts.config);
 
   const pending: Promise<void>[] = [];
+  const byResource = new Map<pulumi.Resource, CapturedResource>();
   // The program's own failure is caught inside the stack's init: the SDK derives promises from the
   // stack's data (isKnown, isSecret) that nobody awaits, and a rejection there would be unhandled.
   let failure: { error: unknown } | undefined;
   const outputs = await pulumi.runtime.runInPulumiStack(async () => {
     pulumi.runtime.registerStackTransformation((args) => {
-      const entry: CapturedResource = { type: args.type, name: args.name, inputs: {}, opts: args.opts };
+      const parent = args.opts.parent ? byResource.get(args.opts.parent) : undefined;
+      const entry: CapturedResource = {
+        type: args.type,
+        name: args.name,
+        inputs: {},
+        opts: args.opts,
+        protected: args.opts.protect ?? parent?.protected ?? false,
+      };
+      byResource.set(args.resource, entry);
       captured.push(entry);
       pending.push(
         resolveDeep(args.props).then((inputs) => {
