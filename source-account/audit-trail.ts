@@ -68,7 +68,10 @@ export class AuditTrail extends pulumi.ComponentResource {
               { field: "resources.ARN", startsWiths: [`${args.watchedBucketArn}/`] },
             ],
           },
-          { name: "Management events, including every KMS call", fieldSelectors: [{ field: "eventCategory", equals: ["Management"] }] },
+          {
+            name: "Management events, including every KMS call",
+            fieldSelectors: [{ field: "eventCategory", equals: ["Management"] }],
+          },
         ],
         tags: tags(args.trailName),
       },

@@ -25,10 +25,14 @@ export class CustomerManagedKey extends pulumi.ComponentResource {
     const rotationDays = args.rotationDays ?? 365;
     const deletionWindowDays = args.deletionWindowDays ?? 30;
     if (!Number.isInteger(rotationDays) || rotationDays < 90 || rotationDays > 2560) {
-      throw new Error(`CustomerManagedKey ${name}: rotationDays = ${rotationDays}: must be a whole number from 90 to 2560`);
+      throw new Error(
+        `CustomerManagedKey ${name}: rotationDays = ${rotationDays}: must be a whole number from 90 to 2560`,
+      );
     }
     if (!Number.isInteger(deletionWindowDays) || deletionWindowDays < 7 || deletionWindowDays > 30) {
-      throw new Error(`CustomerManagedKey ${name}: deletionWindowDays = ${deletionWindowDays}: must be a whole number from 7 to 30`);
+      throw new Error(
+        `CustomerManagedKey ${name}: deletionWindowDays = ${deletionWindowDays}: must be a whole number from 7 to 30`,
+      );
     }
 
     this.key = new aws.kms.Key(
@@ -46,7 +50,11 @@ export class CustomerManagedKey extends pulumi.ComponentResource {
       },
       { parent: this },
     );
-    this.alias = new aws.kms.Alias(`${name}-alias`, { name: args.alias, targetKeyId: this.key.keyId }, { parent: this });
+    this.alias = new aws.kms.Alias(
+      `${name}-alias`,
+      { name: args.alias, targetKeyId: this.key.keyId },
+      { parent: this },
+    );
     this.arn = this.key.arn;
     this.registerOutputs({ arn: this.arn, alias: this.alias.name });
   }

@@ -7,21 +7,27 @@ import { PolicyDocument, renderPolicy } from "../shared/program/iam/document";
 const AUDIT_SUFFIX = "-audit-logs";
 
 /** The log bucket's name: the shared bucket's, suffixed, and cut to S3's 63 characters. */
-export const auditLogBucketName = (bucketName: string): string => `${bucketName.slice(0, 63 - AUDIT_SUFFIX.length)}${AUDIT_SUFFIX}`;
+export const auditLogBucketName = (bucketName: string): string =>
+  `${bucketName.slice(0, 63 - AUDIT_SUFFIX.length)}${AUDIT_SUFFIX}`;
 
 /** The trail's name; CloudTrail forbids adjacent dashes. */
 export const auditTrailName = (bucketName: string): string => `${bucketName.replace(/-{2,}/g, "-")}-audit`;
 
 export const keyPolicyFor = (cfg: SourceConfig): PolicyDocument =>
-  sourceKeyPolicy({ ...cfg, trailArn: cfg.auditTrail ? trailArn(cfg.region, cfg.accountId, auditTrailName(cfg.bucketName)) : undefined });
+  sourceKeyPolicy({
+    ...cfg,
+    trailArn: cfg.auditTrail ? trailArn(cfg.region, cfg.accountId, auditTrailName(cfg.bucketName)) : undefined,
+  });
 
-export const bucketPolicyFor = (cfg: SourceConfig, keyArn: string): PolicyDocument => sourceBucketPolicy({ ...cfg, keyArn });
+export const bucketPolicyFor = (cfg: SourceConfig, keyArn: string): PolicyDocument =>
+  sourceBucketPolicy({ ...cfg, keyArn });
 
 /** AWS's size limits, in bytes of the policy document as sent. */
 export const POLICY_LIMITS = { bucketPolicy: 20_480, keyPolicy: 32_768 } as const;
 
 /** A key ARN as long as the real one will be: key IDs are UUIDs. */
-const keyArnOfSameLength = (cfg: SourceConfig): string => keyArn(cfg.region, cfg.accountId, "00000000-0000-0000-0000-000000000000");
+const keyArnOfSameLength = (cfg: SourceConfig): string =>
+  keyArn(cfg.region, cfg.accountId, "00000000-0000-0000-0000-000000000000");
 
 export interface PolicySizes {
   bucketPolicy: number;
@@ -35,7 +41,8 @@ export function policySizes(cfg: SourceConfig): PolicySizes {
   };
 }
 
-const fits = (s: PolicySizes): boolean => s.bucketPolicy <= POLICY_LIMITS.bucketPolicy && s.keyPolicy <= POLICY_LIMITS.keyPolicy;
+const fits = (s: PolicySizes): boolean =>
+  s.bucketPolicy <= POLICY_LIMITS.bucketPolicy && s.keyPolicy <= POLICY_LIMITS.keyPolicy;
 
 /** How many of the listed consumers fit within both limits, in their order. */
 export function consumersThatFit(cfg: SourceConfig): number {
@@ -61,7 +68,10 @@ export function policySizeProblems(cfg: SourceConfig): string[] {
     );
   const org = cfg.consumerOrg;
   const orgParts = org
-    ? [`${org.roleNames?.length ?? 0} ${configKey("consumerRoleNames")}`, `${org.orgPaths?.length ?? 0} ${configKey("consumerOrgPaths")}`]
+    ? [
+        `${org.roleNames?.length ?? 0} ${configKey("consumerRoleNames")}`,
+        `${org.orgPaths?.length ?? 0} ${configKey("consumerOrgPaths")}`,
+      ]
     : [];
   const inputs = [`${cfg.consumers.length} ${configKey("consumers")}`, ...orgParts].join(", ");
   const withoutConsumers = policySizes({ ...cfg, consumers: [] });

@@ -41,14 +41,34 @@ export class EncryptedBucket extends pulumi.ComponentResource {
       { bucket, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true },
       afterBucket,
     );
-    const ownership = new aws.s3.BucketOwnershipControls(`${name}-ownership`, { bucket, rule: { objectOwnership: "BucketOwnerEnforced" } }, afterBucket);
-    const versioning = new aws.s3.BucketVersioning(`${name}-versioning`, { bucket, versioningConfiguration: { status: "Enabled" } }, afterBucket);
-    const encryption = new aws.s3.BucketServerSideEncryptionConfiguration(
-      `${name}-encryption`,
-      { bucket, rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: args.keyArn }, bucketKeyEnabled: true }] },
+    const ownership = new aws.s3.BucketOwnershipControls(
+      `${name}-ownership`,
+      { bucket, rule: { objectOwnership: "BucketOwnerEnforced" } },
       afterBucket,
     );
-    const policy = new aws.s3.BucketPolicy(`${name}-policy`, { bucket, policy: args.policy }, { parent: this, dependsOn: [this.bucket, publicAccess] });
+    const versioning = new aws.s3.BucketVersioning(
+      `${name}-versioning`,
+      { bucket, versioningConfiguration: { status: "Enabled" } },
+      afterBucket,
+    );
+    const encryption = new aws.s3.BucketServerSideEncryptionConfiguration(
+      `${name}-encryption`,
+      {
+        bucket,
+        rules: [
+          {
+            applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: args.keyArn },
+            bucketKeyEnabled: true,
+          },
+        ],
+      },
+      afterBucket,
+    );
+    const policy = new aws.s3.BucketPolicy(
+      `${name}-policy`,
+      { bucket, policy: args.policy },
+      { parent: this, dependsOn: [this.bucket, publicAccess] },
+    );
     this.ready = [publicAccess, ownership, versioning, encryption, policy];
 
     this.arn = this.bucket.arn;

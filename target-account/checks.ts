@@ -29,7 +29,9 @@ export async function readSourceContract(sourceStack: string): Promise<SourceCon
   const required = CONTRACT_KEYS.filter((n) => !OPTIONAL_CONTRACT_KEYS.includes(n));
   const missing = required.filter((n) => values[n] === undefined);
   if (missing.length === required.length) {
-    throw new UserError(`The source stack ${JSON.stringify(sourceStack)} has no outputs: it has not been deployed. ${deployFirst(sourceStack)}`);
+    throw new UserError(
+      `The source stack ${JSON.stringify(sourceStack)} has no outputs: it has not been deployed. ${deployFirst(sourceStack)}`,
+    );
   }
   if (missing.length > 0) {
     throw new UserError(
@@ -38,7 +40,9 @@ export async function readSourceContract(sourceStack: string): Promise<SourceCon
   }
   const v = validateContract(values);
   if (!v.ok)
-    throw new UserError(`The source stack ${JSON.stringify(sourceStack)} exports an invalid contract:\n${v.problems.map((p) => `  - ${p}`).join("\n")}`);
+    throw new UserError(
+      `The source stack ${JSON.stringify(sourceStack)} exports an invalid contract:\n${v.problems.map((p) => `  - ${p}`).join("\n")}`,
+    );
   return v.contract;
 }
 
@@ -52,7 +56,9 @@ export function contractProblems(cfg: TargetConfig, src: SourceContract): string
     );
   }
   if (src.accountId === cfg.accountId) {
-    problems.push(`aws:allowedAccountIds = ["${cfg.accountId}"] is the source account too: the target must run in another account.`);
+    problems.push(
+      `aws:allowedAccountIds = ["${cfg.accountId}"] is the source account too: the target must run in another account.`,
+    );
   }
   // An organization grant cannot be checked offline: membership is the account's, in AWS Organizations.
   const org = src.consumerOrg;
@@ -60,7 +66,9 @@ export function contractProblems(cfg: TargetConfig, src: SourceContract): string
   if (!src.consumerRoleArns.includes(self) && !byOrg) {
     const granted = [
       ...src.consumerRoleArns,
-      ...(org ? [`roles named ${org.roleNames?.join(", ") ?? "anything"} in ${org.orgId ?? org.orgPaths?.join(", ")}`] : []),
+      ...(org
+        ? [`roles named ${org.roleNames?.join(", ") ?? "anything"} in ${org.orgId ?? org.orgPaths?.join(", ")}`]
+        : []),
     ];
     const fix = org
       ? `Add "${cfg.roleName}" to ${configKey("consumerRoleNames")} (or { accountId: "${cfg.accountId}", roleName: "${cfg.roleName}" } to ${configKey("consumers")})`
@@ -71,7 +79,9 @@ export function contractProblems(cfg: TargetConfig, src: SourceContract): string
     );
   }
   if (cfg.objectKey !== undefined && !src.objectKeys.includes(cfg.objectKey)) {
-    problems.push(`${configKey("objectKey")} = ${JSON.stringify(cfg.objectKey)}: must be one of the source's objects: ${src.objectKeys.join(", ")}.`);
+    problems.push(
+      `${configKey("objectKey")} = ${JSON.stringify(cfg.objectKey)}: must be one of the source's objects: ${src.objectKeys.join(", ")}.`,
+    );
   }
   return problems;
 }
@@ -92,12 +102,16 @@ async function zoneOffering(cfg: TargetConfig): Promise<string> {
 }
 
 /** The target's config, the source's contract and the zone, or a UserError listing what does not match. */
-export async function checkTarget(raw: RawConfig): Promise<{ cfg: TargetConfig; src: SourceContract; availabilityZone: string }> {
+export async function checkTarget(
+  raw: RawConfig,
+): Promise<{ cfg: TargetConfig; src: SourceContract; availabilityZone: string }> {
   const cfg = parseTargetConfig(raw);
   const src = await readSourceContract(cfg.sourceStack);
   const problems = contractProblems(cfg, src);
   if (problems.length > 0) {
-    throw new UserError(`The target stack does not match the source stack ${JSON.stringify(cfg.sourceStack)}:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+    throw new UserError(
+      `The target stack does not match the source stack ${JSON.stringify(cfg.sourceStack)}:\n${problems.map((p) => `  - ${p}`).join("\n")}`,
+    );
   }
   return { cfg, src, availabilityZone: await zoneOffering(cfg) };
 }

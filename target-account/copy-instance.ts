@@ -4,7 +4,8 @@ import { Architecture } from "../shared/program/config";
 import { tags } from "../shared/program/tags";
 
 /** The public SSM parameter holding the latest Amazon Linux 2023 AMI for an architecture. */
-export const al2023Parameter = (arch: Architecture): string => `/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-${arch}`;
+export const al2023Parameter = (arch: Architecture): string =>
+  `/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-${arch}`;
 
 export interface CopyInstanceArgs {
   /** The instance type. Required. */
@@ -33,7 +34,8 @@ export class CopyInstance extends pulumi.ComponentResource {
 
   constructor(name: string, args: CopyInstanceArgs, opts?: pulumi.ComponentResourceOptions) {
     super("cross-account-s3-kms:target:CopyInstance", name, {}, opts);
-    const ami = args.amiId ?? aws.ssm.getParameterOutput({ name: al2023Parameter(args.architecture) }, { parent: this }).value;
+    const ami =
+      args.amiId ?? aws.ssm.getParameterOutput({ name: al2023Parameter(args.architecture) }, { parent: this }).value;
 
     this.instance = new aws.ec2.Instance(
       `${name}-instance`,
@@ -44,7 +46,12 @@ export class CopyInstance extends pulumi.ComponentResource {
         vpcSecurityGroupIds: [args.securityGroupId],
         iamInstanceProfile: args.instanceProfile,
         associatePublicIpAddress: args.associatePublicIp ?? false,
-        metadataOptions: { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 1, instanceMetadataTags: "disabled" },
+        metadataOptions: {
+          httpEndpoint: "enabled",
+          httpTokens: "required",
+          httpPutResponseHopLimit: 1,
+          instanceMetadataTags: "disabled",
+        },
         rootBlockDevice: { encrypted: true, volumeType: "gp3", deleteOnTermination: true },
         // Burstable types default to unlimited credits, which can bill beyond the hourly price.
         creditSpecification: /^t\d/.test(args.instanceType) ? { cpuCredits: "standard" } : undefined,

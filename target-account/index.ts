@@ -48,7 +48,13 @@ export async function runTarget(raw: RawConfig): Promise<TargetOutputs> {
     securityGroupId: network.securityGroupId,
     instanceProfile: reader.instanceProfile.name,
     associatePublicIp: network.needsPublicIp,
-    userData: renderBootScript({ bucket: src.bucketName, objectKey, region: src.region, dest: destinationPath, timeoutSeconds: cfg.copyTimeoutSeconds }),
+    userData: renderBootScript({
+      bucket: src.bucketName,
+      objectKey,
+      region: src.region,
+      dest: destinationPath,
+      timeoutSeconds: cfg.copyTimeoutSeconds,
+    }),
     dependsOn: reader.ready,
   });
 

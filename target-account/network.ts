@@ -47,8 +47,13 @@ export class ReaderNetwork extends pulumi.ComponentResource {
     const enableSsm = args.enableSsm ?? false;
     this.needsPublicIp = useDefaultVpc;
 
-    const s3PrefixList = aws.ec2.getManagedPrefixListOutput({ name: `com.amazonaws.${args.region}.s3` }, { parent: this });
-    const place = useDefaultVpc ? this.inDefaultVpc(args.availabilityZone, enableSsm) : this.inPrivateVpc(name, args, enableSsm);
+    const s3PrefixList = aws.ec2.getManagedPrefixListOutput(
+      { name: `com.amazonaws.${args.region}.s3` },
+      { parent: this },
+    );
+    const place = useDefaultVpc
+      ? this.inDefaultVpc(args.availabilityZone, enableSsm)
+      : this.inPrivateVpc(name, args, enableSsm);
     this.subnetId = place.subnetId;
 
     const sg = new aws.ec2.SecurityGroup(
@@ -58,7 +63,13 @@ export class ReaderNetwork extends pulumi.ComponentResource {
         description: "Cross-account reader: no ingress, HTTPS egress to S3 only",
         ingress: [],
         egress: [
-          { description: "HTTPS to S3 (regional prefix list)", protocol: "tcp", fromPort: 443, toPort: 443, prefixListIds: [s3PrefixList.id] },
+          {
+            description: "HTTPS to S3 (regional prefix list)",
+            protocol: "tcp",
+            fromPort: 443,
+            toPort: 443,
+            prefixListIds: [s3PrefixList.id],
+          },
           ...place.egress,
         ],
         tags: tags(`${name}-instance`),
@@ -85,11 +96,20 @@ export class ReaderNetwork extends pulumi.ComponentResource {
       { parent: this },
     );
     const subnetId = subnets.ids.apply((ids) => {
-      if (ids.length === 0) throw new UserError("useDefaultVpc = true: the default VPC has no default subnets; set useDefaultVpc to false");
+      if (ids.length === 0)
+        throw new UserError("useDefaultVpc = true: the default VPC has no default subnets; set useDefaultVpc to false");
       return [...ids].sort()[0];
     });
     const egress: aws.types.input.ec2.SecurityGroupEgress[] = enableSsm
-      ? [{ description: "HTTPS to the Session Manager endpoints over the internet", protocol: "tcp", fromPort: 443, toPort: 443, cidrBlocks: ["0.0.0.0/0"] }]
+      ? [
+          {
+            description: "HTTPS to the Session Manager endpoints over the internet",
+            protocol: "tcp",
+            fromPort: 443,
+            toPort: 443,
+            cidrBlocks: ["0.0.0.0/0"],
+          },
+        ]
       : [];
     return { vpcId, subnetId, egress };
   }
@@ -111,7 +131,10 @@ export class ReaderNetwork extends pulumi.ComponentResource {
       { parent: this },
     );
     const vpcId = vpc.vpcId;
-    const routeTables = aws.ec2.getRouteTablesOutput({ vpcId, filters: [{ name: "association.subnet-id", values: vpc.isolatedSubnetIds }] }, { parent: this });
+    const routeTables = aws.ec2.getRouteTablesOutput(
+      { vpcId, filters: [{ name: "association.subnet-id", values: vpc.isolatedSubnetIds }] },
+      { parent: this },
+    );
     new aws.ec2.VpcEndpoint(
       `${name}-s3`,
       {
@@ -125,19 +148,40 @@ export class ReaderNetwork extends pulumi.ComponentResource {
       { parent: this },
     );
     const egress: aws.types.input.ec2.SecurityGroupEgress[] = enableSsm
-      ? [{ description: "HTTPS to the Session Manager interface endpoints", protocol: "tcp", fromPort: 443, toPort: 443, cidrBlocks: [VPC_CIDR] }]
+      ? [
+          {
+            description: "HTTPS to the Session Manager interface endpoints",
+            protocol: "tcp",
+            fromPort: 443,
+            toPort: 443,
+            cidrBlocks: [VPC_CIDR],
+          },
+        ]
       : [];
     return { vpcId, subnetId: vpc.isolatedSubnetIds.apply((ids) => ids[0]), egress };
   }
 
   /** Session Manager without internet access: the interface endpoints, reachable from the instance only. */
-  private ssmEndpoints(name: string, region: string, vpcId: pulumi.Output<string>, instanceSg: pulumi.Output<string>): void {
+  private ssmEndpoints(
+    name: string,
+    region: string,
+    vpcId: pulumi.Output<string>,
+    instanceSg: pulumi.Output<string>,
+  ): void {
     const endpointSg = new aws.ec2.SecurityGroup(
       `${name}-ssm-endpoints`,
       {
         vpcId,
         description: "Session Manager endpoints: HTTPS from the reader instance only",
-        ingress: [{ description: "HTTPS from the reader instance", protocol: "tcp", fromPort: 443, toPort: 443, securityGroups: [instanceSg] }],
+        ingress: [
+          {
+            description: "HTTPS from the reader instance",
+            protocol: "tcp",
+            fromPort: 443,
+            toPort: 443,
+            securityGroups: [instanceSg],
+          },
+        ],
         egress: [],
         tags: tags(`${name}-ssm-endpoints`),
       },

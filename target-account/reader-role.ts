@@ -40,12 +40,26 @@ export class ReaderRole extends pulumi.ComponentResource {
       },
       parent,
     );
-    const read = new aws.iam.RolePolicy(`${name}-read`, { role: this.role.id, name: "cross-account-read", policy: args.policy }, parent);
+    const read = new aws.iam.RolePolicy(
+      `${name}-read`,
+      { role: this.role.id, name: "cross-account-read", policy: args.policy },
+      parent,
+    );
     this.ready = [read];
     if (args.enableSsm ?? false) {
-      this.ready.push(new aws.iam.RolePolicyAttachment(`${name}-ssm`, { role: this.role.name, policyArn: SSM_CORE_POLICY_ARN }, parent));
+      this.ready.push(
+        new aws.iam.RolePolicyAttachment(
+          `${name}-ssm`,
+          { role: this.role.name, policyArn: SSM_CORE_POLICY_ARN },
+          parent,
+        ),
+      );
     }
-    this.instanceProfile = new aws.iam.InstanceProfile(`${name}-profile`, { name: args.roleName, role: this.role.name, tags: tags(args.roleName) }, parent);
+    this.instanceProfile = new aws.iam.InstanceProfile(
+      `${name}-profile`,
+      { name: args.roleName, role: this.role.name, tags: tags(args.roleName) },
+      parent,
+    );
     this.registerOutputs({ roleArn: this.role.arn, instanceProfile: this.instanceProfile.name });
   }
 }

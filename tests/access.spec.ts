@@ -75,7 +75,8 @@ describe("access model: the committed configs", () => {
   describe("guard rails", () => {
     it("every generated policy uses only real actions, operators and condition keys", async () => {
       const problems: string[] = [];
-      for (const run of [d.source, d.target]) for (const p of generatedPolicies(run)) problems.push(...(await vocabularyProblems(p)));
+      for (const run of [d.source, d.target])
+        for (const p of generatedPolicies(run)) problems.push(...(await vocabularyProblems(p)));
       assert.deepEqual(problems, []);
       assert.ok(generatedPolicies(d.source).length >= 3 && generatedPolicies(d.target).length >= 3);
     });
@@ -83,8 +84,22 @@ describe("access model: the committed configs", () => {
     it("a misspelt action, operator or condition key is reported, not silently never matched", async () => {
       const statements: Statement[] = [
         { Sid: "A", Effect: "Deny", Principal: "*", Action: "s3:GetObjects", Resource: "arn:aws:s3:::b/*" },
-        { Sid: "B", Effect: "Deny", Principal: "*", Action: "s3:*", Resource: "arn:aws:s3:::b/*", Condition: { Bool: { "aws:SecureTransprot": "false" } } },
-        { Sid: "C", Effect: "Deny", Principal: "*", Action: "s3:*", Resource: "arn:aws:s3:::b/*", Condition: { StringEqual: { "aws:PrincipalArn": "x" } } },
+        {
+          Sid: "B",
+          Effect: "Deny",
+          Principal: "*",
+          Action: "s3:*",
+          Resource: "arn:aws:s3:::b/*",
+          Condition: { Bool: { "aws:SecureTransprot": "false" } },
+        },
+        {
+          Sid: "C",
+          Effect: "Deny",
+          Principal: "*",
+          Action: "s3:*",
+          Resource: "arn:aws:s3:::b/*",
+          Condition: { StringEqual: { "aws:PrincipalArn": "x" } },
+        },
       ];
       const doc = policyDocument(statements);
       const problems = await vocabularyProblems({ where: "fixture", kind: "resource", doc });
@@ -113,19 +128,31 @@ describe("access model: the committed configs", () => {
     });
 
     it("without the bucket policy's read grant, the download is denied", async () => {
-      assert.equal(await download(mutate(d.policies, { bucket: (s) => s.filter((x) => !grants("s3:GetObject")(x)) })), false);
+      assert.equal(
+        await download(mutate(d.policies, { bucket: (s) => s.filter((x) => !grants("s3:GetObject")(x)) })),
+        false,
+      );
     });
 
     it("without the key policy's decrypt grant, the download is denied", async () => {
-      assert.equal(await download(mutate(d.policies, { key: (s) => s.filter((x) => !grants("kms:Decrypt")(x)) })), false);
+      assert.equal(
+        await download(mutate(d.policies, { key: (s) => s.filter((x) => !grants("kms:Decrypt")(x)) })),
+        false,
+      );
     });
 
     it("without the identity policy's read statement, the download is denied", async () => {
-      assert.equal(await download(mutate(d.policies, { identity: (s) => s.filter((x) => !grants("s3:GetObject")(x)) })), false);
+      assert.equal(
+        await download(mutate(d.policies, { identity: (s) => s.filter((x) => !grants("s3:GetObject")(x)) })),
+        false,
+      );
     });
 
     it("without the identity policy's decrypt statement, the download is denied", async () => {
-      assert.equal(await download(mutate(d.policies, { identity: (s) => s.filter((x) => !grants("kms:Decrypt")(x)) })), false);
+      assert.equal(
+        await download(mutate(d.policies, { identity: (s) => s.filter((x) => !grants("kms:Decrypt")(x)) })),
+        false,
+      );
     });
 
     it("without the TLS deny, a plain-HTTP read becomes allowed", async () => {
@@ -152,7 +179,10 @@ describe("access model: the committed configs", () => {
           const remaining = Object.fromEntries(Object.entries(ArnEquals).filter(([k]) => k !== "aws:PrincipalArn"));
           return { ...x, Condition: Object.keys(remaining).length ? { ...rest, ArnEquals: remaining } : rest };
         });
-      assert.equal(await download(mutate(d.policies, { bucket: dropPrincipalArn, key: dropPrincipalArn }), other), true);
+      assert.equal(
+        await download(mutate(d.policies, { bucket: dropPrincipalArn, key: dropPrincipalArn }), other),
+        true,
+      );
     });
   });
 });
@@ -204,7 +234,9 @@ describe("access model: an organization-wide grant", () => {
     return { d, results: await evaluateCases(d.policies, d.contract, accessCases(d.policies, d.contract)) };
   };
   const resultOf = (results: AccessResult[], fragment: string, principal?: string) => {
-    const r = results.filter((x) => x.case.includes(fragment) && (principal === undefined || x.principal === principal));
+    const r = results.filter(
+      (x) => x.case.includes(fragment) && (principal === undefined || x.principal === principal),
+    );
     assert.ok(r.length > 0, `no case "${fragment}"`);
     return r;
   };
@@ -219,7 +251,9 @@ describe("access model: an organization-wide grant", () => {
       results.filter((r) => !r.ok),
       [],
     );
-    for (const r of resultOf(results, "over TLS", "arn:aws:iam::555555555555:role/etl-reader").filter((x) => x.case.endsWith("over TLS"))) {
+    for (const r of resultOf(results, "over TLS", "arn:aws:iam::555555555555:role/etl-reader").filter((x) =>
+      x.case.endsWith("over TLS"),
+    )) {
       assert.equal(r.result, "Allowed");
     }
     for (const r of resultOf(results, "a role in an unrelated account")) assert.notEqual(r.result, "Allowed");
@@ -228,7 +262,9 @@ describe("access model: an organization-wide grant", () => {
   });
 
   it("by organization path, with no role names: every role of a member account is admitted", async () => {
-    const { results } = await resultsFor({ "cross-account-s3-kms:consumerOrgPaths": '["o-a1b2c3d4e5/r-ab12/ou-ab12-11111111/"]' });
+    const { results } = await resultsFor({
+      "cross-account-s3-kms:consumerOrgPaths": '["o-a1b2c3d4e5/r-ab12/ou-ab12-11111111/"]',
+    });
     assert.deepEqual(
       results.filter((r) => !r.ok),
       [],
@@ -239,7 +275,10 @@ describe("access model: an organization-wide grant", () => {
   });
 
   it("without the organization condition, only Block Public Access keeps an outsider out", async () => {
-    const { d } = await resultsFor({ "cross-account-s3-kms:consumerOrgId": "o-a1b2c3d4e5", "cross-account-s3-kms:consumerRoleNames": '["etl-reader"]' });
+    const { d } = await resultsFor({
+      "cross-account-s3-kms:consumerOrgId": "o-a1b2c3d4e5",
+      "cross-account-s3-kms:consumerRoleNames": '["etl-reader"]',
+    });
     const dropOrg = (s: Statement[]) =>
       s.map((x) => {
         if (!x.Condition?.StringEquals?.["aws:PrincipalOrgID"]) return x;
@@ -252,7 +291,14 @@ describe("access model: an organization-wide grant", () => {
     const outsider = { accountId: "999999999999", roleName: me.roleName };
     assert.equal(d.policies.restrictPublicBuckets, true, "the program turns RestrictPublicBuckets on");
     assert.equal(await canDownload(d.policies, d.contract, outsider, me, d.contract.objectKeys[0]), false);
-    assert.equal(await canDownload(open, d.contract, outsider, me, d.contract.objectKeys[0]), false, "the policy turned public, so BPA restricts it");
-    assert.equal(await canDownload({ ...open, restrictPublicBuckets: false }, d.contract, outsider, me, d.contract.objectKeys[0]), true);
+    assert.equal(
+      await canDownload(open, d.contract, outsider, me, d.contract.objectKeys[0]),
+      false,
+      "the policy turned public, so BPA restricts it",
+    );
+    assert.equal(
+      await canDownload({ ...open, restrictPublicBuckets: false }, d.contract, outsider, me, d.contract.objectKeys[0]),
+      true,
+    );
   });
 });

@@ -59,7 +59,8 @@ function runBoot(denials: number | "always", timeoutSeconds: number, callMs = 0)
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "boot-"));
   try {
     fs.mkdirSync(path.join(dir, "bin"));
-    for (const [name, body] of Object.entries(FAKES)) fs.writeFileSync(path.join(dir, "bin", name), body, { mode: 0o755 });
+    for (const [name, body] of Object.entries(FAKES))
+      fs.writeFileSync(path.join(dir, "bin", name), body, { mode: 0o755 });
     fs.writeFileSync(path.join(dir, "clock"), `${START_MS}\n`);
     const dest = path.join(dir, "out", "it's a file.txt");
     const markerOut = path.join(dir, "console");
@@ -86,7 +87,8 @@ function runBoot(denials: number | "always", timeoutSeconds: number, callMs = 0)
       encoding: "utf8",
       timeout: 30_000,
     });
-    const read = (f: string): string[] => (fs.existsSync(f) ? fs.readFileSync(f, "utf8").split("\n").filter(Boolean) : []);
+    const read = (f: string): string[] =>
+      fs.existsSync(f) ? fs.readFileSync(f, "utf8").split("\n").filter(Boolean) : [];
     return {
       status: r.status,
       markers: read(markerOut),
@@ -167,7 +169,13 @@ describe("boot script (run by bash with a fake aws CLI)", () => {
 
   it("quotes every value, so an object key cannot inject shell code", () => {
     assert.equal(shellQuote("a'b; rm -rf /"), `'a'\\''b; rm -rf /'`);
-    const script = renderBootScript({ bucket: "b", objectKey: "$(touch /tmp/pwned)", region: "r", dest: "/d/f", timeoutSeconds: 30 });
+    const script = renderBootScript({
+      bucket: "b",
+      objectKey: "$(touch /tmp/pwned)",
+      region: "r",
+      dest: "/d/f",
+      timeoutSeconds: 30,
+    });
     assert.ok(script.includes(`OBJECT_KEY='$(touch /tmp/pwned)'`));
     assert.ok(!/@[A-Z_]+@/.test(script), "no placeholder left");
   });

@@ -27,18 +27,38 @@ fs.writeFileSync(path.join(oddNames, "new\nline.txt"), "x");
 const consumers = (...c: object[]): string => JSON.stringify(c);
 
 const CASES: BadCase[] = [
-  { what: "side missing", set: { "cross-account-s3-kms:side": undefined }, expect: ["cross-account-s3-kms:side is not set", '"source" or "target"'] },
-  { what: "side unknown", set: { "cross-account-s3-kms:side": "both" }, expect: ['cross-account-s3-kms:side = "both"', '"source" or "target"'] },
+  {
+    what: "side missing",
+    set: { "cross-account-s3-kms:side": undefined },
+    expect: ["cross-account-s3-kms:side is not set", '"source" or "target"'],
+  },
+  {
+    what: "side unknown",
+    set: { "cross-account-s3-kms:side": "both" },
+    expect: ['cross-account-s3-kms:side = "both"', '"source" or "target"'],
+  },
   { what: "region missing", set: { "aws:region": undefined }, expect: ["aws:region is not set", "AWS region"] },
   { what: "region malformed", set: { "aws:region": "uswest2" }, expect: ['aws:region = "uswest2"', "region code"] },
-  { what: "region in another partition", set: { "aws:region": "cn-north-1" }, expect: ['aws:region = "cn-north-1"', "commercial aws partition"] },
-  { what: "allowedAccountIds missing", set: { "aws:allowedAccountIds": undefined }, expect: ["aws:allowedAccountIds is not set", "account ID"] },
+  {
+    what: "region in another partition",
+    set: { "aws:region": "cn-north-1" },
+    expect: ['aws:region = "cn-north-1"', "commercial aws partition"],
+  },
+  {
+    what: "allowedAccountIds missing",
+    set: { "aws:allowedAccountIds": undefined },
+    expect: ["aws:allowedAccountIds is not set", "account ID"],
+  },
   {
     what: "allowedAccountIds lists two accounts",
     set: { "aws:allowedAccountIds": '["111111111111","333333333333"]' },
     expect: ["aws:allowedAccountIds = [", "exactly one account ID"],
   },
-  { what: "allowedAccountIds short ID", set: { "aws:allowedAccountIds": '["11111111111"]' }, expect: ['aws:allowedAccountIds[0] = "11111111111"', "12-digit"] },
+  {
+    what: "allowedAccountIds short ID",
+    set: { "aws:allowedAccountIds": '["11111111111"]' },
+    expect: ['aws:allowedAccountIds[0] = "11111111111"', "12-digit"],
+  },
   {
     what: "consumers not a list",
     set: { "cross-account-s3-kms:consumers": "account-b-role" },
@@ -98,7 +118,11 @@ const CASES: BadCase[] = [
   {
     what: "consumer with a misspelt field",
     set: { "cross-account-s3-kms:consumers": consumers({ accountId: "222222222222", role: "r" }) },
-    expect: ["cross-account-s3-kms:consumers[0].roleName is not set", "cross-account-s3-kms:consumers[0] = ", "unknown field role"],
+    expect: [
+      "cross-account-s3-kms:consumers[0].roleName is not set",
+      "cross-account-s3-kms:consumers[0] = ",
+      "unknown field role",
+    ],
     problems: 2,
   },
   {
@@ -108,7 +132,12 @@ const CASES: BadCase[] = [
   },
   {
     what: "duplicate consumer",
-    set: { "cross-account-s3-kms:consumers": consumers({ accountId: "222222222222", roleName: "r" }, { accountId: "222222222222", roleName: "r" }) },
+    set: {
+      "cross-account-s3-kms:consumers": consumers(
+        { accountId: "222222222222", roleName: "r" },
+        { accountId: "222222222222", roleName: "r" },
+      ),
+    },
     expect: ["cross-account-s3-kms:consumers[1] = ", "duplicates an earlier consumer"],
   },
   {
@@ -126,8 +155,16 @@ const CASES: BadCase[] = [
     set: { "cross-account-s3-kms:bucketName": "My-Bucket" },
     expect: ['cross-account-s3-kms:bucketName = "My-Bucket"', "lowercase"],
   },
-  { what: "bucket name too short", set: { "cross-account-s3-kms:bucketName": "ab" }, expect: ['cross-account-s3-kms:bucketName = "ab"', "3-63 characters"] },
-  { what: "bucket name with dots", set: { "cross-account-s3-kms:bucketName": "my.bucket" }, expect: ['cross-account-s3-kms:bucketName = "my.bucket"', "dots"] },
+  {
+    what: "bucket name too short",
+    set: { "cross-account-s3-kms:bucketName": "ab" },
+    expect: ['cross-account-s3-kms:bucketName = "ab"', "3-63 characters"],
+  },
+  {
+    what: "bucket name with dots",
+    set: { "cross-account-s3-kms:bucketName": "my.bucket" },
+    expect: ['cross-account-s3-kms:bucketName = "my.bucket"', "dots"],
+  },
   {
     what: "bucket name with a reserved prefix",
     set: { "cross-account-s3-kms:bucketName": "xn--bucket" },
@@ -158,7 +195,11 @@ const CASES: BadCase[] = [
     set: { "cross-account-s3-kms:allowListBucket": "yes" },
     expect: ['cross-account-s3-kms:allowListBucket = "yes"', "true or false"],
   },
-  { what: "protectData spelt 1", set: { "cross-account-s3-kms:protectData": "1" }, expect: ['cross-account-s3-kms:protectData = "1"', "true or false"] },
+  {
+    what: "protectData spelt 1",
+    set: { "cross-account-s3-kms:protectData": "1" },
+    expect: ['cross-account-s3-kms:protectData = "1"', "true or false"],
+  },
   {
     what: "objects folder missing",
     set: { "cross-account-s3-kms:objects": "no/such/folder" },
@@ -169,8 +210,16 @@ const CASES: BadCase[] = [
     set: { "cross-account-s3-kms:objects": emptyDir },
     expect: [`cross-account-s3-kms:objects = ${JSON.stringify(emptyDir)}`, "at least one file"],
   },
-  { what: "misspelt key", set: { "cross-account-s3-kms:consumer": "[]" }, expect: ["cross-account-s3-kms:consumer is not a source-stack key", "consumers"] },
-  { what: "target-only key on the source", set: { "cross-account-s3-kms:roleName": "r" }, expect: ["cross-account-s3-kms:roleName is not a source-stack key"] },
+  {
+    what: "misspelt key",
+    set: { "cross-account-s3-kms:consumer": "[]" },
+    expect: ["cross-account-s3-kms:consumer is not a source-stack key", "consumers"],
+  },
+  {
+    what: "target-only key on the source",
+    set: { "cross-account-s3-kms:roleName": "r" },
+    expect: ["cross-account-s3-kms:roleName is not a source-stack key"],
+  },
 ];
 
 function configWith(set: Record<string, string | undefined>): RawConfig {
@@ -213,6 +262,7 @@ describe("config validation (before any resource is declared)", () => {
       }),
     });
     assert.match(error.message, /Invalid configuration for the source stack \(3 problems\)/);
-    for (const k of ["keyRotationDays", "bucketName", "auditTrail"]) assert.ok(error.message.includes(`cross-account-s3-kms:${k}`), k);
+    for (const k of ["keyRotationDays", "bucketName", "auditTrail"])
+      assert.ok(error.message.includes(`cross-account-s3-kms:${k}`), k);
   });
 });

@@ -12,8 +12,24 @@ import { captureDeployment } from "../shared/offline/access";
 import { readStackConfig } from "../shared/offline/stack-files";
 import { checkStackCredentials } from "../shared/tools/credentials";
 import { Failure, runToolCaptured } from "../shared/tools/cli";
-import { Action, DeployArgs, deployTool, DeployIo, explain, runDeploy, selectStacks, StackOps } from "../shared/tools/deploy";
-import { INTEGRATION_TOOL, IT_STACKS, itStacks, runIntegration, skipReason, writeItStackFiles } from "../shared/tools/integration";
+import {
+  Action,
+  DeployArgs,
+  deployTool,
+  DeployIo,
+  explain,
+  runDeploy,
+  selectStacks,
+  StackOps,
+} from "../shared/tools/deploy";
+import {
+  INTEGRATION_TOOL,
+  IT_STACKS,
+  itStacks,
+  runIntegration,
+  skipReason,
+  writeItStackFiles,
+} from "../shared/tools/integration";
 import { backend, checkPassphrase, checkPulumiCli, stackInfo, StackInfo } from "../shared/tools/workspace";
 
 const ROOT = path.resolve(__dirname, "..");
@@ -44,7 +60,10 @@ function fakeIo(over: Partial<DeployIo> = {}) {
     interactive: false,
     confirm: () => Promise.resolve(true),
     stack: (name) => Promise.resolve(stackInfo(name)),
-    checkCredentials: (s) => (checked.push(s.name), Promise.resolve({ account: s.accountId, arn: `arn:aws:iam::${s.accountId}:user/deployer` })),
+    checkCredentials: (s) => (
+      checked.push(s.name),
+      Promise.resolve({ account: s.accountId, arn: `arn:aws:iam::${s.accountId}:user/deployer` })
+    ),
     now: () => 0,
     ...over,
   };
@@ -74,7 +93,10 @@ describe("npm run deploy / destroy (Automation API mocked)", () => {
   it("checks every stack's credentials before it changes anything", async () => {
     const { ops, calls } = fakeOps();
     const { io } = fakeIo({
-      checkCredentials: (s) => (s.name === "target" ? Promise.reject(new Error("no target credentials")) : Promise.resolve({ account: s.accountId, arn: "x" })),
+      checkCredentials: (s) =>
+        s.name === "target"
+          ? Promise.reject(new Error("no target credentials"))
+          : Promise.resolve({ account: s.accountId, arn: "x" }),
     });
     await assert.rejects(runDeploy(args("up"), ops, io), /no target credentials/);
     assert.deepEqual(calls, []);
@@ -115,12 +137,17 @@ describe("npm run deploy / destroy (Automation API mocked)", () => {
     // What the Automation API throws when a pulumi command fails.
     const engine = (stderr: string) => new CommandError(stderr);
     const protectedErr = explain(
-      engine("error: resource urn:pulumi:source::cross-account-s3-kms::aws:kms/key:Key::shared-key cannot be deleted because it is protected"),
+      engine(
+        "error: resource urn:pulumi:source::cross-account-s3-kms::aws:kms/key:Key::shared-key cannot be deleted because it is protected",
+      ),
       "source",
       "destroy",
     );
     assert.ok(protectedErr instanceof Failure, "the destroy ran and failed: exit 1");
-    assert.match(protectedErr.message, /protectData: false in Pulumi.source.yaml, run "npm run deploy -- --stack source", then "npm run destroy"/);
+    assert.match(
+      protectedErr.message,
+      /protectData: false in Pulumi.source.yaml, run "npm run deploy -- --stack source", then "npm run destroy"/,
+    );
     const account = explain(engine("AWS account ID not allowed: 999999999999"), "target", "up");
     assert.equal(account.name, "UserError", "wrong credentials: could not start, exit 2");
     assert.match(account.message, /another account than aws:allowedAccountIds in Pulumi.target.yaml/);
@@ -145,14 +172,24 @@ describe("deploy preflight", () => {
       () => checkPulumiCli(failedSpawn(undefined, "Downloading pulumi v3.265.0...\npulumi: fetch failed")),
       /\(Downloading pulumi v3.265.0...; pulumi: fetch failed\)/,
     );
-    const ok = (() => ({ pid: 0, output: [], stdout: "v3.265.0\n", stderr: "", status: 0, signal: null })) as unknown as typeof spawnSync;
+    const ok = (() => ({
+      pid: 0,
+      output: [],
+      stdout: "v3.265.0\n",
+      stderr: "",
+      status: 0,
+      signal: null,
+    })) as unknown as typeof spawnSync;
     assert.equal(checkPulumiCli(ok), "v3.265.0");
   });
 
   it("uses PULUMI_BACKEND_URL, or a local file backend in the project", () => {
     assert.deepEqual(backend({ PULUMI_BACKEND_URL: "s3://team-state" }), { url: "s3://team-state", local: false });
     assert.deepEqual(backend({}), { url: `file://${path.join(ROOT, ".pulumi-state")}`, local: true });
-    assert.ok(fs.readFileSync(path.join(ROOT, ".gitignore"), "utf8").includes(".pulumi-state/"), "the local state is git-ignored");
+    assert.ok(
+      fs.readFileSync(path.join(ROOT, ".gitignore"), "utf8").includes(".pulumi-state/"),
+      "the local state is git-ignored",
+    );
   });
 
   it("requires a passphrase variable on self-managed backends (an empty one is allowed)", () => {
@@ -162,7 +199,14 @@ describe("deploy preflight", () => {
   });
 
   describe("credentials per stack", () => {
-    const s: StackInfo = { name: "source", file: "Pulumi.source.yaml", config: {}, accountId: "111111111111", region: "us-west-2", profile: "account-a" };
+    const s: StackInfo = {
+      name: "source",
+      file: "Pulumi.source.yaml",
+      config: {},
+      accountId: "111111111111",
+      region: "us-west-2",
+      profile: "account-a",
+    };
     const sts = () => {
       const client = new STSClient({ region: "us-west-2" });
       return { client, m: mockClient(client) };
@@ -170,8 +214,14 @@ describe("deploy preflight", () => {
 
     it("accepts credentials for the stack's account", async () => {
       const { client, m } = sts();
-      m.on(GetCallerIdentityCommand).resolves({ Account: "111111111111", Arn: "arn:aws:iam::111111111111:user/deployer" });
-      assert.deepEqual(await checkStackCredentials(s, client), { account: "111111111111", arn: "arn:aws:iam::111111111111:user/deployer" });
+      m.on(GetCallerIdentityCommand).resolves({
+        Account: "111111111111",
+        Arn: "arn:aws:iam::111111111111:user/deployer",
+      });
+      assert.deepEqual(await checkStackCredentials(s, client), {
+        account: "111111111111",
+        arn: "arn:aws:iam::111111111111:user/deployer",
+      });
     });
 
     it("names the stack, the account and the profile when there are no credentials", async () => {
@@ -218,7 +268,10 @@ describe("npm run test:integration", () => {
   it("prints the skip reason and exits 0 when not enabled", async () => {
     const r = await runToolCaptured(INTEGRATION_TOOL, [], { env: {} });
     assert.equal(r.code, 0);
-    assert.equal(r.stdout, "skipped: CROSS_ACCOUNT_IT is not 1 (set it to deploy both stacks to real accounts, verify, and destroy them)\n");
+    assert.equal(
+      r.stdout,
+      "skipped: CROSS_ACCOUNT_IT is not 1 (set it to deploy both stacks to real accounts, verify, and destroy them)\n",
+    );
   });
 
   it("deploys, verifies, then destroys and removes its own stacks, even when verify fails", async () => {
@@ -241,9 +294,12 @@ describe("npm run test:integration", () => {
   it("writes its own stack files: protectData off, its own names, and the target pointed at it-source", async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "it-"));
     try {
-      for (const f of ["Pulumi.source.yaml", "Pulumi.target.yaml"]) fs.copyFileSync(path.join(ROOT, f), path.join(dir, f));
+      for (const f of ["Pulumi.source.yaml", "Pulumi.target.yaml"])
+        fs.copyFileSync(path.join(ROOT, f), path.join(dir, f));
       const files = writeItStackFiles(dir);
-      const [src, tgt] = files.map((f) => (parse(fs.readFileSync(f, "utf8")) as { config: Record<string, unknown> }).config);
+      const [src, tgt] = files.map(
+        (f) => (parse(fs.readFileSync(f, "utf8")) as { config: Record<string, unknown> }).config,
+      );
       const d = await captureDeployment(readStackConfig(files[0]), readStackConfig(files[1]));
       assert.equal(
         d.target.outputs.roleArn,
@@ -254,7 +310,9 @@ describe("npm run test:integration", () => {
       assert.deepEqual(src["aws:allowedAccountIds"], ["111111111111"]);
       assert.equal(src["cross-account-s3-kms:bucketName"], "cross-account-s3-kms-111111111111-us-west-2-it");
       assert.equal(src["cross-account-s3-kms:keyAlias"], "alias/accounta-cmk-it");
-      assert.deepEqual(src["cross-account-s3-kms:consumers"], [{ accountId: "222222222222", roleName: "account-b-role-it" }]);
+      assert.deepEqual(src["cross-account-s3-kms:consumers"], [
+        { accountId: "222222222222", roleName: "account-b-role-it" },
+      ]);
       assert.equal(tgt["cross-account-s3-kms:roleName"], "account-b-role-it");
       assert.equal(tgt["cross-account-s3-kms:sourceStack"], "organization/cross-account-s3-kms/it-source");
     } finally {

@@ -28,9 +28,14 @@ describe("licensing", () => {
     const graph = reachable(path.join(ROOT, "shared", "program", "main.ts"));
     assert.ok(graph.size >= 10, `walked ${graph.size} modules`);
     for (const [file, specs] of graph) {
-      assert.ok(!specs.some((s) => s.startsWith("@cloud-copilot/")), `${path.relative(ROOT, file)} imports @cloud-copilot`);
+      assert.ok(
+        !specs.some((s) => s.startsWith("@cloud-copilot/")),
+        `${path.relative(ROOT, file)} imports @cloud-copilot`,
+      );
     }
-    const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")) as { dependencies: Record<string, string> };
+    const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")) as {
+      dependencies: Record<string, string>;
+    };
     assert.ok(!Object.keys(pkg.dependencies).some((d) => d.startsWith("@cloud-copilot/")));
   });
 });

@@ -22,7 +22,9 @@ describe("npm run plan", () => {
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   it("prints the resources, the policies and the matrix table on the committed configs, and exits 0", async () => {
-    const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")) as { scripts: Record<string, string> };
+    const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")) as {
+      scripts: Record<string, string>;
+    };
     assert.equal(pkg.scripts.plan, "node --require tsx/cjs shared/tools/plan.ts");
     const r = await runPlanCli([]);
     assert.equal(r.code, 0, r.stderr);
@@ -47,7 +49,8 @@ describe("npm run plan", () => {
     const key = report.source.resources.find((x) => x.type === "aws:kms/key:Key");
     assert.equal(typeof key?.inputs.policy, "string");
     assert.ok((JSON.parse(String(key?.inputs.policy)) as { Statement: unknown[] }).Statement.length > 0);
-    for (const a of report.access) assert.deepEqual(Object.keys(a), ["case", "principal", "action", "resource", "expected", "result", "ok"]);
+    for (const a of report.access)
+      assert.deepEqual(Object.keys(a), ["case", "principal", "action", "resource", "expected", "result", "ok"]);
     assert.ok(report.access.every((a) => a.ok));
   });
 
@@ -73,7 +76,10 @@ describe("npm run plan", () => {
     assert.equal(report.source.region, "ap-southeast-2");
     assert.equal(report.target.accountId, "345678901234");
     const allowedReaders = new Set(report.access.filter((a) => a.expected === "Allowed").map((a) => a.principal));
-    assert.deepEqual([...allowedReaders].sort(), ["arn:aws:iam::210987654321:role/reader", "arn:aws:iam::345678901234:role/reader"]);
+    assert.deepEqual([...allowedReaders].sort(), [
+      "arn:aws:iam::210987654321:role/reader",
+      "arn:aws:iam::345678901234:role/reader",
+    ]);
     assert.ok(report.access.every((a) => a.ok));
   });
 
@@ -94,7 +100,15 @@ describe("npm run plan", () => {
   });
 
   it("exits 1 when any case is not as expected", () => {
-    const ok = { case: "c", principal: "p", action: "a", resource: "r", expected: "Denied" as const, result: "ImplicitlyDenied" as const, ok: true };
+    const ok = {
+      case: "c",
+      principal: "p",
+      action: "a",
+      resource: "r",
+      expected: "Denied" as const,
+      result: "ImplicitlyDenied" as const,
+      ok: true,
+    };
     assert.equal(exitCodeFor([ok]), 0);
     assert.equal(exitCodeFor([ok, { ...ok, result: "Allowed", ok: false }]), 1);
   });

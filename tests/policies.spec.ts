@@ -1,5 +1,12 @@
 import { strict as assert } from "assert";
-import { ec2TrustPolicy, readerIdentityPolicy, readGrant, ReadTarget, sourceBucketPolicy, sourceKeyPolicy } from "../shared/program/iam/grants";
+import {
+  ec2TrustPolicy,
+  readerIdentityPolicy,
+  readGrant,
+  ReadTarget,
+  sourceBucketPolicy,
+  sourceKeyPolicy,
+} from "../shared/program/iam/grants";
 import { actionsOf, awsPrincipals, cond, resourcesOf, sorted } from "../shared/offline/policy-queries";
 
 const target: ReadTarget = {
@@ -20,7 +27,10 @@ describe("policy builders (pure, no Pulumi)", () => {
     assert.equal(g.bucket.length, 1);
     assert.equal(g.key.length, 1);
     for (const s of [...g.bucket, ...g.key]) {
-      assert.deepEqual(sorted(awsPrincipals(s.Principal)), ["arn:aws:iam::210987654321:root", "arn:aws:iam::345678901234:root"]);
+      assert.deepEqual(sorted(awsPrincipals(s.Principal)), [
+        "arn:aws:iam::210987654321:root",
+        "arn:aws:iam::345678901234:root",
+      ]);
       assert.deepEqual(sorted(cond(s, "ArnEquals", "aws:PrincipalArn")), [
         "arn:aws:iam::210987654321:role/batch",
         "arn:aws:iam::210987654321:role/reader",
@@ -43,7 +53,11 @@ describe("policy builders (pure, no Pulumi)", () => {
   it("identity side: GetObject and ListBucket on the bucket, Decrypt on the exact key via S3", () => {
     const doc = readerIdentityPolicy(target, consumers[0]);
     const actions = doc.Statement.flatMap((s) => actionsOf(s).map((a) => `${a} ${resourcesOf(s).join(",")}`)).sort();
-    assert.deepEqual(actions, [`kms:Decrypt ${target.keyArn}`, "s3:GetObject arn:aws:s3:::shared-data/*", "s3:ListBucket arn:aws:s3:::shared-data"]);
+    assert.deepEqual(actions, [
+      `kms:Decrypt ${target.keyArn}`,
+      "s3:GetObject arn:aws:s3:::shared-data/*",
+      "s3:ListBucket arn:aws:s3:::shared-data",
+    ]);
     const decrypt = doc.Statement.find((s) => actionsOf(s).includes("kms:Decrypt"));
     assert.deepEqual(decrypt && cond(decrypt, "StringEquals", "kms:ViaService"), ["s3.ap-southeast-2.amazonaws.com"]);
   });

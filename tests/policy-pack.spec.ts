@@ -55,14 +55,25 @@ async function runPolicies(resources: Res[], config: Record<string, object> = {}
     const report = (message: string, urn?: string) => violations.push({ policy: p.name, message, urn });
     const getConfig = <T extends object>() => (config[p.name] ?? {}) as T;
     if ("validateStack" in p) {
-      const args: StackValidationArgs = { resources: resources.map(policyResource), stackTags: new Map(), getConfig, notApplicable };
+      const args: StackValidationArgs = {
+        resources: resources.map(policyResource),
+        stackTags: new Map(),
+        getConfig,
+        notApplicable,
+      };
       await p.validateStack(args, report);
       continue;
     }
     const validations = p.validateResource;
     for (const r of resources) {
       for (const v of Array.isArray(validations) ? validations : validations ? [validations] : []) {
-        const args: ResourceValidationArgs = { ...policyResource(r), stackTags: new Map(), getConfig, notApplicable, asType: () => undefined };
+        const args: ResourceValidationArgs = {
+          ...policyResource(r),
+          stackTags: new Map(),
+          getConfig,
+          notApplicable,
+          asType: () => undefined,
+        };
         try {
           await v(args, (message, urn) => report(message, urn ?? urnOf(r)));
         } catch (e) {
@@ -126,19 +137,33 @@ describe("CrossGuard policy pack", () => {
       inputs: { ...extra, policy: JSON.stringify({ Version: "2012-10-17", Statement: statements }) },
     });
     const cmk = "arn:aws:kms:us-west-2:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab";
-    const allFlags = { blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true };
+    const allFlags = {
+      blockPublicAcls: true,
+      blockPublicPolicy: true,
+      ignorePublicAcls: true,
+      restrictPublicBuckets: true,
+    };
 
     it("s3-default-encryption-cmk-bucket-key: SSE-S3, an AWS managed key, no Bucket Key, or none at all", async () => {
       const v = await runPolicies([
         bucket("a"),
         sse("a", { applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }),
         bucket("b"),
-        sse("b", { applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: "alias/aws/s3" }, bucketKeyEnabled: true }),
+        sse("b", {
+          applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: "alias/aws/s3" },
+          bucketKeyEnabled: true,
+        }),
         bucket("c"),
-        sse("c", { applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: cmk }, bucketKeyEnabled: false }),
+        sse("c", {
+          applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: cmk },
+          bucketKeyEnabled: false,
+        }),
         bucket("d"),
         bucket("ok"),
-        sse("ok", { applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: cmk }, bucketKeyEnabled: true }),
+        sse("ok", {
+          applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: cmk },
+          bucketKeyEnabled: true,
+        }),
       ]);
       assert.deepEqual(
         byPolicy(v, "s3-default-encryption-cmk-bucket-key").map((x) => x.message.split(" ")[1]),
@@ -147,7 +172,13 @@ describe("CrossGuard policy pack", () => {
     });
 
     it("s3-block-public-access: one flag off, or no block at all", async () => {
-      const v = await runPolicies([bucket("a"), bpa("a", { ...allFlags, restrictPublicBuckets: false }), bucket("b"), bucket("ok"), bpa("ok", allFlags)]);
+      const v = await runPolicies([
+        bucket("a"),
+        bpa("a", { ...allFlags, restrictPublicBuckets: false }),
+        bucket("b"),
+        bucket("ok"),
+        bpa("ok", allFlags),
+      ]);
       assert.deepEqual(
         byPolicy(v, "s3-block-public-access").map((x) => x.message.split(" ")[1]),
         ["a", "b"],
@@ -157,9 +188,14 @@ describe("CrossGuard policy pack", () => {
     it("s3-deny-insecure-transport: a bucket policy without the TLS deny", async () => {
       const v = await runPolicies([
         bucket("a"),
-        policyFor("aws:s3/bucketPolicy:BucketPolicy", "a-policy", [{ Sid: "X", Effect: "Deny", Principal: "*", Action: "s3:PutObject", Resource: "*" }], {
-          bucket: "a",
-        }),
+        policyFor(
+          "aws:s3/bucketPolicy:BucketPolicy",
+          "a-policy",
+          [{ Sid: "X", Effect: "Deny", Principal: "*", Action: "s3:PutObject", Resource: "*" }],
+          {
+            bucket: "a",
+          },
+        ),
       ]);
       assert.equal(byPolicy(v, "s3-deny-insecure-transport").length, 1);
     });
@@ -183,7 +219,10 @@ describe("CrossGuard policy pack", () => {
           stmt("Open"),
           stmt("TlsOnly", { Bool: { "aws:SecureTransport": "true" } }),
           stmt("AnyRole", { ArnLike: { "aws:PrincipalArn": "arn:aws:iam::*:role/reader" } }),
-          stmt("Org", { StringEquals: { "aws:PrincipalOrgID": "o-a1b2c3d4e5" }, ArnLike: { "aws:PrincipalArn": "arn:aws:iam::*:role/reader" } }),
+          stmt("Org", {
+            StringEquals: { "aws:PrincipalOrgID": "o-a1b2c3d4e5" },
+            ArnLike: { "aws:PrincipalArn": "arn:aws:iam::*:role/reader" },
+          }),
           stmt("OneRole", { ArnEquals: { "aws:PrincipalArn": "arn:aws:iam::222222222222:role/reader" } }),
         ]),
       ]);
@@ -196,7 +235,9 @@ describe("CrossGuard policy pack", () => {
     it("the S3 rules also cover buckets declared with the deprecated BucketV2 type", async () => {
       const v = await runPolicies([{ type: "aws:s3/bucketV2:BucketV2", name: "old", inputs: { bucket: "old" } }]);
       assert.deepEqual(
-        ["s3-default-encryption-cmk-bucket-key", "s3-block-public-access", "s3-deny-insecure-transport"].map((p) => byPolicy(v, p).length),
+        ["s3-default-encryption-cmk-bucket-key", "s3-block-public-access", "s3-deny-insecure-transport"].map(
+          (p) => byPolicy(v, p).length,
+        ),
         [1, 1, 1],
       );
     });
@@ -219,7 +260,15 @@ describe("CrossGuard policy pack", () => {
         policyFor(
           "aws:kms/key:Key",
           "k",
-          [{ Sid: "OnlyDecrypt", Effect: "Allow", Principal: { AWS: "arn:aws:iam::111111111111:root" }, Action: "kms:Decrypt", Resource: "*" }],
+          [
+            {
+              Sid: "OnlyDecrypt",
+              Effect: "Allow",
+              Principal: { AWS: "arn:aws:iam::111111111111:root" },
+              Action: "kms:Decrypt",
+              Resource: "*",
+            },
+          ],
           { enableKeyRotation: true },
         ),
       ]);
@@ -244,9 +293,17 @@ describe("CrossGuard policy pack", () => {
           name: "sg",
           inputs: { ingress: [{ fromPort: 22, toPort: 22, cidrBlocks: ["0.0.0.0/0"], ipv6CidrBlocks: ["::/0"] }] },
         },
-        { type: "aws:ec2/securityGroupRule:SecurityGroupRule", name: "r", inputs: { type: "ingress", cidrBlocks: ["0.0.0.0/0"] } },
+        {
+          type: "aws:ec2/securityGroupRule:SecurityGroupRule",
+          name: "r",
+          inputs: { type: "ingress", cidrBlocks: ["0.0.0.0/0"] },
+        },
         { type: "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", name: "v", inputs: { cidrIpv6: "::/0" } },
-        { type: "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", name: "ok", inputs: { referencedSecurityGroupId: "sg-1" } },
+        {
+          type: "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+          name: "ok",
+          inputs: { referencedSecurityGroupId: "sg-1" },
+        },
       ]);
       assert.equal(byPolicy(v, "no-open-ingress").length, 4);
     });
@@ -260,6 +317,9 @@ describe("CrossGuard policy pack", () => {
       stackOutputs: { "organization/cross-account-s3-kms/source": source.outputs },
     });
     assert.equal((await runPolicies(run.resources)).length, 1);
-    assert.deepEqual(await runPolicies(run.resources, { "ec2-imdsv2-no-public-ip-no-key-pair": { allowPublicIp: true } }), []);
+    assert.deepEqual(
+      await runPolicies(run.resources, { "ec2-imdsv2-no-public-ip-no-key-pair": { allowPublicIp: true } }),
+      [],
+    );
   });
 });

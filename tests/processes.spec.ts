@@ -13,7 +13,9 @@ import * as path from "path";
 import { stringify } from "yaml";
 
 const ROOT = path.resolve(__dirname, "..");
-const SCRIPTS = (JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")) as { scripts: Record<string, string> }).scripts;
+const SCRIPTS = (
+  JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")) as { scripts: Record<string, string> }
+).scripts;
 
 interface Case {
   name: string;
@@ -46,7 +48,11 @@ const SOURCE = {
   "cross-account-s3-kms:side": "source",
   "cross-account-s3-kms:consumers": [{ accountId: "222222222222", roleName: "account-b-role" }],
 };
-const TARGET = { "aws:region": "us-west-2", "aws:allowedAccountIds": ["222222222222"], "cross-account-s3-kms:side": "target" };
+const TARGET = {
+  "aws:region": "us-west-2",
+  "aws:allowedAccountIds": ["222222222222"],
+  "cross-account-s3-kms:side": "target",
+};
 const source = (over: Record<string, unknown>) => yaml({ ...SOURCE, ...over });
 const target = (over: Record<string, unknown>) => yaml({ ...TARGET, ...over });
 /** A YAML number where an account ID belongs, as a user who forgot the quotes writes it. */
@@ -54,17 +60,54 @@ const UNQUOTED_SOURCE = source({}).replace('- "111111111111"', "- 111111111111")
 const UNQUOTED_TARGET = target({}).replace('- "222222222222"', "- 222222222222");
 const MALFORMED = 'config:\n  aws:region: "us-west-2\n  aws:allowedAccountIds: [\n';
 const SECRET = `${source({})}  cross-account-s3-kms:bucketName:\n    secure: AAABAHmXkOtGa2ftJv3Nt2c4u0w=\n`;
-const consumers = (n: number) => Array.from({ length: n }, (_, i) => ({ accountId: String(300000000000 + i), roleName: `reader-${i}` }));
+const consumers = (n: number) =>
+  Array.from({ length: n }, (_, i) => ({ accountId: String(300000000000 + i), roleName: `reader-${i}` }));
 
 const CASES: Case[] = [
   // plan: arguments
-  { name: "plan: an unknown option", script: "plan", args: ["--bogus"], code: 2, stderr: ["plan: unknown option --bogus", "--help"] },
-  { name: "plan: an option without its value", script: "plan", args: ["--source-config"], code: 2, stderr: ["option --source-config needs a value"] },
-  { name: "plan: a value for a flag", script: "plan", args: ["--json=yes"], code: 2, stderr: ["option --json takes no value"] },
-  { name: "plan: a stray argument", script: "plan", args: ["Pulumi.source.yaml"], code: 2, stderr: ['unexpected argument "Pulumi.source.yaml"'] },
-  { name: "plan: --help", script: "plan", args: ["--help"], code: 0, stdout: ["usage: npm run plan -- [options]", "--source-config FILE", "exit codes: 0"] },
+  {
+    name: "plan: an unknown option",
+    script: "plan",
+    args: ["--bogus"],
+    code: 2,
+    stderr: ["plan: unknown option --bogus", "--help"],
+  },
+  {
+    name: "plan: an option without its value",
+    script: "plan",
+    args: ["--source-config"],
+    code: 2,
+    stderr: ["option --source-config needs a value"],
+  },
+  {
+    name: "plan: a value for a flag",
+    script: "plan",
+    args: ["--json=yes"],
+    code: 2,
+    stderr: ["option --json takes no value"],
+  },
+  {
+    name: "plan: a stray argument",
+    script: "plan",
+    args: ["Pulumi.source.yaml"],
+    code: 2,
+    stderr: ['unexpected argument "Pulumi.source.yaml"'],
+  },
+  {
+    name: "plan: --help",
+    script: "plan",
+    args: ["--help"],
+    code: 0,
+    stdout: ["usage: npm run plan -- [options]", "--source-config FILE", "exit codes: 0"],
+  },
   // plan: files
-  { name: "plan: a missing file", script: "plan", args: ["--source-config", "nope.yaml"], code: 2, stderr: ["--source-config nope.yaml: no such file"] },
+  {
+    name: "plan: a missing file",
+    script: "plan",
+    args: ["--source-config", "nope.yaml"],
+    code: 2,
+    stderr: ["--source-config nope.yaml: no such file"],
+  },
   {
     name: "plan: malformed YAML",
     script: "plan",
@@ -94,7 +137,10 @@ const CASES: Case[] = [
     script: "plan",
     args: ["--target-config", "Pulumi.source.yaml"],
     code: 2,
-    stderr: ["--target-config Pulumi.source.yaml: is a source-stack file (cross-account-s3-kms:side = source)", "swap the two files"],
+    stderr: [
+      "--target-config Pulumi.source.yaml: is a source-stack file (cross-account-s3-kms:side = source)",
+      "swap the two files",
+    ],
   },
   {
     name: "plan: the target file given as the source's",
@@ -134,13 +180,19 @@ const CASES: Case[] = [
     args: ["--source-config", "c/s.yaml"],
     files: { "c/s.yaml": source({ "aws:region": undefined }) },
     code: 2,
-    stderr: ["--source-config c/s.yaml: Invalid configuration for the source stack", "aws:region is not set", "AWS region"],
+    stderr: [
+      "--source-config c/s.yaml: Invalid configuration for the source stack",
+      "aws:region is not set",
+      "AWS region",
+    ],
   },
   {
     name: "plan: a consumer role name with a space",
     script: "plan",
     args: ["--source-config", "c/s.yaml"],
-    files: { "c/s.yaml": source({ "cross-account-s3-kms:consumers": [{ accountId: "222222222222", roleName: "my role" }] }) },
+    files: {
+      "c/s.yaml": source({ "cross-account-s3-kms:consumers": [{ accountId: "222222222222", roleName: "my role" }] }),
+    },
     code: 2,
     stderr: ['cross-account-s3-kms:consumers[0].roleName = "my role": must be an IAM role name'],
   },
@@ -182,7 +234,9 @@ const CASES: Case[] = [
     args: ["--source-config", "c/s.yaml"],
     files: { "c/s.yaml": source({ "cross-account-s3-kms:objects": "c/odd" }), "c/odd/a\\b.txt": "x" },
     code: 2,
-    stderr: ['cross-account-s3-kms:objects = "c/odd": file "a\\\\b.txt" gives an S3 key that must not contain a backslash'],
+    stderr: [
+      'cross-account-s3-kms:objects = "c/odd": file "a\\\\b.txt" gives an S3 key that must not contain a backslash',
+    ],
   },
   {
     name: "plan: an object file name with a newline",
@@ -198,7 +252,10 @@ const CASES: Case[] = [
     args: ["--target-config", "c/t.yaml"],
     files: { "c/t.yaml": target({ "cross-account-s3-kms:objectKey": "a\nb" }) },
     code: 2,
-    stderr: ["--target-config c/t.yaml: Invalid configuration for the target stack", 'cross-account-s3-kms:objectKey = "a\\nb": must not contain'],
+    stderr: [
+      "--target-config c/t.yaml: Invalid configuration for the target stack",
+      'cross-account-s3-kms:objectKey = "a\\nb": must not contain',
+    ],
   },
   {
     name: "plan: a target role the source does not grant (found by the program run)",
@@ -206,7 +263,10 @@ const CASES: Case[] = [
     args: ["--target-config", "c/t.yaml"],
     files: { "c/t.yaml": target({ "cross-account-s3-kms:roleName": "other-role" }) },
     code: 2,
-    stderr: ["--target-config c/t.yaml: The target stack does not match the source stack", "arn:aws:iam::222222222222:role/other-role is not granted"],
+    stderr: [
+      "--target-config c/t.yaml: The target stack does not match the source stack",
+      "arn:aws:iam::222222222222:role/other-role is not granted",
+    ],
   },
   {
     name: "plan: a relative path, from the folder it was typed in",
@@ -218,9 +278,27 @@ const CASES: Case[] = [
     stderr: ["--source-config ../here.yaml: Invalid configuration", 'keyRotationDays = "1"'],
   },
   // deploy and destroy
-  { name: "deploy: an unknown option", script: "deploy", args: ["--force"], code: 2, stderr: ["deploy: unknown option --force"] },
-  { name: "deploy: a stack that does not exist", script: "deploy", args: ["--stack", "both"], code: 2, stderr: ['--stack = "both": must be source or target'] },
-  { name: "deploy: --help", script: "deploy", args: ["--help"], code: 0, stdout: ["usage: npm run deploy -- [options]", "--stack source|target", "-y, --yes"] },
+  {
+    name: "deploy: an unknown option",
+    script: "deploy",
+    args: ["--force"],
+    code: 2,
+    stderr: ["deploy: unknown option --force"],
+  },
+  {
+    name: "deploy: a stack that does not exist",
+    script: "deploy",
+    args: ["--stack", "both"],
+    code: 2,
+    stderr: ['--stack = "both": must be source or target'],
+  },
+  {
+    name: "deploy: --help",
+    script: "deploy",
+    args: ["--help"],
+    code: 0,
+    stdout: ["usage: npm run deploy -- [options]", "--stack source|target", "-y, --yes"],
+  },
   {
     name: "deploy: a malformed stack file",
     script: "deploy",
@@ -260,8 +338,20 @@ const CASES: Case[] = [
     code: 2,
     stderr: ["deploy: The Pulumi CLI is not available (pulumi is not installed: a test fake)", 'npm "pulumi" launcher'],
   },
-  { name: "destroy: an unknown option", script: "destroy", args: ["--force"], code: 2, stderr: ["destroy: unknown option --force"] },
-  { name: "destroy: --help", script: "destroy", args: ["-h"], code: 0, stdout: ["usage: npm run destroy -- [options]", "target (account B), then source"] },
+  {
+    name: "destroy: an unknown option",
+    script: "destroy",
+    args: ["--force"],
+    code: 2,
+    stderr: ["destroy: unknown option --force"],
+  },
+  {
+    name: "destroy: --help",
+    script: "destroy",
+    args: ["-h"],
+    code: 0,
+    stdout: ["usage: npm run destroy -- [options]", "target (account B), then source"],
+  },
   // verify
   {
     name: "verify: --wait that is not a number",
@@ -270,7 +360,13 @@ const CASES: Case[] = [
     code: 2,
     stderr: ['verify: --wait = "soon": must be a whole number'],
   },
-  { name: "verify: --help", script: "verify", args: ["--help"], code: 0, stdout: ["usage: npm run verify -- [options]", "--wait SECONDS"] },
+  {
+    name: "verify: --help",
+    script: "verify",
+    args: ["--help"],
+    code: 0,
+    stdout: ["usage: npm run verify -- [options]", "--wait SECONDS"],
+  },
   { name: "verify: no Pulumi CLI", script: "verify", code: 2, stderr: ["verify: The Pulumi CLI is not available"] },
   {
     name: "verify: a missing stack file",
@@ -287,7 +383,12 @@ const CASES: Case[] = [
     stderr: ["verify: Cannot read the source stack's outputs from the backend", "AccessDenied"],
   },
   // test:integration
-  { name: "test:integration: not enabled", script: "test:integration", code: 0, stdout: [/^skipped: CROSS_ACCOUNT_IT is not 1/] },
+  {
+    name: "test:integration: not enabled",
+    script: "test:integration",
+    code: 0,
+    stdout: [/^skipped: CROSS_ACCOUNT_IT is not 1/],
+  },
   {
     name: "test:integration: enabled, with a broken stack file",
     script: "test:integration",
@@ -303,9 +404,21 @@ const CASES: Case[] = [
     code: 2,
     stderr: ["needs one AWS profile per account: set aws:profile in both"],
   },
-  { name: "test:integration: an unknown option", script: "test:integration", args: ["--keep"], code: 2, stderr: ["test:integration: unknown option --keep"] },
+  {
+    name: "test:integration: an unknown option",
+    script: "test:integration",
+    args: ["--keep"],
+    code: 2,
+    stderr: ["test:integration: unknown option --keep"],
+  },
   // bench
-  { name: "bench: --help answers at once", script: "bench", args: ["--help"], code: 0, stdout: ["usage: npm run bench -- [options]", "--sizes N,N,..."] },
+  {
+    name: "bench: --help answers at once",
+    script: "bench",
+    args: ["--help"],
+    code: 0,
+    stdout: ["usage: npm run bench -- [options]", "--sizes N,N,..."],
+  },
   {
     name: "bench: sizes out of order",
     script: "bench",
@@ -314,7 +427,14 @@ const CASES: Case[] = [
     stderr: ['bench: --sizes = "10,1": must be ascending whole numbers'],
   },
   // through npm itself
-  { name: "npm run plan: exit 2 passes through npm", script: "plan", npm: true, args: ["--bogus"], code: 2, stderr: ["plan: unknown option --bogus"] },
+  {
+    name: "npm run plan: exit 2 passes through npm",
+    script: "plan",
+    npm: true,
+    args: ["--bogus"],
+    code: 2,
+    stderr: ["plan: unknown option --bogus"],
+  },
   {
     name: "npm run plan: a relative path from a subfolder (npm's INIT_CWD)",
     script: "plan",
@@ -332,8 +452,21 @@ const CASES: Case[] = [
     code: 2,
     stderr: ['option --wait needs a value; to give one that starts with "-", write --wait=-1'],
   },
-  { name: "npm run verify: bad --wait", script: "verify", npm: true, args: ["--wait=-1"], code: 2, stderr: ['--wait = "-1": must be a whole number'] },
-  { name: "npm run test:integration: skipped", script: "test:integration", npm: true, code: 0, stdout: ["skipped: CROSS_ACCOUNT_IT is not 1"] },
+  {
+    name: "npm run verify: bad --wait",
+    script: "verify",
+    npm: true,
+    args: ["--wait=-1"],
+    code: 2,
+    stderr: ['--wait = "-1": must be a whole number'],
+  },
+  {
+    name: "npm run test:integration: skipped",
+    script: "test:integration",
+    npm: true,
+    code: 0,
+    stdout: ["skipped: CROSS_ACCOUNT_IT is not 1"],
+  },
 ];
 
 /** A stack frame, as Node prints one, or the dump of an error object. */
@@ -381,7 +514,9 @@ function run(project: string, c: Case): Promise<Outcome> {
     // npm lives beside node; the tools themselves see only the fake pulumi and the system's folders.
     PATH: `${path.join(project, ".bin")}:${c.npm ? `${path.dirname(process.execPath)}:` : ""}/usr/bin:/bin`,
     HOME: project,
-    ...(c.npm ? { npm_config_cache: path.join(os.tmpdir(), "processes-npm-cache"), npm_config_update_notifier: "false" } : { INIT_CWD: cwd }),
+    ...(c.npm
+      ? { npm_config_cache: path.join(os.tmpdir(), "processes-npm-cache"), npm_config_update_notifier: "false" }
+      : { INIT_CWD: cwd }),
     ...c.env,
   };
   return new Promise((resolve, reject) => {
@@ -421,7 +556,8 @@ async function runAll(project: string, cases: Case[]): Promise<Map<Case, Outcome
   const results = new Map<Case, Outcome>();
   const stackFiles = ["Pulumi.source.yaml", "Pulumi.target.yaml"];
   const original = new Map(stackFiles.map((f) => [f, fs.readFileSync(path.join(project, f), "utf8")]));
-  const touchesStackFiles = (c: Case) => [...Object.keys(c.files ?? {}), ...(c.remove ?? [])].some((f) => stackFiles.includes(f));
+  const touchesStackFiles = (c: Case) =>
+    [...Object.keys(c.files ?? {}), ...(c.remove ?? [])].some((f) => stackFiles.includes(f));
   // Cases that change the shared stack files run alone; the others two at a time.
   const alone = cases.filter(touchesStackFiles);
   const shared = cases.filter((c) => !touchesStackFiles(c));
@@ -452,7 +588,8 @@ async function runAll(project: string, cases: Case[]): Promise<Map<Case, Outcome
   return results;
 }
 
-const matches = (text: string, want: string | RegExp): boolean => (typeof want === "string" ? text.includes(want) : want.test(text));
+const matches = (text: string, want: string | RegExp): boolean =>
+  typeof want === "string" ? text.includes(want) : want.test(text);
 
 describe("the CLIs as processes: exit codes and messages", function () {
   this.timeout(120_000);
@@ -480,7 +617,12 @@ describe("the CLIs as processes: exit codes and messages", function () {
       for (const want of c.stderr ?? []) assert.ok(matches(r.stderr, want), `stderr lacks ${String(want)}\n${shown}`);
       for (const want of c.stdout ?? []) assert.ok(matches(r.stdout, want), `stdout lacks ${String(want)}\n${shown}`);
       assert.doesNotMatch(`${r.stdout}\n${r.stderr}`, TRACE, `a stack trace or an object dump\n${shown}`);
-      if (c.code === 2) assert.match(r.stderr, new RegExp(`^${c.script.replace(":", "\\:")}: `), `the message starts with the tool's name\n${shown}`);
+      if (c.code === 2)
+        assert.match(
+          r.stderr,
+          new RegExp(`^${c.script.replace(":", "\\:")}: `),
+          `the message starts with the tool's name\n${shown}`,
+        );
     });
   }
 });

@@ -13,7 +13,9 @@ const bytes = (doc: PolicyDocument) => Buffer.byteLength(JSON.stringify(doc));
 describe("scale: many consumers within AWS policy size limits", () => {
   it("200 consumers in 200 accounts deploy, every policy within its limit", async () => {
     const run = await runProgram({ stack: "source-200", config: config(200) });
-    const bucket = ofType(run, "aws:s3/bucketPolicy:BucketPolicy").find((p) => p.inputs.bucket === run.outputs.bucketName);
+    const bucket = ofType(run, "aws:s3/bucketPolicy:BucketPolicy").find(
+      (p) => p.inputs.bucket === run.outputs.bucketName,
+    );
     assert.ok(bucket, "the shared bucket's policy");
     const bucketPolicy = policyOf(bucket);
     const keyPolicy = policyOf(one(run, "aws:kms/key:Key"));
@@ -27,26 +29,42 @@ describe("scale: many consumers within AWS policy size limits", () => {
     const { error, resources } = await runProgramExpectingError({ stack: "source-many", config: config(400) });
     assert.equal(resources.length, 0);
     assert.equal(error.name, "UserError");
-    assert.match(error.message, /With 400 cross-account-s3-kms:consumers, the bucket policy would be [\d,]+ bytes, over AWS's limit of 20,480/);
+    assert.match(
+      error.message,
+      /With 400 cross-account-s3-kms:consumers, the bucket policy would be [\d,]+ bytes, over AWS's limit of 20,480/,
+    );
     assert.match(error.message, /cross-account-s3-kms:consumerOrgId/);
     const fit = Number(/The first (\d+) of cross-account-s3-kms:consumers fit/.exec(error.message)?.[1]);
     assert.ok(fit >= 200 && fit < 400, `${fit} fit`);
     const atLimit = await runProgram({ stack: "source-fit", config: config(fit) });
     // The guard's count is measured on what the program then sends, with the key's real ARN.
     const sent = Buffer.byteLength(
-      String(ofType(atLimit, "aws:s3/bucketPolicy:BucketPolicy").find((p) => p.inputs.bucket === atLimit.outputs.bucketName)?.inputs.policy),
+      String(
+        ofType(atLimit, "aws:s3/bucketPolicy:BucketPolicy").find((p) => p.inputs.bucket === atLimit.outputs.bucketName)
+          ?.inputs.policy,
+      ),
     );
     assert.ok(sent <= POLICY_LIMITS.bucketPolicy, `${sent} bytes sent at the limit`);
-    assert.ok(sent > POLICY_LIMITS.bucketPolicy - 120, `one more consumer (about 80 bytes) would not fit: ${sent} bytes`);
+    assert.ok(
+      sent > POLICY_LIMITS.bucketPolicy - 120,
+      `one more consumer (about 80 bytes) would not fit: ${sent} bytes`,
+    );
     const over = await runProgramExpectingError({ stack: "source-fit-plus-one", config: config(fit + 1) });
-    assert.match(over.error.message, new RegExp(`With ${fit + 1} cross-account-s3-kms:consumers, .* The first ${fit} of`));
+    assert.match(
+      over.error.message,
+      new RegExp(`With ${fit + 1} cross-account-s3-kms:consumers, .* The first ${fit} of`),
+    );
   });
 
   it("an organization grant too large by itself says so, rather than blaming the consumers", async () => {
     const names = Array.from({ length: 400 }, (_, i) => `reader-role-with-a-long-name-${i}`);
     const { error } = await runProgramExpectingError({
       stack: "source-org-big",
-      config: { ...config(1), "cross-account-s3-kms:consumerOrgId": "o-a1b2c3d4e5", "cross-account-s3-kms:consumerRoleNames": JSON.stringify(names) },
+      config: {
+        ...config(1),
+        "cross-account-s3-kms:consumerOrgId": "o-a1b2c3d4e5",
+        "cross-account-s3-kms:consumerRoleNames": JSON.stringify(names),
+      },
     });
     assert.match(
       error.message,

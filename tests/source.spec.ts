@@ -86,13 +86,18 @@ describe("source stack (account A) with the seed config", () => {
       assert.deepEqual(cond(grant, "ArnEquals", "aws:PrincipalArn"), [CONSUMER_ROLE]);
       assert.deepEqual(cond(grant, "StringEquals", "kms:ViaService"), ["s3.us-west-2.amazonaws.com"]);
       assert.deepEqual(cond(grant, "StringEquals", "kms:CallerAccount"), ["222222222222"]);
-      assert.deepEqual(sorted(cond(grant, "StringLike", "kms:EncryptionContext:aws:s3:arn")), [BUCKET_ARN, `${BUCKET_ARN}/*`]);
+      assert.deepEqual(sorted(cond(grant, "StringLike", "kms:EncryptionContext:aws:s3:arn")), [
+        BUCKET_ARN,
+        `${BUCKET_ARN}/*`,
+      ]);
     });
 
     it("key policy: only this stack's trail may use the key besides, to encrypt its logs", () => {
       const doc = policyOf(one(run, "aws:kms/key:Key"));
       const trailArn = `arn:aws:cloudtrail:us-west-2:111111111111:trail/${String(one(run, "aws:cloudtrail/trail:Trail").inputs.name)}`;
-      const service = doc.Statement.filter((s) => s.Principal !== undefined && s.Principal !== "*" && s.Principal.Service !== undefined);
+      const service = doc.Statement.filter(
+        (s) => s.Principal !== undefined && s.Principal !== "*" && s.Principal.Service !== undefined,
+      );
       assert.deepEqual(
         service
           .map((s) => actionsOf(s))
@@ -105,7 +110,9 @@ describe("source stack (account A) with the seed config", () => {
         assert.deepEqual(cond(s, "StringEquals", "aws:SourceArn"), [trailArn]);
       }
       const encrypt = service.find((s) => actionsOf(s).includes("kms:GenerateDataKey*"));
-      assert.deepEqual(encrypt && cond(encrypt, "StringLike", "kms:EncryptionContext:aws:cloudtrail:arn"), ["arn:aws:cloudtrail:*:111111111111:trail/*"]);
+      assert.deepEqual(encrypt && cond(encrypt, "StringLike", "kms:EncryptionContext:aws:cloudtrail:arn"), [
+        "arn:aws:cloudtrail:*:111111111111:trail/*",
+      ]);
       assert.equal(doc.Statement.filter((s) => s.Effect === "Allow").length, 2 + service.length, "no other Allow");
     });
   });
@@ -119,7 +126,9 @@ describe("source stack (account A) with the seed config", () => {
     });
 
     it("with protectData on, everything under the key, bucket and trail components inherits their protection", () => {
-      const unprotected = run.resources.filter((r) => !r.protected && r.type !== "pulumi:pulumi:Stack").map((r) => `${r.type} ${r.name}`);
+      const unprotected = run.resources
+        .filter((r) => !r.protected && r.type !== "pulumi:pulumi:Stack")
+        .map((r) => `${r.type} ${r.name}`);
       assert.deepEqual(unprotected, []);
       assert.ok(
         ofType(run, "aws:s3/bucket:Bucket").every((r) => r.inputs.forceDestroy === false),
@@ -128,9 +137,15 @@ describe("source stack (account A) with the seed config", () => {
     });
 
     it("encrypts by default with the key's full ARN and Bucket Key", () => {
-      const enc = ofType(run, "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration").find((r) => r.inputs.bucket === BUCKET);
+      const enc = ofType(
+        run,
+        "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+      ).find((r) => r.inputs.bucket === BUCKET);
       assert.ok(enc);
-      const rules = enc.inputs.rules as { applyServerSideEncryptionByDefault: { sseAlgorithm: string; kmsMasterKeyId: string }; bucketKeyEnabled: boolean }[];
+      const rules = enc.inputs.rules as {
+        applyServerSideEncryptionByDefault: { sseAlgorithm: string; kmsMasterKeyId: string };
+        bucketKeyEnabled: boolean;
+      }[];
       assert.equal(rules.length, 1);
       assert.equal(rules[0].applyServerSideEncryptionByDefault.sseAlgorithm, "aws:kms");
       assert.equal(rules[0].applyServerSideEncryptionByDefault.kmsMasterKeyId, keyArn);
@@ -139,13 +154,18 @@ describe("source stack (account A) with the seed config", () => {
     });
 
     it("turns on all four Block Public Access settings", () => {
-      const bpa = ofType(run, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock").find((r) => r.inputs.bucket === BUCKET);
+      const bpa = ofType(run, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock").find(
+        (r) => r.inputs.bucket === BUCKET,
+      );
       assert.ok(bpa);
-      for (const k of ["blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"]) assert.equal(bpa.inputs[k], true, k);
+      for (const k of ["blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"])
+        assert.equal(bpa.inputs[k], true, k);
     });
 
     it("disables ACLs (BucketOwnerEnforced) and enables versioning", () => {
-      const own = ofType(run, "aws:s3/bucketOwnershipControls:BucketOwnershipControls").find((r) => r.inputs.bucket === BUCKET);
+      const own = ofType(run, "aws:s3/bucketOwnershipControls:BucketOwnershipControls").find(
+        (r) => r.inputs.bucket === BUCKET,
+      );
       assert.deepEqual(own?.inputs.rule, { objectOwnership: "BucketOwnerEnforced" });
       const ver = ofType(run, "aws:s3/bucketVersioning:BucketVersioning").find((r) => r.inputs.bucket === BUCKET);
       assert.deepEqual(ver?.inputs.versioningConfiguration, { status: "Enabled" });
@@ -157,14 +177,22 @@ describe("source stack (account A) with the seed config", () => {
     before(() => (doc = bucketPolicyOf(run, BUCKET)));
 
     it("denies every request without TLS, on the bucket and its objects", () => {
-      const s = theStatement(doc, "denies plain HTTP", (x) => x.Effect === "Deny" && cond(x, "Bool", "aws:SecureTransport").includes("false"));
+      const s = theStatement(
+        doc,
+        "denies plain HTTP",
+        (x) => x.Effect === "Deny" && cond(x, "Bool", "aws:SecureTransport").includes("false"),
+      );
       assert.equal(s.Principal, "*");
       assert.deepEqual(actionsOf(s), ["s3:*"]);
       assert.deepEqual(sorted(resourcesOf(s)), [BUCKET_ARN, `${BUCKET_ARN}/*`]);
     });
 
     it("denies TLS older than 1.2", () => {
-      const s = theStatement(doc, "denies old TLS", (x) => x.Effect === "Deny" && cond(x, "NumericLessThan", "s3:TlsVersion").length > 0);
+      const s = theStatement(
+        doc,
+        "denies old TLS",
+        (x) => x.Effect === "Deny" && cond(x, "NumericLessThan", "s3:TlsVersion").length > 0,
+      );
       assert.deepEqual(cond(s, "NumericLessThan", "s3:TlsVersion"), ["1.2"]);
       assert.equal(s.Principal, "*");
       assert.deepEqual(sorted(resourcesOf(s)), [BUCKET_ARN, `${BUCKET_ARN}/*`]);
@@ -174,7 +202,9 @@ describe("source stack (account A) with the seed config", () => {
       const s = theStatement(
         doc,
         "denies another key",
-        (x) => x.Effect === "Deny" && cond(x, "StringNotEquals", "s3:x-amz-server-side-encryption-aws-kms-key-id").length > 0,
+        (x) =>
+          x.Effect === "Deny" &&
+          cond(x, "StringNotEquals", "s3:x-amz-server-side-encryption-aws-kms-key-id").length > 0,
       );
       assert.deepEqual(actionsOf(s), ["s3:PutObject"]);
       assert.deepEqual(cond(s, "StringNotEquals", "s3:x-amz-server-side-encryption-aws-kms-key-id"), [keyArn]);
@@ -202,8 +232,16 @@ describe("source stack (account A) with the seed config", () => {
     });
 
     it("lets the consumer role read objects and list the bucket: account root as Principal, narrowed by aws:PrincipalArn", () => {
-      const s = theStatement(doc, "allows GetObject", (x) => x.Effect === "Allow" && actionsOf(x).includes("s3:GetObject"));
-      assert.deepEqual(sorted(actionsOf(s)), ["s3:GetObject", "s3:ListBucket"], "ListBucket because allowListBucket defaults to true");
+      const s = theStatement(
+        doc,
+        "allows GetObject",
+        (x) => x.Effect === "Allow" && actionsOf(x).includes("s3:GetObject"),
+      );
+      assert.deepEqual(
+        sorted(actionsOf(s)),
+        ["s3:GetObject", "s3:ListBucket"],
+        "ListBucket because allowListBucket defaults to true",
+      );
       assert.deepEqual(sorted(resourcesOf(s)), [BUCKET_ARN, `${BUCKET_ARN}/*`]);
       assert.deepEqual(awsPrincipals(s.Principal), ["arn:aws:iam::222222222222:root"]);
       assert.deepEqual(cond(s, "ArnEquals", "aws:PrincipalArn"), [CONSUMER_ROLE]);
@@ -231,18 +269,24 @@ describe("source stack (account A) with the seed config", () => {
     it("encrypts its log files and its log bucket with the customer managed key", () => {
       const trail = one(run, "aws:cloudtrail/trail:Trail");
       assert.equal(trail.inputs.kmsKeyId, keyArn);
-      const enc = ofType(run, "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration").find(
-        (r) => r.inputs.bucket === trail.inputs.s3BucketName,
-      );
+      const enc = ofType(
+        run,
+        "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+      ).find((r) => r.inputs.bucket === trail.inputs.s3BucketName);
       assert.deepEqual(enc?.inputs.rules, [
-        { applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: keyArn }, bucketKeyEnabled: true },
+        {
+          applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: keyArn },
+          bucketKeyEnabled: true,
+        },
       ]);
     });
 
     it("records the bucket's object events and management (KMS) events, with log validation", () => {
       const trail = one(run, "aws:cloudtrail/trail:Trail");
       assert.equal(trail.inputs.enableLogFileValidation, true);
-      const selectors = trail.inputs.advancedEventSelectors as { fieldSelectors: { field: string; equals?: string[]; startsWiths?: string[] }[] }[];
+      const selectors = trail.inputs.advancedEventSelectors as {
+        fieldSelectors: { field: string; equals?: string[]; startsWiths?: string[] }[];
+      }[];
       const field = (i: number, f: string) => selectors[i]?.fieldSelectors.find((x) => x.field === f);
       const data = selectors.findIndex((_, i) => field(i, "eventCategory")?.equals?.includes("Data"));
       assert.ok(data >= 0, "a data-event selector");
@@ -260,17 +304,27 @@ describe("source stack (account A) with the seed config", () => {
       assert.notEqual(logBucket, BUCKET);
       const trailArn = `arn:aws:cloudtrail:us-west-2:111111111111:trail/${String(trail.inputs.name)}`;
       const doc = bucketPolicyOf(run, logBucket);
-      const write = theStatement(doc, "lets CloudTrail write", (s) => s.Effect === "Allow" && actionsOf(s).includes("s3:PutObject"));
+      const write = theStatement(
+        doc,
+        "lets CloudTrail write",
+        (s) => s.Effect === "Allow" && actionsOf(s).includes("s3:PutObject"),
+      );
       assert.deepEqual(write.Principal, { Service: "cloudtrail.amazonaws.com" });
       assert.deepEqual(resourcesOf(write), [`arn:aws:s3:::${logBucket}/AWSLogs/111111111111/*`]);
       assert.deepEqual(cond(write, "StringEquals", "aws:SourceArn"), [trailArn]);
-      const acl = theStatement(doc, "lets CloudTrail check the ACL", (s) => s.Effect === "Allow" && actionsOf(s).includes("s3:GetBucketAcl"));
+      const acl = theStatement(
+        doc,
+        "lets CloudTrail check the ACL",
+        (s) => s.Effect === "Allow" && actionsOf(s).includes("s3:GetBucketAcl"),
+      );
       assert.deepEqual(cond(acl, "StringEquals", "aws:SourceArn"), [trailArn]);
       assert.ok(
         doc.Statement.some((s) => s.Effect === "Deny" && cond(s, "Bool", "aws:SecureTransport").includes("false")),
         "TLS only",
       );
-      const bpa = ofType(run, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock").find((r) => r.inputs.bucket === logBucket);
+      const bpa = ofType(run, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock").find(
+        (r) => r.inputs.bucket === logBucket,
+      );
       assert.equal(bpa?.inputs.restrictPublicBuckets, true);
       const logs = ofType(run, "aws:s3/bucket:Bucket").find((r) => r.inputs.bucket === logBucket);
       assert.equal(logs?.protected, true);
@@ -304,7 +358,10 @@ describe("source stack (account A) with the seed config", () => {
 
   it("names each bucket in its settings (known at preview, for the policy pack) and creates them after the bucket", () => {
     const settings = run.resources.filter(
-      (r) => r.type.startsWith("aws:s3/bucket") && r.type !== "aws:s3/bucket:Bucket" && r.type !== "aws:s3/bucketObjectv2:BucketObjectv2",
+      (r) =>
+        r.type.startsWith("aws:s3/bucket") &&
+        r.type !== "aws:s3/bucket:Bucket" &&
+        r.type !== "aws:s3/bucketObjectv2:BucketObjectv2",
     );
     assert.ok(settings.length >= 8);
     for (const r of settings) {
@@ -313,7 +370,8 @@ describe("source stack (account A) with the seed config", () => {
       assert.ok(bucket, `${r.type} ${r.name} waits for its bucket`);
     }
     const buckets = ofType(run, "aws:s3/bucket:Bucket").map((b) => b.inputs.bucket);
-    for (const r of settings) assert.ok(buckets.includes(r.inputs.bucket), `${r.type} ${r.name} names a bucket of this stack`);
+    for (const r of settings)
+      assert.ok(buckets.includes(r.inputs.bucket), `${r.type} ${r.name} names a bucket of this stack`);
   });
 
   it("tags every taggable resource with Name and the project tags", () => {
@@ -404,17 +462,30 @@ describe("source stack with another region, account and two consumers", () => {
 
   it("grants both consumers in the key policy, via S3 in eu-central-1", () => {
     const doc = policyOf(one(run, "aws:kms/key:Key"));
-    const grant = theStatement(doc, "grants Decrypt", (s) => s.Effect === "Allow" && actionsOf(s).includes("kms:Decrypt"));
-    assert.deepEqual(sorted(awsPrincipals(grant.Principal)), ["arn:aws:iam::444444444444:root", "arn:aws:iam::555555555555:root"]);
+    const grant = theStatement(
+      doc,
+      "grants Decrypt",
+      (s) => s.Effect === "Allow" && actionsOf(s).includes("kms:Decrypt"),
+    );
+    assert.deepEqual(sorted(awsPrincipals(grant.Principal)), [
+      "arn:aws:iam::444444444444:root",
+      "arn:aws:iam::555555555555:root",
+    ]);
     assert.deepEqual(sorted(cond(grant, "ArnEquals", "aws:PrincipalArn")), roles);
     assert.deepEqual(cond(grant, "StringEquals", "kms:ViaService"), ["s3.eu-central-1.amazonaws.com"]);
     assert.deepEqual(sorted(cond(grant, "StringEquals", "kms:CallerAccount")), ["444444444444", "555555555555"]);
-    theStatement(doc, "administers the key", (s) => awsPrincipals(s.Principal).includes("arn:aws:iam::333333333333:root"));
+    theStatement(doc, "administers the key", (s) =>
+      awsPrincipals(s.Principal).includes("arn:aws:iam::333333333333:root"),
+    );
   });
 
   it("grants both consumers GetObject, and no ListBucket when allowListBucket is false", () => {
     const doc = bucketPolicyOf(run, "team-data-eu");
-    const read = theStatement(doc, "allows GetObject", (s) => s.Effect === "Allow" && actionsOf(s).includes("s3:GetObject"));
+    const read = theStatement(
+      doc,
+      "allows GetObject",
+      (s) => s.Effect === "Allow" && actionsOf(s).includes("s3:GetObject"),
+    );
     assert.deepEqual(sorted(cond(read, "ArnEquals", "aws:PrincipalArn")), roles);
     assert.deepEqual(resourcesOf(read), ["arn:aws:s3:::team-data-eu/*"]);
     assert.ok(!doc.Statement.some((s) => actionsOf(s).includes("s3:ListBucket")));
@@ -425,7 +496,11 @@ describe("source stack with another region, account and two consumers", () => {
     assert.equal(one(run, "aws:kms/key:Key").inputs.rotationPeriodInDays, 90);
     assert.equal(one(run, "aws:kms/key:Key").protected, false);
     assert.equal(one(run, "aws:s3/bucket:Bucket").protected, false);
-    assert.equal(one(run, "aws:s3/bucket:Bucket").inputs.forceDestroy, true, "unprotected data is deleted with the stack");
+    assert.equal(
+      one(run, "aws:s3/bucket:Bucket").inputs.forceDestroy,
+      true,
+      "unprotected data is deleted with the stack",
+    );
     assert.deepEqual(
       run.resources.filter((r) => r.protected).map((r) => r.name),
       [],
@@ -449,11 +524,16 @@ describe("source stack with another region, account and two consumers", () => {
 });
 
 describe("source stack with an organization-wide grant", () => {
-  const ORG = { ...BASE, "cross-account-s3-kms:consumerOrgId": "o-a1b2c3d4e5", "cross-account-s3-kms:consumerRoleNames": '["etl-reader","audit-reader"]' };
+  const ORG = {
+    ...BASE,
+    "cross-account-s3-kms:consumerOrgId": "o-a1b2c3d4e5",
+    "cross-account-s3-kms:consumerRoleNames": '["etl-reader","audit-reader"]',
+  };
 
   it("grants Principal * narrowed to the organization, outside the source account, by role name", async () => {
     const run = await runProgram({ stack: "source-org", config: ORG });
-    const org = (doc: PolicyDocument) => theStatement(doc, "grants the organization", (s) => cond(s, "StringEquals", "aws:PrincipalOrgID").length > 0);
+    const org = (doc: PolicyDocument) =>
+      theStatement(doc, "grants the organization", (s) => cond(s, "StringEquals", "aws:PrincipalOrgID").length > 0);
     for (const [doc, action] of [
       [bucketPolicyOf(run, BUCKET), "s3:GetObject"],
       [policyOf(one(run, "aws:kms/key:Key")), "kms:Decrypt"],
@@ -464,16 +544,25 @@ describe("source stack with an organization-wide grant", () => {
       assert.ok(actionsOf(s).includes(action));
       assert.deepEqual(cond(s, "StringEquals", "aws:PrincipalOrgID"), ["o-a1b2c3d4e5"]);
       assert.deepEqual(cond(s, "StringNotEquals", "aws:PrincipalAccount"), ["111111111111"]);
-      assert.deepEqual(sorted(cond(s, "ArnLike", "aws:PrincipalArn")), ["arn:aws:iam::*:role/audit-reader", "arn:aws:iam::*:role/etl-reader"]);
+      assert.deepEqual(sorted(cond(s, "ArnLike", "aws:PrincipalArn")), [
+        "arn:aws:iam::*:role/audit-reader",
+        "arn:aws:iam::*:role/etl-reader",
+      ]);
     }
-    assert.deepEqual(cond(org(policyOf(one(run, "aws:kms/key:Key"))), "StringEquals", "kms:ViaService"), ["s3.us-west-2.amazonaws.com"]);
+    assert.deepEqual(cond(org(policyOf(one(run, "aws:kms/key:Key"))), "StringEquals", "kms:ViaService"), [
+      "s3.us-west-2.amazonaws.com",
+    ]);
     assert.deepEqual(run.outputs.consumerOrg, { orgId: "o-a1b2c3d4e5", roleNames: ["etl-reader", "audit-reader"] });
   });
 
   it("by organization paths, keeps a fixed organization ID beside the path patterns", async () => {
     const run = await runProgram({
       stack: "source-org-paths",
-      config: { ...BASE, "cross-account-s3-kms:consumers": "[]", "cross-account-s3-kms:consumerOrgPaths": '["o-a1b2c3d4e5/r-ab12/ou-ab12-11111111/"]' },
+      config: {
+        ...BASE,
+        "cross-account-s3-kms:consumers": "[]",
+        "cross-account-s3-kms:consumerOrgPaths": '["o-a1b2c3d4e5/r-ab12/ou-ab12-11111111/"]',
+      },
     });
     const doc = bucketPolicyOf(run, BUCKET);
     assert.equal(
@@ -482,7 +571,9 @@ describe("source stack with an organization-wide grant", () => {
       "no listed consumer statement",
     );
     const s = theStatement(doc, "grants the organization", (x) => x.Principal === "*" && x.Effect === "Allow");
-    assert.deepEqual(cond(s, "ForAnyValue:StringLike", "aws:PrincipalOrgPaths"), ["o-a1b2c3d4e5/r-ab12/ou-ab12-11111111/*"]);
+    assert.deepEqual(cond(s, "ForAnyValue:StringLike", "aws:PrincipalOrgPaths"), [
+      "o-a1b2c3d4e5/r-ab12/ou-ab12-11111111/*",
+    ]);
     assert.deepEqual(cond(s, "StringEquals", "aws:PrincipalOrgID"), ["o-a1b2c3d4e5"]);
     assert.deepEqual(cond(s, "ArnLike", "aws:PrincipalArn"), []);
   });

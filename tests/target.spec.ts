@@ -3,7 +3,15 @@ import * as pulumi from "@pulumi/pulumi";
 import { strict as assert } from "assert";
 import * as path from "path";
 import { RawConfig } from "../shared/program/config";
-import { CapturedResource, one, ofType, policyOf, runProgram, runProgramExpectingError, StackRun } from "../shared/offline/run";
+import {
+  CapturedResource,
+  one,
+  ofType,
+  policyOf,
+  runProgram,
+  runProgramExpectingError,
+  StackRun,
+} from "../shared/offline/run";
 import { Invoke } from "../shared/offline/mocks";
 import { actionsOf, awsPrincipals, cond, resourcesOf, sorted } from "../shared/offline/policy-queries";
 import { committedConfig } from "../shared/offline/fixtures";
@@ -22,7 +30,8 @@ const runTarget = (config: RawConfig = {}, outputs: Record<string, unknown> = SO
 
 const invoked = (run: StackRun, token: string): Invoke[] => run.invokes.filter((i) => i.token === token);
 
-const declared = (resources: CapturedResource[]): CapturedResource[] => resources.filter((r) => r.type !== "pulumi:pulumi:StackReference");
+const declared = (resources: CapturedResource[]): CapturedResource[] =>
+  resources.filter((r) => r.type !== "pulumi:pulumi:StackReference");
 
 describe("target stack (account B) with the committed configs", () => {
   let run: StackRun;
@@ -46,14 +55,23 @@ describe("target stack (account B) with the committed configs", () => {
       assert.deepEqual(actionsOf(trust.Statement[0]), ["sts:AssumeRole"]);
       assert.equal(trust.Statement[0].Resource, undefined);
       assert.equal(role.inputs.permissionsBoundary, undefined);
-      assert.ok((SOURCE_OUTPUTS.consumerRoleArns as string[]).includes(String(run.outputs.roleArn)), "the exported role is one the source grants");
+      assert.ok(
+        (SOURCE_OUTPUTS.consumerRoleArns as string[]).includes(String(run.outputs.roleArn)),
+        "the exported role is one the source grants",
+      );
       assert.equal(run.outputs.roleArn, ROLE);
     });
 
     it("identity policy: GetObject, ListBucket and kms:Decrypt via S3 on the exact ARNs, nothing else", () => {
       const doc = policyOf(one(run, "aws:iam/rolePolicy:RolePolicy"));
-      const grants = doc.Statement.flatMap((s) => actionsOf(s).flatMap((a) => resourcesOf(s).map((r) => `${s.Effect} ${a} ${r}`))).sort();
-      assert.deepEqual(grants, [`Allow kms:Decrypt ${keyArn}`, `Allow s3:GetObject ${bucketArn}/*`, `Allow s3:ListBucket ${bucketArn}`]);
+      const grants = doc.Statement.flatMap((s) =>
+        actionsOf(s).flatMap((a) => resourcesOf(s).map((r) => `${s.Effect} ${a} ${r}`)),
+      ).sort();
+      assert.deepEqual(grants, [
+        `Allow kms:Decrypt ${keyArn}`,
+        `Allow s3:GetObject ${bucketArn}/*`,
+        `Allow s3:ListBucket ${bucketArn}`,
+      ]);
       const decrypt = doc.Statement.find((s) => actionsOf(s).includes("kms:Decrypt"));
       assert.ok(decrypt);
       assert.deepEqual(cond(decrypt, "StringEquals", "kms:ViaService"), ["s3.us-west-2.amazonaws.com"]);
@@ -84,7 +102,9 @@ describe("target stack (account B) with the committed configs", () => {
       assert.equal(offers.length, 1);
       assert.equal(offers[0].args.locationType, "availability-zone");
       assert.deepEqual(offers[0].args.filters, [{ name: "instance-type", values: ["t4g.nano"] }]);
-      assert.deepEqual(one(run, "awsx:ec2:Vpc").inputs.availabilityZoneNames, [sorted(offers[0].result.locations as string[])[0]]);
+      assert.deepEqual(one(run, "awsx:ec2:Vpc").inputs.availabilityZoneNames, [
+        sorted(offers[0].result.locations as string[])[0],
+      ]);
     });
 
     it("has an S3 gateway endpoint on the isolated subnets' route tables", () => {
@@ -94,7 +114,9 @@ describe("target stack (account B) with the committed configs", () => {
       assert.equal(ep[0].inputs.serviceName, "com.amazonaws.us-west-2.s3");
       const lookup = invoked(run, "aws:ec2/getRouteTables:getRouteTables");
       assert.equal(lookup.length, 1);
-      const subnetFilter = (lookup[0].args.filters as { name: string; values: string[] }[]).find((f) => f.name === "association.subnet-id");
+      const subnetFilter = (lookup[0].args.filters as { name: string; values: string[] }[]).find(
+        (f) => f.name === "association.subnet-id",
+      );
       assert.deepEqual(subnetFilter?.values, [one(run, "aws:ec2/instance:Instance").inputs.subnetId]);
       assert.deepEqual(ep[0].inputs.routeTableIds, lookup[0].result.ids);
     });
@@ -153,7 +175,10 @@ describe("target stack (account B) with the committed configs", () => {
     it("uses the reader's instance profile and launches after the role's policy exists", () => {
       assert.equal(inst.inputs.iamInstanceProfile, "account-b-role");
       const deps = inst.opts.dependsOn as pulumi.Resource[];
-      assert.ok(Array.isArray(deps) && deps.length === 1 && aws.iam.RolePolicy.isInstance(deps[0]), "depends on the role's inline policy");
+      assert.ok(
+        Array.isArray(deps) && deps.length === 1 && aws.iam.RolePolicy.isInstance(deps[0]),
+        "depends on the role's inline policy",
+      );
     });
 
     it("boots the rendered script, which copies the source's first object, and is replaced when it changes", () => {
@@ -170,7 +195,14 @@ describe("target stack (account B) with the committed configs", () => {
 
   it("exports the instance, role, object, destination and marker prefix", () => {
     const first = (SOURCE_OUTPUTS.objectKeys as string[])[0];
-    assert.deepEqual(Object.keys(run.outputs).sort(), ["destinationPath", "instanceId", "markerPrefix", "objectKey", "roleArn", "sourceBucket"]);
+    assert.deepEqual(Object.keys(run.outputs).sort(), [
+      "destinationPath",
+      "instanceId",
+      "markerPrefix",
+      "objectKey",
+      "roleArn",
+      "sourceBucket",
+    ]);
     assert.equal(run.outputs.objectKey, first);
     assert.equal(run.outputs.destinationPath, `/var/lib/cross-account-s3-kms/${path.posix.basename(first)}`);
     assert.equal(run.outputs.markerPrefix, "CROSS_ACCOUNT_COPY");
@@ -189,9 +221,15 @@ describe("target stack (account B) with the committed configs", () => {
 describe("target stack options", () => {
   it("x86 instance types get the x86_64 AMI; non-burstable types get no credit setting", async () => {
     const x86 = await runTarget({ "cross-account-s3-kms:instanceType": "t3.micro" });
-    assert.equal(invoked(x86, "aws:ssm/getParameter:getParameter")[0].args.name, "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64");
+    assert.equal(
+      invoked(x86, "aws:ssm/getParameter:getParameter")[0].args.name,
+      "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64",
+    );
     const graviton = await runTarget({ "cross-account-s3-kms:instanceType": "m7g.medium" });
-    assert.equal(invoked(graviton, "aws:ssm/getParameter:getParameter")[0].args.name, "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64");
+    assert.equal(
+      invoked(graviton, "aws:ssm/getParameter:getParameter")[0].args.name,
+      "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64",
+    );
     assert.equal(one(graviton, "aws:ec2/instance:Instance").inputs.creditSpecification, undefined);
   });
 
@@ -224,8 +262,13 @@ describe("target stack options", () => {
 
   it("enableSsm adds the managed policy and private interface endpoints reachable only from the instance", async () => {
     const run = await runTarget({ "cross-account-s3-kms:enableSsm": "true" });
-    assert.equal(one(run, "aws:iam/rolePolicyAttachment:RolePolicyAttachment").inputs.policyArn, "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore");
-    const iface = ofType(run, "aws:ec2/vpcEndpoint:VpcEndpoint").filter((e) => e.inputs.vpcEndpointType === "Interface");
+    assert.equal(
+      one(run, "aws:iam/rolePolicyAttachment:RolePolicyAttachment").inputs.policyArn,
+      "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore",
+    );
+    const iface = ofType(run, "aws:ec2/vpcEndpoint:VpcEndpoint").filter(
+      (e) => e.inputs.vpcEndpointType === "Interface",
+    );
     assert.deepEqual(sorted(iface.map((e) => String(e.inputs.serviceName))), [
       "com.amazonaws.us-west-2.ec2messages",
       "com.amazonaws.us-west-2.ssm",
@@ -241,7 +284,11 @@ describe("target stack options", () => {
         assert.ok(rule.description);
       }
     }
-    assert.equal(sgs.filter((sg) => (sg.inputs.ingress as unknown[]).length === 0).length, 1, "the instance's group still has no ingress");
+    assert.equal(
+      sgs.filter((sg) => (sg.inputs.ingress as unknown[]).length === 0).length,
+      1,
+      "the instance's group still has no ingress",
+    );
   });
 
   it("useDefaultVpc runs in a default subnet with a public IP and creates no VPC or endpoint", async () => {
@@ -254,8 +301,14 @@ describe("target stack options", () => {
     const inst = one(run, "aws:ec2/instance:Instance");
     assert.equal(inst.inputs.subnetId, sorted(subnets.result.ids as string[])[0]);
     assert.equal(inst.inputs.associatePublicIpAddress, true);
-    const zone = sorted(invoked(run, "aws:ec2/getInstanceTypeOfferings:getInstanceTypeOfferings")[0].result.locations as string[])[0];
-    assert.deepEqual((subnets.args.filters as { name: string; values: string[] }[]).find((f) => f.name === "availability-zone")?.values, [zone]);
+    const zone = sorted(
+      invoked(run, "aws:ec2/getInstanceTypeOfferings:getInstanceTypeOfferings")[0].result.locations as string[],
+    )[0];
+    assert.deepEqual(
+      (subnets.args.filters as { name: string; values: string[] }[]).find((f) => f.name === "availability-zone")
+        ?.values,
+      [zone],
+    );
     assert.deepEqual(one(run, "aws:ec2/securityGroup:SecurityGroup").inputs.ingress, []);
   });
 });
@@ -267,20 +320,33 @@ describe("target stack errors (before any resource is declared)", () => {
     return o;
   };
 
-  const cases: { what: string; config?: RawConfig; outputs?: () => Record<string, unknown> | undefined; expect: RegExp[] }[] = [
+  const cases: {
+    what: string;
+    config?: RawConfig;
+    outputs?: () => Record<string, unknown> | undefined;
+    expect: RegExp[];
+  }[] = [
     {
       what: "the source stack does not exist",
       outputs: () => undefined,
       expect: [/Cannot read the source stack "organization\/cross-account-s3-kms\/source"/, /pulumi up -s source/],
     },
     { what: "the source stack has no outputs", outputs: () => ({}), expect: [/has no outputs/, /pulumi up -s source/] },
-    { what: "an output is missing", outputs: () => withOutputs((o) => delete o.keyArn), expect: [/lacks the outputs keyArn/, /pulumi up -s source/] },
+    {
+      what: "an output is missing",
+      outputs: () => withOutputs((o) => delete o.keyArn),
+      expect: [/lacks the outputs keyArn/, /pulumi up -s source/],
+    },
     {
       what: "the key is exported as an alias",
       outputs: () => withOutputs((o) => (o.keyArn = "arn:aws:kms:us-west-2:111111111111:alias/accounta-cmk")),
       expect: [/invalid contract/, /keyArn: must be a full key ARN/],
     },
-    { what: "the regions differ", config: { "aws:region": "eu-west-1" }, expect: [/aws:region = "eu-west-1", but the source bucket and key are in us-west-2/] },
+    {
+      what: "the regions differ",
+      config: { "aws:region": "eu-west-1" },
+      expect: [/aws:region = "eu-west-1", but the source bucket and key are in us-west-2/],
+    },
     {
       what: "this role is not granted",
       config: { "cross-account-s3-kms:roleName": "other-role" },
@@ -315,7 +381,11 @@ describe("target stack errors (before any resource is declared)", () => {
       config: { "cross-account-s3-kms:instanceType": "large" },
       expect: [/instanceType = "large": must be an EC2 instance type/],
     },
-    { what: "a malformed AMI ID", config: { "cross-account-s3-kms:amiId": "ami-xyz" }, expect: [/amiId = "ami-xyz": must be an AMI ID/] },
+    {
+      what: "a malformed AMI ID",
+      config: { "cross-account-s3-kms:amiId": "ami-xyz" },
+      expect: [/amiId = "ami-xyz": must be an AMI ID/],
+    },
     {
       what: "a relative destination",
       config: { "cross-account-s3-kms:destinationDir": "data" },
@@ -331,7 +401,11 @@ describe("target stack errors (before any resource is declared)", () => {
       config: { "cross-account-s3-kms:permissionsBoundaryArn": "boundary" },
       expect: [/permissionsBoundaryArn = "boundary": must be an IAM managed policy ARN/],
     },
-    { what: "a source-only key", config: { "cross-account-s3-kms:consumers": "[]" }, expect: [/cross-account-s3-kms:consumers is not a target-stack key/] },
+    {
+      what: "a source-only key",
+      config: { "cross-account-s3-kms:consumers": "[]" },
+      expect: [/cross-account-s3-kms:consumers is not a target-stack key/],
+    },
   ];
 
   for (const c of cases) {
@@ -368,7 +442,10 @@ describe("source grants, as the target sees them", () => {
       config: { ...TARGET, "cross-account-s3-kms:roleName": "other" },
       stackOutputs: { [SOURCE_STACK]: src.outputs },
     });
-    assert.match(denied.error.message, /role\/other is not granted by the source \(it grants roles named account-b-role in o-a1b2c3d4e5\)/);
+    assert.match(
+      denied.error.message,
+      /role\/other is not granted by the source \(it grants roles named account-b-role in o-a1b2c3d4e5\)/,
+    );
     assert.match(denied.error.message, /Add "other" to cross-account-s3-kms:consumerRoleNames/);
   });
 
@@ -385,11 +462,17 @@ describe("source grants, as the target sees them", () => {
     });
     const run = await runProgram({
       stack: "target-2",
-      config: { ...TARGET, "aws:allowedAccountIds": '["333333333333"]', "cross-account-s3-kms:roleName": "batch-reader" },
+      config: {
+        ...TARGET,
+        "aws:allowedAccountIds": '["333333333333"]',
+        "cross-account-s3-kms:roleName": "batch-reader",
+      },
       stackOutputs: { [SOURCE_STACK]: src.outputs },
     });
     const doc = policyOf(one(run, "aws:ec2/vpcEndpoint:VpcEndpoint"));
-    assert.deepEqual(cond(doc.Statement[0], "ArnEquals", "aws:PrincipalArn"), ["arn:aws:iam::333333333333:role/batch-reader"]);
+    assert.deepEqual(cond(doc.Statement[0], "ArnEquals", "aws:PrincipalArn"), [
+      "arn:aws:iam::333333333333:role/batch-reader",
+    ]);
     assert.deepEqual(awsPrincipals(doc.Statement[0].Principal), []);
   });
 });

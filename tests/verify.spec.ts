@@ -3,26 +3,61 @@ import { createHash } from "crypto";
 import { Readable } from "stream";
 import { EC2Client, GetConsoleOutputCommand } from "@aws-sdk/client-ec2";
 import { GetKeyPolicyCommand, KMSClient } from "@aws-sdk/client-kms";
-import { GetBucketPolicyCommand, GetObjectCommand, HeadObjectCommand, S3Client, S3ServiceException } from "@aws-sdk/client-s3";
+import {
+  GetBucketPolicyCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  S3Client,
+  S3ServiceException,
+} from "@aws-sdk/client-s3";
 import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
 import { sdkStreamMixin } from "@smithy/util-stream";
 import { mockClient } from "aws-sdk-client-mock";
 import { SourceContract, validateContract } from "../shared/program/contract";
 import { ofType, runProgram } from "../shared/offline/run";
-import { Check, parseTargetOutputs, TargetReport, verify, VerifyClients, verifyWithStacks } from "../shared/tools/verify-checks";
+import {
+  Check,
+  parseTargetOutputs,
+  TargetReport,
+  verify,
+  VerifyClients,
+  verifyWithStacks,
+} from "../shared/tools/verify-checks";
 import { StackInfo } from "../shared/tools/workspace";
 import { committedConfig } from "../shared/offline/fixtures";
 
 const BODY = "object body from account A\n";
 const SHA = createHash("sha256").update(BODY).digest("hex");
 
-const SOURCE_INFO: StackInfo = { name: "source", file: "Pulumi.source.yaml", config: {}, accountId: "111111111111", region: "us-west-2", profile: "account-a" };
-const TARGET_INFO: StackInfo = { name: "target", file: "Pulumi.target.yaml", config: {}, accountId: "222222222222", region: "us-west-2", profile: "account-b" };
+const SOURCE_INFO: StackInfo = {
+  name: "source",
+  file: "Pulumi.source.yaml",
+  config: {},
+  accountId: "111111111111",
+  region: "us-west-2",
+  profile: "account-a",
+};
+const TARGET_INFO: StackInfo = {
+  name: "target",
+  file: "Pulumi.target.yaml",
+  config: {},
+  accountId: "222222222222",
+  region: "us-west-2",
+  profile: "account-b",
+};
 
-const denied = () => new S3ServiceException({ name: "AccessDenied", $fault: "client", $metadata: { httpStatusCode: 403 }, message: "Access Denied" });
+const denied = () =>
+  new S3ServiceException({
+    name: "AccessDenied",
+    $fault: "client",
+    $metadata: { httpStatusCode: 403 },
+    message: "Access Denied",
+  });
 const body = (s: string) => sdkStreamMixin(Readable.from([Buffer.from(s)]));
-const console64 = (...lines: string[]) => Buffer.from(["[  5.1] cloud-init[1234]: booting", ...lines, ""].join("\n")).toString("base64");
-const credentialsError = () => Object.assign(new Error("Could not load credentials from any providers"), { name: "CredentialsProviderError" });
+const console64 = (...lines: string[]) =>
+  Buffer.from(["[  5.1] cloud-init[1234]: booting", ...lines, ""].join("\n")).toString("base64");
+const credentialsError = () =>
+  Object.assign(new Error("Could not load credentials from any providers"), { name: "CredentialsProviderError" });
 
 /** The live policies a deploy would leave: the program's own, rendered under mocks. */
 let contract: SourceContract;
@@ -33,7 +68,9 @@ before(async () => {
   const v = validateContract(run.outputs);
   assert.ok(v.ok);
   contract = v.contract;
-  bucketPolicy = String(ofType(run, "aws:s3/bucketPolicy:BucketPolicy").find((p) => p.inputs.bucket === contract.bucketName)?.inputs.policy);
+  bucketPolicy = String(
+    ofType(run, "aws:s3/bucketPolicy:BucketPolicy").find((p) => p.inputs.bucket === contract.bucketName)?.inputs.policy,
+  );
   keyPolicy = String(ofType(run, "aws:kms/key:Key")[0].inputs.policy);
 });
 
@@ -52,12 +89,18 @@ function world() {
     targetEc2: mockClient(clients.targetEc2),
     targetSts: mockClient(clients.targetSts),
   };
-  m.sourceS3.on(HeadObjectCommand).resolves({ ServerSideEncryption: "aws:kms", SSEKMSKeyId: contract.keyArn, BucketKeyEnabled: true });
+  m.sourceS3
+    .on(HeadObjectCommand)
+    .resolves({ ServerSideEncryption: "aws:kms", SSEKMSKeyId: contract.keyArn, BucketKeyEnabled: true });
   m.sourceS3.on(GetBucketPolicyCommand).resolves({ Policy: bucketPolicy });
   m.sourceS3.on(GetObjectCommand).callsFake(() => ({ Body: body(BODY) }));
   m.sourceKms.on(GetKeyPolicyCommand).resolves({ Policy: keyPolicy });
-  m.targetEc2.on(GetConsoleOutputCommand).resolves({ Output: console64(`CROSS_ACCOUNT_COPY OK ${contract.objectKeys[0]} sha256=${SHA}`) });
-  m.targetSts.on(GetCallerIdentityCommand).resolves({ Account: "222222222222", Arn: "arn:aws:sts::222222222222:assumed-role/Admin/alice" });
+  m.targetEc2
+    .on(GetConsoleOutputCommand)
+    .resolves({ Output: console64(`CROSS_ACCOUNT_COPY OK ${contract.objectKeys[0]} sha256=${SHA}`) });
+  m.targetSts
+    .on(GetCallerIdentityCommand)
+    .resolves({ Account: "222222222222", Arn: "arn:aws:sts::222222222222:assumed-role/Admin/alice" });
   m.targetS3.on(GetObjectCommand).rejects(denied());
   return { clients, m };
 }
@@ -98,9 +141,18 @@ describe("npm run verify (AWS SDK calls mocked)", () => {
     assert.deepEqual(failing(checks), []);
     assert.equal(checks.length, contract.objectKeys.length + 5);
     assert.equal(m.sourceS3.commandCalls(HeadObjectCommand).length, contract.objectKeys.length);
-    assert.deepEqual(m.sourceKms.commandCalls(GetKeyPolicyCommand)[0].args[0].input, { KeyId: contract.keyArn, PolicyName: "default" });
-    assert.deepEqual(m.targetEc2.commandCalls(GetConsoleOutputCommand)[0].args[0].input, { InstanceId: "i-0abc", Latest: true });
-    assert.deepEqual(m.targetS3.commandCalls(GetObjectCommand)[0].args[0].input, { Bucket: contract.bucketName, Key: contract.objectKeys[0] });
+    assert.deepEqual(m.sourceKms.commandCalls(GetKeyPolicyCommand)[0].args[0].input, {
+      KeyId: contract.keyArn,
+      PolicyName: "default",
+    });
+    assert.deepEqual(m.targetEc2.commandCalls(GetConsoleOutputCommand)[0].args[0].input, {
+      InstanceId: "i-0abc",
+      Latest: true,
+    });
+    assert.deepEqual(m.targetS3.commandCalls(GetObjectCommand)[0].args[0].input, {
+      Bucket: contract.bucketName,
+      Key: contract.objectKeys[0],
+    });
     assert.match(byName(checks, "sha256 matches").detail, new RegExp(SHA));
   });
 
@@ -118,7 +170,9 @@ describe("npm run verify (AWS SDK calls mocked)", () => {
     const { clients, m } = world();
     m.sourceS3
       .on(GetBucketPolicyCommand)
-      .resolves({ Policy: bucketPolicy.split(contract.consumerRoleArns[0]).join("arn:aws:iam::222222222222:role/someone-else") });
+      .resolves({
+        Policy: bucketPolicy.split(contract.consumerRoleArns[0]).join("arn:aws:iam::222222222222:role/someone-else"),
+      });
     const checks = await verify(contract, target(), clients, clock().opts);
     assert.equal(byName(checks, "bucket policy").ok, false);
     assert.match(byName(checks, "bucket policy").detail, /lacks arn:aws:iam::222222222222:role\/account-b-role/);
@@ -141,7 +195,9 @@ describe("npm run verify (AWS SDK calls mocked)", () => {
     const { clients, m } = world();
     m.targetEc2
       .on(GetConsoleOutputCommand)
-      .resolves({ Output: console64("CROSS_ACCOUNT_COPY FAILED after 9 attempts in 300000ms: An error occurred (AccessDenied)") });
+      .resolves({
+        Output: console64("CROSS_ACCOUNT_COPY FAILED after 9 attempts in 300000ms: An error occurred (AccessDenied)"),
+      });
     const c = clock();
     const checks = await verify(contract, target(), clients, c.opts);
     assert.match(byName(checks, "console reports").detail, /FAILED after 9 attempts/);
@@ -177,7 +233,9 @@ describe("npm run verify (AWS SDK calls mocked)", () => {
 
   it("falls back to the boot-time console output on instances that are not Nitro", async () => {
     const { clients, m } = world();
-    const unsupported = Object.assign(new Error("The latest console output is not supported for this instance type"), { name: "UnsupportedOperation" });
+    const unsupported = Object.assign(new Error("The latest console output is not supported for this instance type"), {
+      name: "UnsupportedOperation",
+    });
     m.targetEc2
       .on(GetConsoleOutputCommand)
       .rejectsOnce(unsupported)
@@ -193,7 +251,9 @@ describe("npm run verify (AWS SDK calls mocked)", () => {
 
   it("fails when the copy's sha256 differs from the object's", async () => {
     const { clients, m } = world();
-    m.targetEc2.on(GetConsoleOutputCommand).resolves({ Output: console64(`CROSS_ACCOUNT_COPY OK ${contract.objectKeys[0]} sha256=${"0".repeat(64)}`) });
+    m.targetEc2
+      .on(GetConsoleOutputCommand)
+      .resolves({ Output: console64(`CROSS_ACCOUNT_COPY OK ${contract.objectKeys[0]} sha256=${"0".repeat(64)}`) });
     const checks = await verify(contract, target(), clients, clock().opts);
     assert.equal(byName(checks, "sha256 matches").ok, false);
     assert.equal(failing(checks).length, 1);
@@ -209,7 +269,9 @@ describe("npm run verify (AWS SDK calls mocked)", () => {
 
   it("refuses to run the negative check as the reader role itself", async () => {
     const { clients, m } = world();
-    m.targetSts.on(GetCallerIdentityCommand).resolves({ Account: "222222222222", Arn: "arn:aws:sts::222222222222:assumed-role/account-b-role/i-0abc" });
+    m.targetSts
+      .on(GetCallerIdentityCommand)
+      .resolves({ Account: "222222222222", Arn: "arn:aws:sts::222222222222:assumed-role/account-b-role/i-0abc" });
     const checks = await verify(contract, target(), clients, clock().opts);
     assert.match(byName(checks, "negative").detail, /runs as the reader role itself/);
   });
@@ -217,12 +279,18 @@ describe("npm run verify (AWS SDK calls mocked)", () => {
   it("missing source credentials: a clear message naming the stack and its profile", async () => {
     const { clients, m } = world();
     m.sourceS3.on(HeadObjectCommand).rejects(credentialsError());
-    await assert.rejects(verifyWithStacks(SOURCE_INFO, TARGET_INFO, contract, target(), clients, clock().opts), (e: Error) => {
-      assert.equal(e.name, "UserError");
-      assert.match(e.message, /No usable AWS credentials for the source stack \(account 111111111111\) from profile "account-a"/);
-      assert.match(e.message, /aws sso login --profile account-a/);
-      return true;
-    });
+    await assert.rejects(
+      verifyWithStacks(SOURCE_INFO, TARGET_INFO, contract, target(), clients, clock().opts),
+      (e: Error) => {
+        assert.equal(e.name, "UserError");
+        assert.match(
+          e.message,
+          /No usable AWS credentials for the source stack \(account 111111111111\) from profile "account-a"/,
+        );
+        assert.match(e.message, /aws sso login --profile account-a/);
+        return true;
+      },
+    );
   });
 
   it("missing target credentials: the message names the target stack", async () => {
@@ -236,6 +304,9 @@ describe("npm run verify (AWS SDK calls mocked)", () => {
 
   it("reads the target's outputs, naming any that is missing", () => {
     assert.deepEqual(parseTargetOutputs({ ...target(), destinationPath: "/x" }), target());
-    assert.throws(() => parseTargetOutputs({ instanceId: "i-1" }), /lacks the outputs roleArn, objectKey, markerPrefix/);
+    assert.throws(
+      () => parseTargetOutputs({ instanceId: "i-1" }),
+      /lacks the outputs roleArn, objectKey, markerPrefix/,
+    );
   });
 });

@@ -5,7 +5,8 @@ import { PROJECT_ROOT, RawConfig, Side } from "../program/project";
 import { readStackConfig } from "./stack-files";
 
 /** The committed Pulumi.<side>.yaml, as Pulumi hands it to the program. */
-export const committedConfig = (side: Side): RawConfig => readStackConfig(path.join(PROJECT_ROOT, `Pulumi.${side}.yaml`));
+export const committedConfig = (side: Side): RawConfig =>
+  readStackConfig(path.join(PROJECT_ROOT, `Pulumi.${side}.yaml`));
 
 /** The smallest valid source config: account 111111111111 grants account-b-role in 222222222222. */
 export const SOURCE_BASE: Readonly<RawConfig> = {
@@ -24,7 +25,13 @@ export const TARGET_BASE: Readonly<RawConfig> = {
 
 /** N consumers, each in its own account (from 300000000000), with role names of a typical length. */
 export const manyConsumers = (n: number, first = 0): Consumer[] =>
-  Array.from({ length: n }, (_, i) => ({ accountId: String(300000000000 + first + i), roleName: `reader-${String(first + i).padStart(3, "0")}` }));
+  Array.from({ length: n }, (_, i) => ({
+    accountId: String(300000000000 + first + i),
+    roleName: `reader-${String(first + i).padStart(3, "0")}`,
+  }));
 
 /** SOURCE_BASE granting these consumers. */
-export const sourceGranting = (consumers: Consumer[]): RawConfig => ({ ...SOURCE_BASE, "cross-account-s3-kms:consumers": JSON.stringify(consumers) });
+export const sourceGranting = (consumers: Consumer[]): RawConfig => ({
+  ...SOURCE_BASE,
+  "cross-account-s3-kms:consumers": JSON.stringify(consumers),
+});

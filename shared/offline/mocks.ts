@@ -37,21 +37,33 @@ const computed: Record<string, (ctx: MockContext, name: string, inputs: Inputs) 
     const keyId = uuid(name);
     return { keyId, arn: `arn:aws:kms:${ctx.region}:${ctx.accountId}:key/${keyId}` };
   },
-  "aws:kms/alias:Alias": (ctx, _name, i) => ({ arn: `arn:aws:kms:${ctx.region}:${ctx.accountId}:${str(i.name, "alias/x")}` }),
+  "aws:kms/alias:Alias": (ctx, _name, i) => ({
+    arn: `arn:aws:kms:${ctx.region}:${ctx.accountId}:${str(i.name, "alias/x")}`,
+  }),
   "aws:s3/bucket:Bucket": (_ctx, name, i) => {
     const bucket = str(i.bucket, `${name}-${hex(name, 7)}`);
     return { bucket, arn: `arn:aws:s3:::${bucket}` };
   },
-  "aws:cloudtrail/trail:Trail": (ctx, name, i) => ({ arn: `arn:aws:cloudtrail:${ctx.region}:${ctx.accountId}:trail/${str(i.name, name)}` }),
+  "aws:cloudtrail/trail:Trail": (ctx, name, i) => ({
+    arn: `arn:aws:cloudtrail:${ctx.region}:${ctx.accountId}:trail/${str(i.name, name)}`,
+  }),
   "aws:iam/role:Role": (ctx, name, i) => {
     const roleName = str(i.name, `${name}-${hex(name, 7)}`);
-    return { name: roleName, arn: `arn:aws:iam::${ctx.accountId}:role/${roleName}`, uniqueId: `AROA${hex(name, 17).toUpperCase()}` };
+    return {
+      name: roleName,
+      arn: `arn:aws:iam::${ctx.accountId}:role/${roleName}`,
+      uniqueId: `AROA${hex(name, 17).toUpperCase()}`,
+    };
   },
   "aws:iam/instanceProfile:InstanceProfile": (ctx, name, i) => {
     const n = str(i.name, `${name}-${hex(name, 7)}`);
     return { name: n, arn: `arn:aws:iam::${ctx.accountId}:instance-profile/${n}` };
   },
-  "aws:ec2/instance:Instance": (_ctx, name) => ({ arn: `arn:aws:ec2:::instance/i-${hex(name, 17)}`, privateIp: "10.0.0.10", publicIp: "" }),
+  "aws:ec2/instance:Instance": (_ctx, name) => ({
+    arn: `arn:aws:ec2:::instance/i-${hex(name, 17)}`,
+    privateIp: "10.0.0.10",
+    publicIp: "",
+  }),
   "aws:ec2/securityGroup:SecurityGroup": (_ctx, name) => ({ arn: `arn:aws:ec2:::security-group/sg-${hex(name, 17)}` }),
   // A remote component: only its outputs come back, as AWS would create one isolated subnet.
   "awsx:ec2:Vpc": (_ctx, name) => ({
@@ -68,15 +80,32 @@ const filterValues = (args: Record<string, unknown>, name: string): string[] =>
 
 /** What each provider function returns, given its arguments. */
 const functions: Record<string, (ctx: MockContext, args: Record<string, unknown>) => Record<string, unknown>> = {
-  "aws:ssm/getParameter:getParameter": (_ctx, a) => ({ name: a.name, type: "String", value: `ami-${hex(str(a.name, ""), 17)}` }),
-  "aws:ec2/getManagedPrefixList:getManagedPrefixList": (_ctx, a) => ({ id: `pl-${hex(str(a.name, ""), 8)}`, name: a.name }),
-  "aws:ec2/getRouteTables:getRouteTables": (_ctx, a) => ({ ids: filterValues(a, "association.subnet-id").map((s) => `rtb-${hex(s, 17)}`) }),
+  "aws:ssm/getParameter:getParameter": (_ctx, a) => ({
+    name: a.name,
+    type: "String",
+    value: `ami-${hex(str(a.name, ""), 17)}`,
+  }),
+  "aws:ec2/getManagedPrefixList:getManagedPrefixList": (_ctx, a) => ({
+    id: `pl-${hex(str(a.name, ""), 8)}`,
+    name: a.name,
+  }),
+  "aws:ec2/getRouteTables:getRouteTables": (_ctx, a) => ({
+    ids: filterValues(a, "association.subnet-id").map((s) => `rtb-${hex(s, 17)}`),
+  }),
   // Zones named out of order, as AWS may list them; the made-up family "zz" is offered nowhere.
   "aws:ec2/getInstanceTypeOfferings:getInstanceTypeOfferings": (ctx, a) => ({
-    locations: filterValues(a, "instance-type").some((t) => t.startsWith("zz")) ? [] : ["c", "a", "b"].map((z) => `${ctx.region}${z}`),
+    locations: filterValues(a, "instance-type").some((t) => t.startsWith("zz"))
+      ? []
+      : ["c", "a", "b"].map((z) => `${ctx.region}${z}`),
   }),
-  "aws:ec2/getVpc:getVpc": (ctx) => ({ id: `vpc-${hex(`default-${ctx.accountId}`, 17)}`, cidrBlock: "172.31.0.0/16", default: true }),
-  "aws:ec2/getSubnets:getSubnets": (_ctx, a) => ({ ids: ["b", "a", "c"].map((az) => `subnet-${hex(filterValues(a, "vpc-id")[0] + az, 17)}`) }),
+  "aws:ec2/getVpc:getVpc": (ctx) => ({
+    id: `vpc-${hex(`default-${ctx.accountId}`, 17)}`,
+    cidrBlock: "172.31.0.0/16",
+    default: true,
+  }),
+  "aws:ec2/getSubnets:getSubnets": (_ctx, a) => ({
+    ids: ["b", "a", "c"].map((az) => `subnet-${hex(filterValues(a, "vpc-id")[0] + az, 17)}`),
+  }),
 };
 
 const ids: Record<string, (name: string, inputs: Inputs) => string> = {

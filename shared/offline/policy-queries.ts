@@ -1,7 +1,8 @@
 /** Small queries over parsed policy documents, for tests and the verify tool. */
 import { PolicyDocument, Principal, Statement } from "../program/iam/document";
 
-export const asArray = (v: string | string[] | undefined): string[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
+export const asArray = (v: string | string[] | undefined): string[] =>
+  v === undefined ? [] : Array.isArray(v) ? v : [v];
 
 export const actionsOf = (s: Statement): string[] => asArray(s.Action);
 
@@ -15,7 +16,8 @@ export function awsPrincipals(p: Principal | undefined): string[] {
 /** The one statement matching the predicate; throws with the policy when there is none or several. */
 export function theStatement(doc: PolicyDocument, what: string, pred: (s: Statement) => boolean): Statement {
   const found = doc.Statement.filter(pred);
-  if (found.length !== 1) throw new Error(`expected one statement that ${what}, found ${found.length} in ${JSON.stringify(doc, null, 2)}`);
+  if (found.length !== 1)
+    throw new Error(`expected one statement that ${what}, found ${found.length} in ${JSON.stringify(doc, null, 2)}`);
   return found[0];
 }
 

@@ -41,7 +41,10 @@ export interface FailedRun {
 }
 
 /** The program, found as Pulumi's Node.js language host finds it: package.json "main" in Pulumi.yaml's folder. */
-const PROGRAM = path.join(PROJECT_ROOT, (JSON.parse(fs.readFileSync(path.join(PROJECT_ROOT, "package.json"), "utf8")) as { main: string }).main);
+const PROGRAM = path.join(
+  PROJECT_ROOT,
+  (JSON.parse(fs.readFileSync(path.join(PROJECT_ROOT, "package.json"), "utf8")) as { main: string }).main,
+);
 
 /** Waits for every pending registration; internal to the SDK, so typed here by its shape. */
 async function waitForRegistrations(): Promise<void> {
@@ -64,7 +67,11 @@ function accountOf(config: RawConfig): string {
   return "accountId" in a ? a.accountId : "000000000000";
 }
 
-async function load(opts: RunOptions, captured: CapturedResource[], invokes: Invoke[]): Promise<Record<string, unknown>> {
+async function load(
+  opts: RunOptions,
+  captured: CapturedResource[],
+  invokes: Invoke[],
+): Promise<Record<string, unknown>> {
   const ctx: MockContext = {
     region: opts.config["aws:region"] ?? "us-east-1",
     accountId: accountOf(opts.config),
@@ -142,9 +149,11 @@ export function ofType(run: { resources: CapturedResource[] }, type: string): Ca
 
 export function one(run: { resources: CapturedResource[] }, type: string): CapturedResource {
   const found = ofType(run, type);
-  if (found.length !== 1) throw new Error(`expected exactly one ${type}, found ${found.length}: ${found.map((r) => r.name).join(", ")}`);
+  if (found.length !== 1)
+    throw new Error(`expected exactly one ${type}, found ${found.length}: ${found.map((r) => r.name).join(", ")}`);
   return found[0];
 }
 
 /** Parses a policy input the program sent as a JSON string. */
-export const policyOf = (r: CapturedResource, field = "policy"): PolicyDocument => parsePolicy(r.inputs[field], `${r.type} ${r.name} ${field}`);
+export const policyOf = (r: CapturedResource, field = "policy"): PolicyDocument =>
+  parsePolicy(r.inputs[field], `${r.type} ${r.name} ${field}`);

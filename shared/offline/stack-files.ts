@@ -25,17 +25,22 @@ export function readStackFile(file: string, secrets: "reject" | "skip", label = 
     throw new UserError(`${label}: not valid YAML: ${(e instanceof Error ? e.message : String(e)).split("\n")[0]}`);
   }
   const body = doc ?? {};
-  const cfg: unknown = typeof body === "object" && !Array.isArray(body) ? (body as { config?: unknown }).config : undefined;
+  const cfg: unknown =
+    typeof body === "object" && !Array.isArray(body) ? (body as { config?: unknown }).config : undefined;
   if (cfg === undefined && typeof body === "object" && !Array.isArray(body)) return { file, config: {}, secrets: [] };
   if (cfg === null || typeof cfg !== "object" || Array.isArray(cfg)) {
-    throw new UserError(`${label}: must be a Pulumi stack file: a YAML mapping with a "config:" mapping of keys to values`);
+    throw new UserError(
+      `${label}: must be a Pulumi stack file: a YAML mapping with a "config:" mapping of keys to values`,
+    );
   }
   const config: RawConfig = {};
   const secretKeys: string[] = [];
   for (const [k, v] of Object.entries(cfg)) {
     if (v !== null && typeof v === "object" && "secure" in v) {
       if (secrets === "reject")
-        throw new UserError(`${label}: ${k} is a secret, which offline tools cannot decrypt; plan with a copy that holds a placeholder`);
+        throw new UserError(
+          `${label}: ${k} is a secret, which offline tools cannot decrypt; plan with a copy that holds a placeholder`,
+        );
       secretKeys.push(k);
       continue;
     }
@@ -63,7 +68,9 @@ export function stackAccount(config: RawConfig): { accountId: string } | { probl
   }
   if (!Array.isArray(ids) || ids.length !== 1) return { problem: `aws:allowedAccountIds = ${raw}: ${rule}` };
   const problem = accountIdProblem(ids[0]);
-  return problem ? { problem: `aws:allowedAccountIds[0] = ${JSON.stringify(ids[0])}: ${problem}` } : { accountId: ids[0] as string };
+  return problem
+    ? { problem: `aws:allowedAccountIds[0] = ${JSON.stringify(ids[0])}: ${problem}` }
+    : { accountId: ids[0] as string };
 }
 
 /** The stack's account; a UserError naming `label` (the file, or the flag it was given as) when it has none. */

@@ -3,7 +3,13 @@
  * the tests call them directly on the resources the program produces.
  */
 import * as aws from "@pulumi/aws";
-import { PolicyResource, ReportViolation, ResourceValidationPolicy, StackValidationPolicy, validateResourceOfType } from "@pulumi/policy";
+import {
+  PolicyResource,
+  ReportViolation,
+  ResourceValidationPolicy,
+  StackValidationPolicy,
+  validateResourceOfType,
+} from "@pulumi/policy";
 import { parsePolicy, PolicyDocument, Statement } from "../program/iam/document";
 import { actionsOf, asArray, awsPrincipals, cond, resourcesOf } from "../offline/policy-queries";
 
@@ -22,10 +28,17 @@ const parse = (v: unknown): PolicyDocument | undefined => {
 const BUCKET_TYPES = ["aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2"];
 
 /** A bucket's name as the other S3 resources refer to it. */
-const bucketKey = (r: PolicyResource): string | undefined => (typeof r.props.bucket === "string" ? r.props.bucket : undefined);
+const bucketKey = (r: PolicyResource): string | undefined =>
+  typeof r.props.bucket === "string" ? r.props.bucket : undefined;
 
 /** Buckets that lack a companion resource of `type` whose props pass `ok`. */
-function bucketsLacking(resources: PolicyResource[], types: string[], ok: (props: Props) => boolean, report: ReportViolation, what: string): void {
+function bucketsLacking(
+  resources: PolicyResource[],
+  types: string[],
+  ok: (props: Props) => boolean,
+  report: ReportViolation,
+  what: string,
+): void {
   const covered = new Set(resources.filter((r) => types.includes(r.type) && ok(r.props)).map(bucketKey));
   for (const b of resources.filter((r) => BUCKET_TYPES.includes(r.type))) {
     if (!covered.has(bucketKey(b))) report(`Bucket ${b.name} (${String(bucketKey(b))}) ${what}.`, b.urn);
@@ -34,8 +47,12 @@ function bucketsLacking(resources: PolicyResource[], types: string[], ok: (props
 
 const isKmsWithCmkAndBucketKey = (props: Props): boolean => {
   const rules =
-    (props.rules as { applyServerSideEncryptionByDefault?: { sseAlgorithm?: string; kmsMasterKeyId?: string }; bucketKeyEnabled?: boolean }[] | undefined) ??
-    [];
+    (props.rules as
+      | {
+          applyServerSideEncryptionByDefault?: { sseAlgorithm?: string; kmsMasterKeyId?: string };
+          bucketKeyEnabled?: boolean;
+        }[]
+      | undefined) ?? [];
   return (
     rules.length > 0 &&
     rules.every((r) => {
@@ -80,7 +97,10 @@ const fixed = (v: string): boolean => !/[*?]|\$\{/.test(v);
 const narrowed = (s: Statement): boolean =>
   Object.entries(s.Condition ?? {}).some(
     ([operator, block]) =>
-      EXACT_OPERATORS.test(operator) && Object.entries(block).some(([k, v]) => NARROWING_KEYS.includes(k) && asArray(v).length > 0 && asArray(v).every(fixed)),
+      EXACT_OPERATORS.test(operator) &&
+      Object.entries(block).some(
+        ([k, v]) => NARROWING_KEYS.includes(k) && asArray(v).length > 0 && asArray(v).every(fixed),
+      ),
   );
 
 /** Resource policies, wherever this project's resources carry them. */
@@ -91,7 +111,12 @@ const RESOURCE_POLICY_FIELDS: Record<string, string> = {
 };
 
 /** Identity policies: inline and managed. */
-const IDENTITY_POLICY_TYPES = ["aws:iam/rolePolicy:RolePolicy", "aws:iam/policy:Policy", "aws:iam/userPolicy:UserPolicy", "aws:iam/groupPolicy:GroupPolicy"];
+const IDENTITY_POLICY_TYPES = [
+  "aws:iam/rolePolicy:RolePolicy",
+  "aws:iam/policy:Policy",
+  "aws:iam/userPolicy:UserPolicy",
+  "aws:iam/groupPolicy:GroupPolicy",
+];
 
 export interface PublicIpConfig {
   /** Allow instances with a public IPv4 address (only `useDefaultVpc` needs one). Default false. */
@@ -153,14 +178,17 @@ export const policies: (ResourceValidationPolicy | StackValidationPolicy)[] = [
   },
   {
     name: "no-public-resource-policy",
-    description: 'No resource policy allows Principal "*" unless a fixed-value condition narrows it to known principals or networks.',
+    description:
+      'No resource policy allows Principal "*" unless a fixed-value condition narrows it to known principals or networks.',
     enforcementLevel: "mandatory",
     validateResource: (args, report) => {
       const field = RESOURCE_POLICY_FIELDS[args.type];
       const doc = field ? parse(args.props[field]) : undefined;
       for (const s of doc?.Statement ?? []) {
         if (s.Effect === "Allow" && everyone(s) && !narrowed(s)) {
-          report(`Statement ${s.Sid} allows Principal "*" without a fixed-value condition on who or where (such as aws:PrincipalOrgID or aws:PrincipalArn).`);
+          report(
+            `Statement ${s.Sid} allows Principal "*" without a fixed-value condition on who or where (such as aws:PrincipalOrgID or aws:PrincipalArn).`,
+          );
         }
       }
     },
@@ -176,7 +204,8 @@ export const policies: (ResourceValidationPolicy | StackValidationPolicy)[] = [
         const actions = actionsOf(s);
         if (actions.includes("*")) report(`Statement ${s.Sid} allows Action "*".`);
         const wide = actions.filter((a) => a === "s3:*" || a === "kms:*");
-        if (wide.length > 0 && resourcesOf(s).includes("*")) report(`Statement ${s.Sid} allows ${wide.join(", ")} on Resource "*".`);
+        if (wide.length > 0 && resourcesOf(s).includes("*"))
+          report(`Statement ${s.Sid} allows ${wide.join(", ")} on Resource "*".`);
       }
     },
   },
@@ -202,9 +231,12 @@ export const policies: (ResourceValidationPolicy | StackValidationPolicy)[] = [
     enforcementLevel: "mandatory",
     configSchema: { properties: { allowPublicIp: { type: "boolean", default: false } } },
     validateResource: validateResourceOfType(aws.ec2.Instance, (instance, args, report) => {
-      if (instance.metadataOptions?.httpTokens !== "required") report("IMDSv2 is not required: set metadataOptions.httpTokens to required.");
+      if (instance.metadataOptions?.httpTokens !== "required")
+        report("IMDSv2 is not required: set metadataOptions.httpTokens to required.");
       if (instance.associatePublicIpAddress === true && args.getConfig<PublicIpConfig>().allowPublicIp !== true) {
-        report("The instance has a public IP. (useDefaultVpc needs one: set this policy's allowPublicIp to true to accept it.)");
+        report(
+          "The instance has a public IP. (useDefaultVpc needs one: set this policy's allowPublicIp to true to accept it.)",
+        );
       }
       if (instance.keyName) report(`The instance has the key pair ${instance.keyName}; use Session Manager instead.`);
     }),
@@ -214,7 +246,8 @@ export const policies: (ResourceValidationPolicy | StackValidationPolicy)[] = [
     description: "No security group admits ingress from 0.0.0.0/0 or ::/0.",
     enforcementLevel: "mandatory",
     validateResource: (args, report) => {
-      const open = (cidrs: unknown): string[] => asArray(cidrs as string | string[] | undefined).filter((c) => OPEN_CIDRS.includes(c));
+      const open = (cidrs: unknown): string[] =>
+        asArray(cidrs as string | string[] | undefined).filter((c) => OPEN_CIDRS.includes(c));
       if (args.type === "aws:ec2/securityGroup:SecurityGroup") {
         for (const rule of (args.props.ingress as Props[] | undefined) ?? []) {
           for (const c of [...open(rule.cidrBlocks), ...open(rule.ipv6CidrBlocks)])
@@ -222,7 +255,8 @@ export const policies: (ResourceValidationPolicy | StackValidationPolicy)[] = [
         }
       }
       if (args.type === "aws:ec2/securityGroupRule:SecurityGroupRule" && args.props.type === "ingress") {
-        for (const c of [...open(args.props.cidrBlocks), ...open(args.props.ipv6CidrBlocks)]) report(`Ingress rule from ${c}.`);
+        for (const c of [...open(args.props.cidrBlocks), ...open(args.props.ipv6CidrBlocks)])
+          report(`Ingress rule from ${c}.`);
       }
       if (args.type === "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule") {
         for (const c of [...open(args.props.cidrIpv4), ...open(args.props.cidrIpv6)]) report(`Ingress rule from ${c}.`);

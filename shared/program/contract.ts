@@ -28,22 +28,36 @@ const fields = {
     )
     .min(1, "must list at least one object"),
   /** The role ARNs granted read access, `arn:aws:iam::<account>:role/<name>`. */
-  consumerRoleArns: z.array(z.string().refine((a) => parseRoleArn(a) !== undefined, "must be a role ARN arn:aws:iam::<account>:role/<name>")),
+  consumerRoleArns: z.array(
+    z.string().refine((a) => parseRoleArn(a) !== undefined, "must be a role ARN arn:aws:iam::<account>:role/<name>"),
+  ),
   /** Whether the consumers may also call s3:ListBucket. */
   allowListBucket: z.boolean(),
   /** The organization-wide grant, or null when only consumerRoleArns are granted. */
   consumerOrg: z
-    .strictObject({ orgId: z.string().optional(), orgPaths: z.array(z.string()).optional(), roleNames: z.array(z.string()).optional() })
+    .strictObject({
+      orgId: z.string().optional(),
+      orgPaths: z.array(z.string()).optional(),
+      roleNames: z.array(z.string()).optional(),
+    })
     .refine((o) => o.orgId !== undefined || o.orgPaths !== undefined, "must name an organization (orgId or orgPaths)")
     .nullable(),
 };
 
 const contractSchema = z.strictObject(fields).superRefine((c, ctx) => {
   if (c.consumerRoleArns.length === 0 && c.consumerOrg === null) {
-    ctx.addIssue({ code: "custom", path: ["consumerRoleArns"], message: "grants nobody: list a role, or grant an organization" });
+    ctx.addIssue({
+      code: "custom",
+      path: ["consumerRoleArns"],
+      message: "grants nobody: list a role, or grant an organization",
+    });
   }
   if (c.bucketArn !== bucketArn(c.bucketName)) {
-    ctx.addIssue({ code: "custom", path: ["bucketArn"], message: `must be ${bucketArn(c.bucketName)}, the ARN of bucketName` });
+    ctx.addIssue({
+      code: "custom",
+      path: ["bucketArn"],
+      message: `must be ${bucketArn(c.bucketName)}, the ARN of bucketName`,
+    });
   }
   if (!keyArnPattern(c.region, c.accountId).test(c.keyArn)) {
     ctx.addIssue({
@@ -62,13 +76,20 @@ export type ContractKey = keyof typeof fields;
 export const CONTRACT_KEYS = Object.keys(fields) as ContractKey[];
 
 /** Outputs a stack may omit: Pulumi drops an output whose value is null, and these accept null. */
-export const OPTIONAL_CONTRACT_KEYS: readonly ContractKey[] = CONTRACT_KEYS.filter((k) => fields[k].safeParse(null).success);
+export const OPTIONAL_CONTRACT_KEYS: readonly ContractKey[] = CONTRACT_KEYS.filter(
+  (k) => fields[k].safeParse(null).success,
+);
 
 /** Returns the contract, or the list of problems with it. */
-export function validateContract(value: unknown): { ok: true; contract: SourceContract } | { ok: false; problems: string[] } {
+export function validateContract(
+  value: unknown,
+): { ok: true; contract: SourceContract } | { ok: false; problems: string[] } {
   const withDefaults =
     value !== null && typeof value === "object"
-      ? { ...value, ...Object.fromEntries(OPTIONAL_CONTRACT_KEYS.map((k) => [k, (value as Record<string, unknown>)[k] ?? null])) }
+      ? {
+          ...value,
+          ...Object.fromEntries(OPTIONAL_CONTRACT_KEYS.map((k) => [k, (value as Record<string, unknown>)[k] ?? null])),
+        }
       : value;
   const r = contractSchema.safeParse(withDefaults);
   if (r.success) return { ok: true, contract: r.data };

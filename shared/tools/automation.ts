@@ -7,7 +7,8 @@ import { Backend } from "./workspace";
 /** Streams the engine's output to onOutput. */
 export function automationOps(b: Backend, onOutput: (s: string) => void): StackOps {
   const opts = { envVars: { PULUMI_BACKEND_URL: b.url } };
-  const open = (name: string): Promise<Stack> => LocalWorkspace.createOrSelectStack({ stackName: name, workDir: PROJECT_ROOT }, opts);
+  const open = (name: string): Promise<Stack> =>
+    LocalWorkspace.createOrSelectStack({ stackName: name, workDir: PROJECT_ROOT }, opts);
   return {
     async config(name) {
       const all = await (await open(name)).getAllConfig();

@@ -21,7 +21,8 @@ const INLINE_ROLE_POLICY_LIMIT = 10_240;
 const SOURCE_STACK = "organization/cross-account-s3-kms/source";
 
 /** N consumers: the target's own role first, then one role per further account. */
-const sourceConfig = (n: number): RawConfig => sourceGranting([{ accountId: "222222222222", roleName: "account-b-role" }, ...manyConsumers(n - 1, 1)]);
+const sourceConfig = (n: number): RawConfig =>
+  sourceGranting([{ accountId: "222222222222", roleName: "account-b-role" }, ...manyConsumers(n - 1, 1)]);
 
 const TARGET = TARGET_BASE;
 
@@ -53,7 +54,11 @@ async function medianOf(f: () => Promise<StackRun>): Promise<{ ms: number; run: 
   return { ms: median(times), run };
 }
 
-const size = (run: StackRun, type: string, match: (inputs: Record<string, unknown>) => boolean = () => true): number => {
+const size = (
+  run: StackRun,
+  type: string,
+  match: (inputs: Record<string, unknown>) => boolean = () => true,
+): number => {
   const { ofType, policyOf } = heavy();
   const r = ofType(run, type).find((x) => match(x.inputs));
   return r ? Buffer.byteLength(JSON.stringify(policyOf(r))) : 0;
@@ -75,7 +80,9 @@ export interface BenchRow {
 export async function measure(n: number): Promise<BenchRow> {
   const { accessCases, captureDeployment, evaluateCases, runProgram } = heavy();
   const source = await medianOf(() => runProgram({ stack: `bench-source-${n}`, config: sourceConfig(n) }));
-  const target = await medianOf(() => runProgram({ stack: `bench-target-${n}`, config: TARGET, stackOutputs: { [SOURCE_STACK]: source.run.outputs } }));
+  const target = await medianOf(() =>
+    runProgram({ stack: `bench-target-${n}`, config: TARGET, stackOutputs: { [SOURCE_STACK]: source.run.outputs } }),
+  );
   const d = await captureDeployment(sourceConfig(n), TARGET);
   const cases = accessCases(d.policies, d.contract);
   const matrix = await timed(() => evaluateCases(d.policies, d.contract, cases));
@@ -85,7 +92,11 @@ export async function measure(n: number): Promise<BenchRow> {
     n,
     sourceMs: source.ms,
     targetMs: target.ms,
-    bucketPolicy: size(source.run, "aws:s3/bucketPolicy:BucketPolicy", (i) => i.bucket === source.run.outputs.bucketName),
+    bucketPolicy: size(
+      source.run,
+      "aws:s3/bucketPolicy:BucketPolicy",
+      (i) => i.bucket === source.run.outputs.bucketName,
+    ),
     keyPolicy: size(source.run, "aws:kms/key:Key"),
     identityPolicy: size(target.run, "aws:iam/rolePolicy:RolePolicy"),
     cases: cases.length,
@@ -136,7 +147,10 @@ async function main(sizes: number[], suite: boolean, print: (line: string) => vo
       `200 consumers fit: bucket ${pct(last.bucketPolicy, POLICY_LIMITS.bucketPolicy)}, key ${pct(last.keyPolicy, POLICY_LIMITS.keyPolicy)}`,
       last.bucketPolicy <= POLICY_LIMITS.bucketPolicy && last.keyPolicy <= POLICY_LIMITS.keyPolicy,
     ],
-    [`source eval at N=200 is ${(last.sourceMs / first.sourceMs).toFixed(2)}x N=1 (target ≤ 3x)`, last.sourceMs <= 3 * first.sourceMs],
+    [
+      `source eval at N=200 is ${(last.sourceMs / first.sourceMs).toFixed(2)}x N=1 (target ≤ 3x)`,
+      last.sourceMs <= 3 * first.sourceMs,
+    ],
     [
       `each stack evaluates in ≤ 1.5 s at N=1: source ${ms(first.sourceMs)} ms, target ${ms(first.targetMs)} ms`,
       first.sourceMs <= 1500 && first.targetMs <= 1500,
@@ -145,7 +159,10 @@ async function main(sizes: number[], suite: boolean, print: (line: string) => vo
   if (suite) {
     const tsc = seconds("npx", ["tsc", "--noEmit"]);
     const test = seconds("npm", ["test", "--silent"]);
-    checks.push([`npm test ${test.toFixed(1)} s is ${(test / tsc).toFixed(2)}x tsc --noEmit ${tsc.toFixed(1)} s (target ≤ 1.5x)`, test <= 1.5 * tsc]);
+    checks.push([
+      `npm test ${test.toFixed(1)} s is ${(test / tsc).toFixed(2)}x tsc --noEmit ${tsc.toFixed(1)} s (target ≤ 1.5x)`,
+      test <= 1.5 * tsc,
+    ]);
   }
   print("");
   for (const [what, ok] of checks) print(`${ok ? "✓" : "✗"} ${what}`);
@@ -155,18 +172,29 @@ async function main(sizes: number[], suite: boolean, print: (line: string) => vo
 /** Parses --sizes: consumer counts, ascending, from 1 to 400. */
 export function parseSizes(value: string): number[] {
   const sizes = value.split(",").map((v) => Number(v.trim()));
-  if (sizes.length === 0 || sizes.some((n) => !Number.isInteger(n) || n < 1 || n > 400) || sizes.some((n, i) => i > 0 && n <= sizes[i - 1])) {
-    throw new UsageError(`--sizes = ${JSON.stringify(value)}: must be ascending whole numbers from 1 to 400, separated by commas`);
+  if (
+    sizes.length === 0 ||
+    sizes.some((n) => !Number.isInteger(n) || n < 1 || n > 400) ||
+    sizes.some((n, i) => i > 0 && n <= sizes[i - 1])
+  ) {
+    throw new UsageError(
+      `--sizes = ${JSON.stringify(value)}: must be ascending whole numbers from 1 to 400, separated by commas`,
+    );
   }
   return sizes;
 }
 
 export const BENCH_TOOL = defineTool({
   name: "bench",
-  summary: "Measures how the program scales with the number of consumers, offline, and the time of npm test against tsc --noEmit.",
+  summary:
+    "Measures how the program scales with the number of consumers, offline, and the time of npm test against tsc --noEmit.",
   details: "Exit 1 means a target was missed (listed with ✗).",
   options: {
-    sizes: { type: "string", value: "N,N,...", description: `numbers of consumers to measure (default ${DEFAULT_SIZES})` },
+    sizes: {
+      type: "string",
+      value: "N,N,...",
+      description: `numbers of consumers to measure (default ${DEFAULT_SIZES})`,
+    },
     "no-suite": { type: "boolean", description: "skip timing npm test against tsc --noEmit (it takes about a minute)" },
   },
   async run(args, io) {

@@ -101,9 +101,16 @@ function usageProblem(e: unknown, argv: string[]): string {
 }
 
 /** Parses argv against the spec; paths come back absolute. Throws UsageError. */
-export function parseToolArgs<O extends Record<string, OptionSpec>>(spec: ToolSpec<O>, argv: string[], cwd: string): ParsedArgs<O> | "help" {
-  const options: Record<string, { type: "string" | "boolean"; short?: string }> = { help: { type: "boolean", short: "h" } };
-  for (const [name, o] of Object.entries(spec.options)) options[name] = o.short ? { type: o.type, short: o.short } : { type: o.type };
+export function parseToolArgs<O extends Record<string, OptionSpec>>(
+  spec: ToolSpec<O>,
+  argv: string[],
+  cwd: string,
+): ParsedArgs<O> | "help" {
+  const options: Record<string, { type: "string" | "boolean"; short?: string }> = {
+    help: { type: "boolean", short: "h" },
+  };
+  for (const [name, o] of Object.entries(spec.options))
+    options[name] = o.short ? { type: o.type, short: o.short } : { type: o.type };
   let values: Record<string, string | boolean | undefined>;
   try {
     values = parseArgs({ args: argv, options, strict: true, allowPositionals: false }).values;
@@ -115,7 +122,8 @@ export function parseToolArgs<O extends Record<string, OptionSpec>>(spec: ToolSp
   for (const [name, o] of Object.entries(spec.options)) {
     const v = values[name];
     if (v === undefined) continue;
-    if (typeof v === "string" && v.startsWith("--")) throw new UsageError(`option --${name} needs a ${o.value ?? "value"}, not ${JSON.stringify(v)}`);
+    if (typeof v === "string" && v.startsWith("--"))
+      throw new UsageError(`option --${name} needs a ${o.value ?? "value"}, not ${JSON.stringify(v)}`);
     out[name] = typeof v === "string" && o.path ? path.resolve(cwd, v) : v;
   }
   return out as ParsedArgs<O>;
@@ -124,7 +132,11 @@ export function parseToolArgs<O extends Record<string, OptionSpec>>(spec: ToolSp
 const describe = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
 /** Runs a tool in-process: parses, runs, and maps every outcome to its exit code and message. */
-export async function runTool<O extends Record<string, OptionSpec>>(spec: ToolSpec<O>, argv: string[], io: ToolIo): Promise<ExitCode> {
+export async function runTool<O extends Record<string, OptionSpec>>(
+  spec: ToolSpec<O>,
+  argv: string[],
+  io: ToolIo,
+): Promise<ExitCode> {
   try {
     const args = parseToolArgs(spec, argv, io.cwd);
     if (args === "help") {
@@ -150,12 +162,17 @@ export async function runTool<O extends Record<string, OptionSpec>>(spec: ToolSp
 }
 
 function internalError(name: string, e: unknown, io: Pick<ToolIo, "err">): ExitCode {
-  io.err(`${name}: internal error (a bug; please report it with this output):\n${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+  io.err(
+    `${name}: internal error (a bug; please report it with this output):\n${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`,
+  );
   return EXIT.internal;
 }
 
 /** The process: real streams and environment; a stray rejection or exception is an internal error too. */
-export function toolMain<O extends Record<string, OptionSpec>>(spec: ToolSpec<O>, argv: string[] = process.argv.slice(2)): void {
+export function toolMain<O extends Record<string, OptionSpec>>(
+  spec: ToolSpec<O>,
+  argv: string[] = process.argv.slice(2),
+): void {
   const io: ToolIo = {
     out: (t) => process.stdout.write(t),
     err: (t) => process.stderr.write(t),

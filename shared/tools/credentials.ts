@@ -8,7 +8,9 @@ export const clientConfig = (s: StackInfo): { region: string; profile?: string }
   s.profile ? { region: s.region, profile: s.profile } : { region: s.region };
 
 export const describeCredentials = (s: StackInfo): string =>
-  s.profile ? `profile "${s.profile}" (aws:profile in ${s.file})` : "the environment's AWS credentials (no aws:profile in the stack file)";
+  s.profile
+    ? `profile "${s.profile}" (aws:profile in ${s.file})`
+    : "the environment's AWS credentials (no aws:profile in the stack file)";
 
 const CREDENTIAL_ERRORS =
   /CredentialsProviderError|ExpiredToken|InvalidClientTokenId|UnrecognizedClientException|SignatureDoesNotMatch|TokenRefreshRequired|Could not load credentials|SSO session/i;
@@ -24,7 +26,9 @@ export function noCredentials(s: StackInfo, e: unknown): UserError {
   const fix = s.profile
     ? `run "aws sso login --profile ${s.profile}" or "aws configure --profile ${s.profile}"`
     : `set aws:profile in ${s.file}, or export AWS_PROFILE / AWS credentials for account ${s.accountId}`;
-  return new UserError(`No usable AWS credentials for the ${s.name} stack (account ${s.accountId}) from ${describeCredentials(s)}: ${why}. To fix: ${fix}.`);
+  return new UserError(
+    `No usable AWS credentials for the ${s.name} stack (account ${s.accountId}) from ${describeCredentials(s)}: ${why}. To fix: ${fix}.`,
+  );
 }
 
 export interface Identity {
@@ -33,7 +37,10 @@ export interface Identity {
 }
 
 /** Who the stack's credentials are; fails clearly when there are none or they are for another account. */
-export async function checkStackCredentials(s: StackInfo, sts: STSClient = new STSClient(clientConfig(s))): Promise<Identity> {
+export async function checkStackCredentials(
+  s: StackInfo,
+  sts: STSClient = new STSClient(clientConfig(s)),
+): Promise<Identity> {
   let identity: Identity;
   try {
     const r = await sts.send(new GetCallerIdentityCommand({}));

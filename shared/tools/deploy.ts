@@ -11,7 +11,17 @@ import { UserError } from "../program/errors";
 import { defineTool, EXIT, Failure, toolMain } from "./cli";
 import type { Identity } from "./credentials";
 import { SIDES } from "../program/project";
-import { Backend, backend, checkPassphrase, checkPulumiCli, prepareBackend, stackInfo, StackInfo, stackInfoFrom, StackName } from "./workspace";
+import {
+  Backend,
+  backend,
+  checkPassphrase,
+  checkPulumiCli,
+  prepareBackend,
+  stackInfo,
+  StackInfo,
+  stackInfoFrom,
+  StackName,
+} from "./workspace";
 
 export type Action = "up" | "destroy";
 
@@ -26,7 +36,8 @@ export interface DeployArgs {
 /** Which stacks a --stack value selects. */
 export function selectStacks(value: string | undefined): StackName[] {
   if (value === undefined) return [...SIDES];
-  if (value !== "source" && value !== "target") throw new UserError(`--stack = ${JSON.stringify(value)}: must be source or target`);
+  if (value !== "source" && value !== "target")
+    throw new UserError(`--stack = ${JSON.stringify(value)}: must be source or target`);
   return [value];
 }
 
@@ -68,8 +79,11 @@ export function explain(e: unknown, name: StackName, action: Action): Error {
   const text = e instanceof Error ? e.message : String(e);
   const verb = action === "up" ? "deploy" : "destroy";
   if (e instanceof ConcurrentUpdateError)
-    return new UserError(`Another update is running on the ${name} stack. Wait for it, or run "pulumi cancel -s ${name}" if it died.`);
-  if (e instanceof StackNotFoundError) return new UserError(`The ${name} stack does not exist on this backend: nothing to ${verb}.`);
+    return new UserError(
+      `Another update is running on the ${name} stack. Wait for it, or run "pulumi cancel -s ${name}" if it died.`,
+    );
+  if (e instanceof StackNotFoundError)
+    return new UserError(`The ${name} stack does not exist on this backend: nothing to ${verb}.`);
   if (!(e instanceof CommandError)) return e instanceof Error ? e : new Error(text);
   if (/protected/i.test(text) && action === "destroy") {
     return new Failure(
@@ -83,11 +97,19 @@ export function explain(e: unknown, name: StackName, action: Action): Error {
       `The ${name} stack's AWS credentials are for another account than aws:allowedAccountIds in Pulumi.${name}.yaml. Use that account's profile (aws:profile).`,
     );
   }
-  if (/passphrase/i.test(text)) return new UserError(`The backend could not decrypt the ${name} stack: check PULUMI_CONFIG_PASSPHRASE. (${engineMessage(e)})`);
-  if (/Pulumi\.[\w.-]+\.yaml|could not (read|parse|unmarshal)|yaml:/i.test(text) && !/updating|creating|deleting/i.test(text)) {
+  if (/passphrase/i.test(text))
+    return new UserError(
+      `The backend could not decrypt the ${name} stack: check PULUMI_CONFIG_PASSPHRASE. (${engineMessage(e)})`,
+    );
+  if (
+    /Pulumi\.[\w.-]+\.yaml|could not (read|parse|unmarshal)|yaml:/i.test(text) &&
+    !/updating|creating|deleting/i.test(text)
+  ) {
     return new UserError(`The Pulumi CLI cannot read the ${name} stack's config: ${engineMessage(e)}`);
   }
-  return new Failure(`pulumi ${action} failed for the ${name} stack: ${engineMessage(e)}\nThe engine output above has the details.`);
+  return new Failure(
+    `pulumi ${action} failed for the ${name} stack: ${engineMessage(e)}\nThe engine output above has the details.`,
+  );
 }
 
 /**
@@ -108,8 +130,12 @@ export function engineMessage(e: unknown): string {
 /** The flow: credentials for every selected stack first, then each stack in order. */
 export async function runDeploy(args: DeployArgs, ops: StackOps, io: DeployIo): Promise<void> {
   if (!args.yes && !io.interactive)
-    throw new UserError(`No terminal to confirm changes on: pass --yes to ${args.action === "up" ? "deploy" : "destroy"} without questions.`);
-  const order = (args.action === "up" ? ["source", "target"] : ["target", "source"]).filter((s): s is StackName => args.stacks.includes(s as StackName));
+    throw new UserError(
+      `No terminal to confirm changes on: pass --yes to ${args.action === "up" ? "deploy" : "destroy"} without questions.`,
+    );
+  const order = (args.action === "up" ? ["source", "target"] : ["target", "source"]).filter((s): s is StackName =>
+    args.stacks.includes(s as StackName),
+  );
   for (const name of order) {
     let info: StackInfo;
     try {
@@ -142,7 +168,9 @@ export async function runDeploy(args: DeployArgs, ops: StackOps, io: DeployIo): 
       }
       const started = io.now();
       const changes = await ops.run(real(name), args.action);
-      io.log(`${name}: ${args.action} succeeded in ${Math.round((io.now() - started) / 1000)}s (${describeChanges(changes)})`);
+      io.log(
+        `${name}: ${args.action} succeeded in ${Math.round((io.now() - started) / 1000)}s (${describeChanges(changes)})`,
+      );
     } catch (e) {
       throw explain(e, name, args.action);
     }
@@ -175,7 +203,8 @@ export const deployTool = (action: Action) =>
       action === "up"
         ? "Deploys both stacks with the Automation API: source (account A), then target (account B)."
         : "Destroys both stacks with the Automation API: target (account B), then source (account A).",
-    details: "Before any change it checks the Pulumi CLI, the backend's passphrase, and each stack's credentials against its aws:allowedAccountIds.",
+    details:
+      "Before any change it checks the Pulumi CLI, the backend's passphrase, and each stack's credentials against its aws:allowedAccountIds.",
     options: {
       stack: { type: "string", value: "source|target", description: "only this stack (default: both, in order)" },
       yes: { type: "boolean", short: "y", description: "no questions: needed without a terminal" },

@@ -21,7 +21,9 @@ export const IT_STACKS: Record<StackName, string> = { source: "it-source", targe
 
 /** Why the test is skipped: only when it was not asked for. */
 export function skipReason(env: NodeJS.ProcessEnv): string | undefined {
-  return env.CROSS_ACCOUNT_IT === "1" ? undefined : "CROSS_ACCOUNT_IT is not 1 (set it to deploy both stacks to real accounts, verify, and destroy them)";
+  return env.CROSS_ACCOUNT_IT === "1"
+    ? undefined
+    : "CROSS_ACCOUNT_IT is not 1 (set it to deploy both stacks to real accounts, verify, and destroy them)";
 }
 
 /** The two stacks, when they can run the test: one AWS profile per account. Throws UserError otherwise. */
@@ -29,9 +31,13 @@ export function itStacks(read: (name: string) => StackInfo = stackInfo): { sourc
   const source = read("source");
   const target = read("target");
   if (!source.profile || !target.profile)
-    throw new UserError("CROSS_ACCOUNT_IT=1 needs one AWS profile per account: set aws:profile in both Pulumi.source.yaml and Pulumi.target.yaml");
+    throw new UserError(
+      "CROSS_ACCOUNT_IT=1 needs one AWS profile per account: set aws:profile in both Pulumi.source.yaml and Pulumi.target.yaml",
+    );
   if (source.profile === target.profile)
-    throw new UserError(`Pulumi.source.yaml and Pulumi.target.yaml use the same aws:profile (${source.profile}); the test needs one per account`);
+    throw new UserError(
+      `Pulumi.source.yaml and Pulumi.target.yaml use the same aws:profile (${source.profile}); the test needs one per account`,
+    );
   return { source, target };
 }
 
@@ -44,28 +50,43 @@ const IT_SUFFIX = "-it";
  * get their own bucket, alias and role names, so they never collide with your deployed stacks.
  */
 export function writeItStackFiles(root = PROJECT_ROOT): string[] {
-  const read = (name: string) => parse(fs.readFileSync(path.join(root, `Pulumi.${name}.yaml`), "utf8")) as { config: Record<string, unknown> };
+  const read = (name: string) =>
+    parse(fs.readFileSync(path.join(root, `Pulumi.${name}.yaml`), "utf8")) as { config: Record<string, unknown> };
   const source = read("source");
   const target = read("target");
   const str = (v: unknown, fallback: string): string => (typeof v === "string" ? v : fallback);
   const sourceAccount = stackInfo("source", root).accountId;
   const targetAccount = stackInfo("target", root).accountId;
-  const bucketName = str(source.config[configKey("bucketName")], defaultBucketName(sourceAccount, str(source.config["aws:region"], "")));
+  const bucketName = str(
+    source.config[configKey("bucketName")],
+    defaultBucketName(sourceAccount, str(source.config["aws:region"], "")),
+  );
   const roleName = str(target.config[configKey("roleName")], TARGET_DEFAULTS.roleName);
   const itRole = itName(roleName, 64);
-  const consumers = Array.isArray(source.config[configKey("consumers")]) ? (source.config[configKey("consumers")] as Consumer[]) : [];
+  const consumers = Array.isArray(source.config[configKey("consumers")])
+    ? (source.config[configKey("consumers")] as Consumer[])
+    : [];
 
   source.config[configKey("protectData")] = false;
   source.config[configKey("bucketName")] = itName(bucketName, 63);
-  source.config[configKey("keyAlias")] = itName(str(source.config[configKey("keyAlias")], SOURCE_DEFAULTS.keyAlias), 256);
+  source.config[configKey("keyAlias")] = itName(
+    str(source.config[configKey("keyAlias")], SOURCE_DEFAULTS.keyAlias),
+    256,
+  );
   source.config[configKey("consumers")] = [
     ...consumers.filter((c) => !(String(c.accountId) === targetAccount && c.roleName === roleName)),
     { accountId: targetAccount, roleName: itRole },
   ];
   target.config[configKey("roleName")] = itRole;
-  target.config[configKey("sourceStack")] = str(target.config[configKey("sourceStack")], TARGET_DEFAULTS.sourceStack).replace(/[^/]+$/, IT_STACKS.source);
+  target.config[configKey("sourceStack")] = str(
+    target.config[configKey("sourceStack")],
+    TARGET_DEFAULTS.sourceStack,
+  ).replace(/[^/]+$/, IT_STACKS.source);
 
-  const files = [path.join(root, `Pulumi.${IT_STACKS.source}.yaml`), path.join(root, `Pulumi.${IT_STACKS.target}.yaml`)];
+  const files = [
+    path.join(root, `Pulumi.${IT_STACKS.source}.yaml`),
+    path.join(root, `Pulumi.${IT_STACKS.target}.yaml`),
+  ];
   fs.writeFileSync(files[0], `# Written by npm run test:integration; removed when it ends.\n${stringify(source)}`);
   fs.writeFileSync(files[1], `# Written by npm run test:integration; removed when it ends.\n${stringify(target)}`);
   return files;
@@ -73,7 +94,12 @@ export function writeItStackFiles(root = PROJECT_ROOT): string[] {
 
 /** Deploy → verify → destroy, with destroy and stack removal always attempted. True when verify passed. */
 export async function runIntegration(ops: StackOps, io: DeployIo, verifyIt: () => Promise<boolean>): Promise<boolean> {
-  const args = (action: Action): DeployArgs => ({ action, stacks: ["source", "target"], yes: true, stackNames: IT_STACKS });
+  const args = (action: Action): DeployArgs => ({
+    action,
+    stacks: ["source", "target"],
+    yes: true,
+    stackNames: IT_STACKS,
+  });
   try {
     await runDeploy(args("up"), ops, io);
     return await verifyIt();
@@ -90,7 +116,8 @@ async function main(io: ToolIo): Promise<void> {
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- the Automation API loads all of Pulumi: only once the checks passed
   const { automationOps } = require("./automation") as typeof import("./automation");
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- the AWS SDK clients, likewise
-  const { clientsFor, parseTargetOutputs, report, verifyWithStacks } = require("./verify-checks") as typeof import("./verify-checks");
+  const verifyChecks = require("./verify-checks") as typeof import("./verify-checks");
+  const { clientsFor, parseTargetOutputs, report, verifyWithStacks } = verifyChecks;
   const log = (line: string) => io.out(`${line}\n`);
   const ops = automationOps(b, (s) => io.out(s));
   const files = writeItStackFiles();
@@ -106,7 +133,10 @@ async function main(io: ToolIo): Promise<void> {
     };
     const passed = await runIntegration(ops, deployIo, async () => {
       const contract = validateContract(await ops.outputs(IT_STACKS.source));
-      if (!contract.ok) throw new Failure(`the ${IT_STACKS.source} stack's outputs break the contract: ${contract.problems.join("; ")}`);
+      if (!contract.ok)
+        throw new Failure(
+          `the ${IT_STACKS.source} stack's outputs break the contract: ${contract.problems.join("; ")}`,
+        );
       const tgt = parseTargetOutputs(await ops.outputs(IT_STACKS.target));
       const checks = await verifyWithStacks(source, target, contract.contract, tgt, clientsFor(source, target), {
         waitSeconds: 900,
@@ -128,7 +158,8 @@ async function main(io: ToolIo): Promise<void> {
 export const INTEGRATION_TOOL = defineTool({
   name: "test:integration",
   summary: "Deploys both stacks to real accounts as it-source and it-target, verifies, and always destroys them.",
-  details: "Runs only with CROSS_ACCOUNT_IT=1 and aws:profile set in both stack files (one per account); otherwise prints why it skipped and exits 0.",
+  details:
+    "Runs only with CROSS_ACCOUNT_IT=1 and aws:profile set in both stack files (one per account); otherwise prints why it skipped and exits 0.",
   options: {},
   async run(_args, io) {
     const reason = skipReason(io.env);

@@ -40,7 +40,8 @@ function plain(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(plain);
   if (value !== null && typeof value === "object") {
     const asset = value as { __pulumiAsset?: boolean; path?: unknown };
-    if (asset.__pulumiAsset === true && typeof asset.path === "string") return { fileAsset: path.relative(PROJECT_ROOT, asset.path) };
+    if (asset.__pulumiAsset === true && typeof asset.path === "string")
+      return { fileAsset: path.relative(PROJECT_ROOT, asset.path) };
     return Object.fromEntries(
       Object.entries(value)
         .filter(([, v]) => v !== undefined)
@@ -54,7 +55,11 @@ function stackPlan(run: StackRun, config: RawConfig, label: string): StackPlan {
   return {
     accountId: stackAccountId(config, label),
     region: config["aws:region"],
-    resources: run.resources.map((r) => ({ type: r.type, name: r.name, inputs: plain(r.inputs) as Record<string, unknown> })),
+    resources: run.resources.map((r) => ({
+      type: r.type,
+      name: r.name,
+      inputs: plain(r.inputs) as Record<string, unknown>,
+    })),
     outputs: run.outputs,
   };
 }
@@ -81,8 +86,15 @@ export async function plan(args: PlanArgs): Promise<{ report: PlanReport; deploy
   // Loaded only now: the simulator and the Pulumi runtime take a second, and bad input should not wait for them.
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- a lazy load, typed by the import type
   const model = require("../offline/access") as typeof import("../offline/access");
-  const deployment = await model.captureDeployment(source.config, target.config, { source: source.label, target: target.label });
-  const access = await model.evaluateCases(deployment.policies, deployment.contract, model.accessCases(deployment.policies, deployment.contract));
+  const deployment = await model.captureDeployment(source.config, target.config, {
+    source: source.label,
+    target: target.label,
+  });
+  const access = await model.evaluateCases(
+    deployment.policies,
+    deployment.contract,
+    model.accessCases(deployment.policies, deployment.contract),
+  );
   return {
     deployment,
     report: {
@@ -138,9 +150,15 @@ export const PLAN_TOOL = defineTool({
       type: "string",
       value: "FILE",
       path: true,
-      description: "the source stack's config, in Pulumi.<stack>.yaml format (default: Pulumi.source.yaml in the project)",
+      description:
+        "the source stack's config, in Pulumi.<stack>.yaml format (default: Pulumi.source.yaml in the project)",
     },
-    "target-config": { type: "string", value: "FILE", path: true, description: "the target stack's config (default: Pulumi.target.yaml in the project)" },
+    "target-config": {
+      type: "string",
+      value: "FILE",
+      path: true,
+      description: "the target stack's config (default: Pulumi.target.yaml in the project)",
+    },
     json: { type: "boolean", description: "print the report as JSON instead of tables" },
   },
   async run(args, io): Promise<ExitCode> {

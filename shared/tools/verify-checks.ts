@@ -2,7 +2,13 @@
 import { createHash } from "crypto";
 import { EC2Client, GetConsoleOutputCommand, GetConsoleOutputCommandOutput } from "@aws-sdk/client-ec2";
 import { GetKeyPolicyCommand, KMSClient } from "@aws-sdk/client-kms";
-import { GetBucketPolicyCommand, GetObjectCommand, HeadObjectCommand, S3Client, S3ServiceException } from "@aws-sdk/client-s3";
+import {
+  GetBucketPolicyCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  S3Client,
+  S3ServiceException,
+} from "@aws-sdk/client-s3";
 import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
 import { parseRoleArn } from "../program/iam/arn";
 import { SourceContract } from "../program/contract";
@@ -46,12 +52,19 @@ export interface Check {
 
 export function parseTargetOutputs(o: Record<string, unknown> | undefined): TargetReport {
   const s = (k: string) => (typeof o?.[k] === "string" ? String(o[k]) : undefined);
-  const r = { instanceId: s("instanceId"), roleArn: s("roleArn"), objectKey: s("objectKey"), markerPrefix: s("markerPrefix") };
+  const r = {
+    instanceId: s("instanceId"),
+    roleArn: s("roleArn"),
+    objectKey: s("objectKey"),
+    markerPrefix: s("markerPrefix"),
+  };
   const missing = Object.entries(r)
     .filter(([, v]) => v === undefined)
     .map(([k]) => k);
-  if (!o) throw new UserError("The target stack has not been deployed on this backend: deploy it first (npm run deploy).");
-  if (missing.length > 0) throw new UserError(`The target stack lacks the outputs ${missing.join(", ")}: deploy it first (npm run deploy).`);
+  if (!o)
+    throw new UserError("The target stack has not been deployed on this backend: deploy it first (npm run deploy).");
+  if (missing.length > 0)
+    throw new UserError(`The target stack lacks the outputs ${missing.join(", ")}: deploy it first (npm run deploy).`);
   return r as TargetReport;
 }
 
@@ -74,7 +87,8 @@ async function as<T>(side: "source" | "target", call: Promise<T>): Promise<T> {
   }
 }
 
-const statusOf = (e: unknown): number | undefined => (e instanceof S3ServiceException ? e.$metadata.httpStatusCode : undefined);
+const statusOf = (e: unknown): number | undefined =>
+  e instanceof S3ServiceException ? e.$metadata.httpStatusCode : undefined;
 
 /** The Allow statement granting an action, and whether its aws:PrincipalArn condition names every role. */
 function grantsAll(doc: PolicyDocument, action: string, roles: string[]): { ok: boolean; detail: string } {
@@ -91,7 +105,12 @@ const sha256 = (b: Uint8Array): string => createHash("sha256").update(b).digest(
 
 const escapeRegExp = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
-export async function verify(src: SourceContract, tgt: TargetReport, c: VerifyClients, opts: VerifyOptions): Promise<Check[]> {
+export async function verify(
+  src: SourceContract,
+  tgt: TargetReport,
+  c: VerifyClients,
+  opts: VerifyOptions,
+): Promise<Check[]> {
   const checks: Check[] = [];
   const add = (check: string, ok: boolean, detail: string) => checks.push({ check, ok, detail });
 
@@ -106,14 +125,27 @@ export async function verify(src: SourceContract, tgt: TargetReport, c: VerifyCl
   }
 
   const bucketPolicy = await as("source", c.sourceS3.send(new GetBucketPolicyCommand({ Bucket: src.bucketName })));
-  const b = grantsAll(parsePolicy(bucketPolicy.Policy ?? '{"Statement":[]}', `the policy of bucket ${src.bucketName}`), "s3:GetObject", src.consumerRoleArns);
+  const b = grantsAll(
+    parsePolicy(bucketPolicy.Policy ?? '{"Statement":[]}', `the policy of bucket ${src.bucketName}`),
+    "s3:GetObject",
+    src.consumerRoleArns,
+  );
   add("source: the live bucket policy grants the consumer roles", b.ok, b.detail);
-  const keyPolicy = await as("source", c.sourceKms.send(new GetKeyPolicyCommand({ KeyId: src.keyArn, PolicyName: "default" })));
-  const k = grantsAll(parsePolicy(keyPolicy.Policy ?? '{"Statement":[]}', `the policy of key ${src.keyArn}`), "kms:Decrypt", src.consumerRoleArns);
+  const keyPolicy = await as(
+    "source",
+    c.sourceKms.send(new GetKeyPolicyCommand({ KeyId: src.keyArn, PolicyName: "default" })),
+  );
+  const k = grantsAll(
+    parsePolicy(keyPolicy.Policy ?? '{"Statement":[]}', `the policy of key ${src.keyArn}`),
+    "kms:Decrypt",
+    src.consumerRoleArns,
+  );
   add("source: the live key policy grants the consumer roles", k.ok, k.detail);
 
   // The boot marker: one console line, OK with the copied file's sha256, or FAILED with the reason.
-  const okLine = new RegExp(`${escapeRegExp(tgt.markerPrefix)} OK ${escapeRegExp(tgt.objectKey)} sha256=([0-9a-f]{64})`);
+  const okLine = new RegExp(
+    `${escapeRegExp(tgt.markerPrefix)} OK ${escapeRegExp(tgt.objectKey)} sha256=([0-9a-f]{64})`,
+  );
   const failedLine = new RegExp(`${escapeRegExp(tgt.markerPrefix)} FAILED (.*)`);
   const started = opts.now();
   let copied: string | undefined;
@@ -121,7 +153,10 @@ export async function verify(src: SourceContract, tgt: TargetReport, c: VerifyCl
   for (;;) {
     let out: GetConsoleOutputCommandOutput;
     try {
-      out = await as("target", c.targetEc2.send(new GetConsoleOutputCommand({ InstanceId: tgt.instanceId, Latest: latest || undefined })));
+      out = await as(
+        "target",
+        c.targetEc2.send(new GetConsoleOutputCommand({ InstanceId: tgt.instanceId, Latest: latest || undefined })),
+      );
     } catch (e) {
       // Only Nitro instances keep the latest output; others return what they buffered at boot.
       if (!(latest && e instanceof Error && e.name === "UnsupportedOperation")) throw e;
@@ -134,11 +169,19 @@ export async function verify(src: SourceContract, tgt: TargetReport, c: VerifyCl
     const failed = failedLine.exec(text);
     if (okMatch) {
       copied = okMatch[1];
-      add(`target: the instance's console reports ${tgt.markerPrefix} OK for ${tgt.objectKey}`, true, `after ${waited}s, sha256=${copied}`);
+      add(
+        `target: the instance's console reports ${tgt.markerPrefix} OK for ${tgt.objectKey}`,
+        true,
+        `after ${waited}s, sha256=${copied}`,
+      );
       break;
     }
     if (failed) {
-      add(`target: the instance's console reports ${tgt.markerPrefix} OK for ${tgt.objectKey}`, false, `${failed[0].trim()} (after ${waited}s)`);
+      add(
+        `target: the instance's console reports ${tgt.markerPrefix} OK for ${tgt.objectKey}`,
+        false,
+        `${failed[0].trim()} (after ${waited}s)`,
+      );
       break;
     }
     if (waited >= opts.waitSeconds) {
@@ -149,14 +192,23 @@ export async function verify(src: SourceContract, tgt: TargetReport, c: VerifyCl
       );
       break;
     }
-    opts.log(`verify: no ${tgt.markerPrefix} marker on ${tgt.instanceId}'s console yet; waited ${waited}s of ${opts.waitSeconds}s`);
+    opts.log(
+      `verify: no ${tgt.markerPrefix} marker on ${tgt.instanceId}'s console yet; waited ${waited}s of ${opts.waitSeconds}s`,
+    );
     await opts.sleep(opts.pollSeconds * 1000);
   }
 
   if (copied !== undefined) {
-    const obj = await as("source", c.sourceS3.send(new GetObjectCommand({ Bucket: src.bucketName, Key: tgt.objectKey })));
+    const obj = await as(
+      "source",
+      c.sourceS3.send(new GetObjectCommand({ Bucket: src.bucketName, Key: tgt.objectKey })),
+    );
     const actual = sha256(await (obj.Body?.transformToByteArray() ?? Promise.resolve(new Uint8Array())));
-    add("target: the copy's sha256 matches the object in the bucket", actual === copied, actual === copied ? actual : `bucket ${actual}, instance ${copied}`);
+    add(
+      "target: the copy's sha256 matches the object in the bucket",
+      actual === copied,
+      actual === copied ? actual : `bucket ${actual}, instance ${copied}`,
+    );
   }
 
   const me = await as("target", c.targetSts.send(new GetCallerIdentityCommand({})));

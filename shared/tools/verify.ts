@@ -10,7 +10,10 @@ import { engineMessage, preflight } from "./deploy";
 import { stackInfo } from "./workspace";
 
 /** Reads a stack's outputs; a backend or CLI failure says which stack and why, never a trace. */
-async function outputsOf(read: (name: string) => Promise<Record<string, unknown> | undefined>, name: string): Promise<Record<string, unknown> | undefined> {
+async function outputsOf(
+  read: (name: string) => Promise<Record<string, unknown> | undefined>,
+  name: string,
+): Promise<Record<string, unknown> | undefined> {
   try {
     return await read(name);
   } catch (e) {
@@ -20,28 +23,38 @@ async function outputsOf(read: (name: string) => Promise<Record<string, unknown>
 
 export const VERIFY_TOOL = defineTool({
   name: "verify",
-  summary: "After a deploy, proves in the real accounts that the cross-account copy happened, and that nobody else can read.",
+  summary:
+    "After a deploy, proves in the real accounts that the cross-account copy happened, and that nobody else can read.",
   details: "Credentials come from each stack's aws:profile, or the environment. Exit 1 means a check failed.",
   options: {
-    wait: { type: "string", value: "SECONDS", description: "how long to wait for the instance's boot marker (default 600)" },
+    wait: {
+      type: "string",
+      value: "SECONDS",
+      description: "how long to wait for the instance's boot marker (default 600)",
+    },
   },
   async run(args, io) {
     const waitSeconds = Number(args.wait ?? "600");
-    if (!/^\d+$/.test(args.wait ?? "600")) throw new UserError(`--wait = ${JSON.stringify(args.wait)}: must be a whole number of seconds`);
+    if (!/^\d+$/.test(args.wait ?? "600"))
+      throw new UserError(`--wait = ${JSON.stringify(args.wait)}: must be a whole number of seconds`);
     const source = stackInfo("source");
     const target = stackInfo("target");
     const b = preflight();
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- the Automation API loads all of Pulumi: only once the checks passed
     const { automationOps } = require("./automation") as typeof import("./automation");
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- the AWS SDK clients: only once the checks passed
-    const { clientsFor, parseTargetOutputs, report, verifyWithStacks } = require("./verify-checks") as typeof import("./verify-checks");
+    const verifyChecks = require("./verify-checks") as typeof import("./verify-checks");
+    const { clientsFor, parseTargetOutputs, report, verifyWithStacks } = verifyChecks;
     const ops = automationOps(b, () => undefined);
     const read = (name: string) => outputsOf((n) => ops.outputs(n), name);
     const sourceOutputs = await read("source");
-    if (!sourceOutputs) throw new UserError("The source stack has not been deployed on this backend: deploy it first (npm run deploy).");
+    if (!sourceOutputs)
+      throw new UserError("The source stack has not been deployed on this backend: deploy it first (npm run deploy).");
     const contract = validateContract(sourceOutputs);
     if (!contract.ok)
-      throw new UserError(`The source stack's outputs are missing or invalid (${contract.problems.join("; ")}): deploy it first (npm run deploy).`);
+      throw new UserError(
+        `The source stack's outputs are missing or invalid (${contract.problems.join("; ")}): deploy it first (npm run deploy).`,
+      );
     const tgt = parseTargetOutputs(await read("target"));
     const checks = await verifyWithStacks(source, target, contract.contract, tgt, clientsFor(source, target), {
       waitSeconds,
@@ -51,7 +64,10 @@ export const VERIFY_TOOL = defineTool({
       log: (line) => io.out(`${line}\n`),
     });
     io.out(`${report(checks)}\n`);
-    if (checks.some((c) => !c.ok)) throw new Failure(`${checks.filter((c) => !c.ok).length} of ${checks.length} checks failed (see the table above)`);
+    if (checks.some((c) => !c.ok))
+      throw new Failure(
+        `${checks.filter((c) => !c.ok).length} of ${checks.length} checks failed (see the table above)`,
+      );
     return EXIT.ok;
   },
 });

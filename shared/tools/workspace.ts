@@ -83,7 +83,10 @@ export function checkPulumiCli(run: typeof spawnSync = spawnSync): string {
   const r = run("pulumi", ["version"], { encoding: "utf8", timeout: 120_000 });
   const out = `${String(r.stdout ?? "")}`.trim();
   if (r.error || r.status !== 0 || !/^v?\d+\.\d+/.test(out)) {
-    const why = (r.error ? r.error.message : `${String(r.stderr ?? "")}`.trim() || `exit ${String(r.status)}`).replace(/\s*\n\s*/g, "; ");
+    const why = (r.error ? r.error.message : `${String(r.stderr ?? "")}`.trim() || `exit ${String(r.status)}`).replace(
+      /\s*\n\s*/g,
+      "; ",
+    );
     throw new UserError(
       `The Pulumi CLI is not available (${why}). Install it (see Pulumi's installation docs), or let the npm "pulumi" launcher in this project's devDependencies fetch it: ` +
         `run "npx pulumi version" once with internet access, then try again.`,

@@ -57,7 +57,11 @@ function consumerPolicies(run: StackRun, role: Principal): ConsumerPolicies {
  * StackReference, once for the given target config and once more for every other consumer the
  * source grants (as that consumer's account and role), and captures the policies that decide a read.
  */
-export async function captureDeployment(sourceConfig: RawConfig, targetConfig: RawConfig, labels?: { source: string; target: string }): Promise<Deployment> {
+export async function captureDeployment(
+  sourceConfig: RawConfig,
+  targetConfig: RawConfig,
+  labels?: { source: string; target: string },
+): Promise<Deployment> {
   // A user error names the file it came from, when the caller read two.
   const labelled = async <T>(label: string | undefined, run: () => Promise<T>): Promise<T> => {
     try {
@@ -71,7 +75,8 @@ export async function captureDeployment(sourceConfig: RawConfig, targetConfig: R
   if (!checked.ok) throw new Error(`the source stack's outputs break the contract: ${checked.problems.join("; ")}`);
   const contract = checked.contract;
   const sourceStack = targetConfig[configKey("sourceStack")] ?? TARGET_DEFAULTS.sourceStack;
-  const runTarget = (stack: string, config: RawConfig) => runProgram({ stack, config, stackOutputs: { [sourceStack]: source.outputs } });
+  const runTarget = (stack: string, config: RawConfig) =>
+    runProgram({ stack, config, stackOutputs: { [sourceStack]: source.outputs } });
 
   const target = await labelled(labels?.target, () => runTarget("target", targetConfig));
   const consumers: ConsumerPolicies[] = [];
@@ -98,10 +103,15 @@ export async function captureDeployment(sourceConfig: RawConfig, targetConfig: R
     consumers.push(consumerPolicies(run, role));
   }
 
-  const bucketPolicy = ofType(source, "aws:s3/bucketPolicy:BucketPolicy").find((p) => p.inputs.bucket === contract.bucketName);
+  const bucketPolicy = ofType(source, "aws:s3/bucketPolicy:BucketPolicy").find(
+    (p) => p.inputs.bucket === contract.bucketName,
+  );
   const keys = ofType(source, "aws:kms/key:Key");
-  if (!bucketPolicy || keys.length !== 1) throw new Error("the source stack declared no bucket policy for its bucket, or not exactly one key");
-  const publicAccess = ofType(source, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock").find((p) => p.inputs.bucket === contract.bucketName);
+  if (!bucketPolicy || keys.length !== 1)
+    throw new Error("the source stack declared no bucket policy for its bucket, or not exactly one key");
+  const publicAccess = ofType(source, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock").find(
+    (p) => p.inputs.bucket === contract.bucketName,
+  );
   return {
     source,
     target,

@@ -81,7 +81,13 @@ const ifOrgAdmitsAnyRole = (s: Subject): Expected => (s.orgAdmitsAnyRole ? "Allo
 /** The matrix, as the README lists it: for every consumer, what it may do and what nobody else may. */
 const CASES: CaseTemplate[] = [
   // Allowed: the consumer's reads.
-  { name: "consumer reads {object} over TLS", who: "consumer", action: "s3:GetObject", on: "each object", expect: "Allowed" },
+  {
+    name: "consumer reads {object} over TLS",
+    who: "consumer",
+    action: "s3:GetObject",
+    on: "each object",
+    expect: "Allowed",
+  },
   {
     name: (s) => `consumer lists the bucket${s.contract.allowListBucket ? "" : " (allowListBucket is off)"}`,
     who: "consumer",
@@ -89,7 +95,14 @@ const CASES: CaseTemplate[] = [
     on: "the bucket",
     expect: (s) => (s.contract.allowListBucket ? "Allowed" : "Denied"),
   },
-  { name: "consumer decrypts via S3 in the stack's region", who: "consumer", action: "kms:Decrypt", on: "the key", via: "S3", expect: "Allowed" },
+  {
+    name: "consumer decrypts via S3 in the stack's region",
+    who: "consumer",
+    action: "kms:Decrypt",
+    on: "the key",
+    via: "S3",
+    expect: "Allowed",
+  },
   // Denied: anyone else.
   {
     name: (s) => `another role in the consumer account reads (same identity policy)${orgNote(s)}`,
@@ -106,12 +119,46 @@ const CASES: CaseTemplate[] = [
     via: "S3",
     expect: ifOrgAdmitsAnyRole,
   },
-  { name: "a role in an unrelated account reads", who: "outsider", action: "s3:GetObject", on: "an object", expect: "Denied" },
-  { name: "a role in an unrelated account decrypts via S3", who: "outsider", action: "kms:Decrypt", on: "the key", via: "S3", expect: "Denied" },
+  {
+    name: "a role in an unrelated account reads",
+    who: "outsider",
+    action: "s3:GetObject",
+    on: "an object",
+    expect: "Denied",
+  },
+  {
+    name: "a role in an unrelated account decrypts via S3",
+    who: "outsider",
+    action: "kms:Decrypt",
+    on: "the key",
+    via: "S3",
+    expect: "Denied",
+  },
   // Denied: the consumer, any other way.
-  { name: "consumer reads over plain HTTP", who: "consumer", action: "s3:GetObject", on: "an object", tls: "none", expect: "Denied" },
-  { name: "consumer reads over TLS 1.0", who: "consumer", action: "s3:GetObject", on: "an object", tls: "1.0", expect: "Denied" },
-  { name: "consumer calls kms:Decrypt directly", who: "consumer", action: "kms:Decrypt", on: "the key", via: "directly", expect: "Denied" },
+  {
+    name: "consumer reads over plain HTTP",
+    who: "consumer",
+    action: "s3:GetObject",
+    on: "an object",
+    tls: "none",
+    expect: "Denied",
+  },
+  {
+    name: "consumer reads over TLS 1.0",
+    who: "consumer",
+    action: "s3:GetObject",
+    on: "an object",
+    tls: "1.0",
+    expect: "Denied",
+  },
+  {
+    name: "consumer calls kms:Decrypt directly",
+    who: "consumer",
+    action: "kms:Decrypt",
+    on: "the key",
+    via: "directly",
+    expect: "Denied",
+  },
   {
     name: (s) => `consumer decrypts via S3 in ${otherRegion(s.contract)}`,
     who: "consumer",
@@ -129,11 +176,44 @@ const CASES: CaseTemplate[] = [
     expect: "Denied",
   },
   { name: "consumer calls s3:PutObject", who: "consumer", action: "s3:PutObject", on: "an object", expect: "Denied" },
-  { name: "consumer calls s3:DeleteObject", who: "consumer", action: "s3:DeleteObject", on: "an object", expect: "Denied" },
-  { name: "consumer calls kms:Encrypt via S3", who: "consumer", action: "kms:Encrypt", on: "the key", via: "S3", expect: "Denied" },
-  { name: "consumer calls kms:GenerateDataKey via S3", who: "consumer", action: "kms:GenerateDataKey", on: "the key", via: "S3", expect: "Denied" },
-  { name: "consumer calls kms:ReEncryptFrom", who: "consumer", action: "kms:ReEncryptFrom", on: "the key", via: "directly", expect: "Denied" },
-  { name: "consumer reads another bucket in the source account", who: "consumer", action: "s3:GetObject", on: "another bucket's object", expect: "Denied" },
+  {
+    name: "consumer calls s3:DeleteObject",
+    who: "consumer",
+    action: "s3:DeleteObject",
+    on: "an object",
+    expect: "Denied",
+  },
+  {
+    name: "consumer calls kms:Encrypt via S3",
+    who: "consumer",
+    action: "kms:Encrypt",
+    on: "the key",
+    via: "S3",
+    expect: "Denied",
+  },
+  {
+    name: "consumer calls kms:GenerateDataKey via S3",
+    who: "consumer",
+    action: "kms:GenerateDataKey",
+    on: "the key",
+    via: "S3",
+    expect: "Denied",
+  },
+  {
+    name: "consumer calls kms:ReEncryptFrom",
+    who: "consumer",
+    action: "kms:ReEncryptFrom",
+    on: "the key",
+    via: "directly",
+    expect: "Denied",
+  },
+  {
+    name: "consumer reads another bucket in the source account",
+    who: "consumer",
+    action: "s3:GetObject",
+    on: "another bucket's object",
+    expect: "Denied",
+  },
   // Organization grants: outside the granted OUs, and the source account itself.
   {
     name: "the same role in another OU of the organization reads",
@@ -169,7 +249,14 @@ const CASES: CaseTemplate[] = [
     expect: "Denied",
     when: (s) => s.consumer.orgId !== undefined,
   },
-  { name: "an anonymous request reads", who: "anonymous", action: "s3:GetObject", on: "an object", expect: "Denied", when: (s) => s.first },
+  {
+    name: "an anonymous request reads",
+    who: "anonymous",
+    action: "s3:GetObject",
+    on: "an object",
+    expect: "Denied",
+    when: (s) => s.first,
+  },
 ];
 
 const otherRegion = (c: SourceContract): string => (c.region === "us-east-1" ? "us-west-2" : "us-east-1");
@@ -229,7 +316,13 @@ export function accessCases(policies: AccessPolicies, contract: SourceContract):
         if (t.via) request.viaS3 = via[t.via];
         if (t.tls) request.tls = t.tls;
         // The consumer's own S3 reads come from its instance, through its VPC's endpoint.
-        if (t.who === "consumer" && t.action.startsWith("s3:") && !t.tls && endpoint !== undefined && t.on !== "another bucket's object") {
+        if (
+          t.who === "consumer" &&
+          t.action.startsWith("s3:") &&
+          !t.tls &&
+          endpoint !== undefined &&
+          t.on !== "another bucket's object"
+        ) {
           request.throughEndpoint = t.action === "s3:GetObject" || t.action === "s3:ListBucket";
         }
         const name = (typeof t.name === "string" ? t.name : t.name(subject)).replace("{object}", object ?? "");

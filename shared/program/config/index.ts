@@ -5,6 +5,13 @@
 export { configKey, PROJECT, PROJECT_ROOT, SIDES } from "../project";
 export type { RawConfig, Side } from "../project";
 export { ConfigError, readSide } from "./parse";
-export { accountIdProblem, accountIdSchema, bucketNameProblems, objectKeyProblem, REGION, roleNameSchema } from "./rules";
+export {
+  accountIdProblem,
+  accountIdSchema,
+  bucketNameProblems,
+  objectKeyProblem,
+  REGION,
+  roleNameSchema,
+} from "./rules";
 export * from "./source";
 export * from "./target";

@@ -12,12 +12,19 @@ export class ConfigError extends UserError {
     readonly problems: string[],
   ) {
     const n = problems.length;
-    super(`Invalid configuration for the ${side} stack (${n} problem${n === 1 ? "" : "s"}):\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+    super(
+      `Invalid configuration for the ${side} stack (${n} problem${n === 1 ? "" : "s"}):\n${problems.map((p) => `  - ${p}`).join("\n")}`,
+    );
   }
 }
 
 /** Keys whose Pulumi config value is structured (a YAML list or object), passed to the program as JSON. */
-const JSON_KEYS = new Set(["aws:allowedAccountIds", configKey("consumers"), configKey("consumerOrgPaths"), configKey("consumerRoleNames")]);
+const JSON_KEYS = new Set([
+  "aws:allowedAccountIds",
+  configKey("consumers"),
+  configKey("consumerOrgPaths"),
+  configKey("consumerRoleNames"),
+]);
 
 type Input = Record<string, unknown>;
 
@@ -61,14 +68,19 @@ function formatIssues(input: Input, issues: z.core.$ZodIssue[]): string[] {
     if (issue.code === "unrecognized_keys") {
       return `${where} = ${JSON.stringify(value)}: has unknown field${issue.keys.length > 1 ? "s" : ""} ${issue.keys.join(", ")}`;
     }
-    return value === undefined ? `${where} is not set: it ${issue.message}` : `${where} = ${JSON.stringify(value)}: ${issue.message}`;
+    return value === undefined
+      ? `${where} is not set: it ${issue.message}`
+      : `${where} = ${JSON.stringify(value)}: ${issue.message}`;
   });
 }
 
 function unknownKeys(raw: RawConfig, side: Side, known: readonly string[]): string[] {
   return Object.keys(raw)
     .filter((k) => k.startsWith(`${PROJECT}:`) && !known.includes(k))
-    .map((k) => `${k} is not a ${side}-stack key; the ${side} stack takes: ${known.map((n) => n.slice(PROJECT.length + 1)).join(", ")}`);
+    .map(
+      (k) =>
+        `${k} is not a ${side}-stack key; the ${side} stack takes: ${known.map((n) => n.slice(PROJECT.length + 1)).join(", ")}`,
+    );
 }
 
 /** What a side derives from its parsed config, with the problems found on the way. */

@@ -10,7 +10,8 @@ const ACCOUNT_ID = /^\d{12}$/;
  * unquoted ID as a number and drops its leading zeros, so a number is refused with that advice.
  */
 export function accountIdProblem(v: unknown): string | undefined {
-  if (typeof v === "number") return 'is a number: quote it in YAML ("..."), since YAML drops an unquoted account ID\'s leading zeros';
+  if (typeof v === "number")
+    return 'is a number: quote it in YAML ("..."), since YAML drops an unquoted account ID\'s leading zeros';
   if (typeof v !== "string" || !ACCOUNT_ID.test(v)) return "must be a 12-digit AWS account ID";
   return undefined;
 }
@@ -54,10 +55,12 @@ export function bucketNameProblems(name: string): string[] {
   if (!/^[a-z0-9.-]*$/.test(name)) p.push("may contain only lowercase letters, digits, hyphens and dots");
   if (!/^[a-zA-Z0-9].*[a-zA-Z0-9]$/.test(name)) p.push("must begin and end with a letter or digit");
   if (name.includes("..")) p.push("must not contain two adjacent dots");
-  if (name.includes(".")) p.push("must not contain dots: they break TLS for virtual-hosted requests, and this bucket is TLS-only");
+  if (name.includes("."))
+    p.push("must not contain dots: they break TLS for virtual-hosted requests, and this bucket is TLS-only");
   if (/^\d+\.\d+\.\d+\.\d+$/.test(name)) p.push("must not look like an IP address");
   if (/^(xn--|sthree-|amzn-s3-demo-)/.test(name)) p.push("must not start with xn--, sthree- or amzn-s3-demo-");
-  if (/(-s3alias|--ol-s3|\.mrap|--x-s3|--table-s3)$/.test(name)) p.push("must not end with -s3alias, --ol-s3, .mrap, --x-s3 or --table-s3");
+  if (/(-s3alias|--ol-s3|\.mrap|--x-s3|--table-s3)$/.test(name))
+    p.push("must not end with -s3alias, --ol-s3, .mrap, --x-s3 or --table-s3");
   return p;
 }
 
@@ -71,12 +74,19 @@ export const bucketNameSchema = z.string(rule("must be an S3 bucket name")).supe
  */
 export function objectKeyProblem(key: string): string | undefined {
   // eslint-disable-next-line no-control-regex -- control characters are what this rule refuses
-  if (/[\u0000-\u001f\u007f\\]/.test(key)) return "must not contain a backslash or a control character (newline, tab, ...)";
+  if (/[\u0000-\u001f\u007f\\]/.test(key))
+    return "must not contain a backslash or a control character (newline, tab, ...)";
   if (Buffer.byteLength(key) > 1024) return "must be at most 1,024 bytes (S3's key limit)";
   return undefined;
 }
 
 export const keyAliasSchema = z
   .string(rule("must be a KMS alias"))
-  .regex(/^alias\/[a-zA-Z0-9/_-]{1,250}$/, "must be a KMS alias: alias/ then 1-250 characters from letters, digits and /_-")
-  .refine((a) => !a.startsWith("alias/aws/"), "must not start with alias/aws/, which AWS reserves for AWS managed keys");
+  .regex(
+    /^alias\/[a-zA-Z0-9/_-]{1,250}$/,
+    "must be a KMS alias: alias/ then 1-250 characters from letters, digits and /_-",
+  )
+  .refine(
+    (a) => !a.startsWith("alias/aws/"),
+    "must not start with alias/aws/, which AWS reserves for AWS managed keys",
+  );

@@ -28,7 +28,8 @@ export const SOURCE_DEFAULTS = {
 };
 
 /** The default bucket name: globally unique because it carries the account and region. */
-export const defaultBucketName = (accountId: string, region: string): string => `cross-account-s3-kms-${accountId}-${region}`;
+export const defaultBucketName = (accountId: string, region: string): string =>
+  `cross-account-s3-kms-${accountId}-${region}`;
 
 export interface SampleObject {
   /** S3 key: the file's path under the objects folder, with forward slashes. */
@@ -55,7 +56,10 @@ export interface SourceConfig {
   auditTrail: boolean;
 }
 
-const consumerSchema = z.strictObject({ accountId: accountIdSchema, roleName: roleNameSchema }, rule("must be an object { accountId, roleName }"));
+const consumerSchema = z.strictObject(
+  { accountId: accountIdSchema, roleName: roleNameSchema },
+  rule("must be an object { accountId, roleName }"),
+);
 
 const sourceSchema = z.object({
   [configKey("side")]: z.literal("source"),
@@ -79,7 +83,10 @@ const sourceSchema = z.object({
     )
     .min(1, "must list at least one organization path")
     .optional(),
-  [configKey("consumerRoleNames")]: z.array(roleNameSchema, rule("must be a list of IAM role names")).min(1, "must list at least one role name").optional(),
+  [configKey("consumerRoleNames")]: z
+    .array(roleNameSchema, rule("must be a list of IAM role names"))
+    .min(1, "must list at least one role name")
+    .optional(),
   [configKey("keyAlias")]: keyAliasSchema.optional(),
   [configKey("bucketName")]: bucketNameSchema.optional(),
   [configKey("keyRotationDays")]: intSchema(90, 2560, "the KMS key rotation period in days").optional(),
@@ -118,10 +125,15 @@ function grantProblems(c: SourceInput): string[] {
         `or grant an organization with ${configKey("consumerOrgId")} or ${configKey("consumerOrgPaths")}`,
     );
   }
-  if (orgId && orgPaths) problems.push(`${configKey("consumerOrgPaths")}: set ${configKey("consumerOrgId")} or ${configKey("consumerOrgPaths")}, not both`);
+  if (orgId && orgPaths)
+    problems.push(
+      `${configKey("consumerOrgPaths")}: set ${configKey("consumerOrgId")} or ${configKey("consumerOrgPaths")}, not both`,
+    );
   const orgs = new Set((orgPaths ?? []).map((p) => p.split("/")[0]));
   if (orgs.size > 1)
-    problems.push(`${configKey("consumerOrgPaths")} = ${JSON.stringify(orgPaths)}: must all be in one organization (found ${[...orgs].join(", ")})`);
+    problems.push(
+      `${configKey("consumerOrgPaths")} = ${JSON.stringify(orgPaths)}: must all be in one organization (found ${[...orgs].join(", ")})`,
+    );
   if (c[configKey("consumerRoleNames")] && !orgId && !orgPaths) {
     problems.push(
       `${configKey("consumerRoleNames")}: narrows an organization grant; set ${configKey("consumerOrgId")} or ${configKey("consumerOrgPaths")} too, or list the roles in ${configKey("consumers")}`,
@@ -136,7 +148,8 @@ function grantProblems(c: SourceInput): string[] {
       );
     }
     const id = `${k.accountId}/${k.roleName}`;
-    if (seen.has(id)) problems.push(`${where} = ${JSON.stringify(k)}: duplicates an earlier consumer; list each role once`);
+    if (seen.has(id))
+      problems.push(`${where} = ${JSON.stringify(k)}: duplicates an earlier consumer; list each role once`);
     seen.add(id);
   });
   return problems;
@@ -147,17 +160,23 @@ function sampleObjects(setting: string): Derived<SampleObject[]> {
   const dir = path.resolve(PROJECT_ROOT, setting);
   const where = `${configKey("objects")} = ${JSON.stringify(setting)}`;
   if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) {
-    return { value: [], problems: [`${where}: must be an existing folder (relative to the project root, ${PROJECT_ROOT})`] };
+    return {
+      value: [],
+      problems: [`${where}: must be an existing folder (relative to the project root, ${PROJECT_ROOT})`],
+    };
   }
   const inside = path.relative(fs.realpathSync(PROJECT_ROOT), fs.realpathSync(dir));
   if (inside === "" || inside.startsWith("..") || path.isAbsolute(inside)) {
     return {
       value: [],
-      problems: [`${where}: must be a folder inside the project (${PROJECT_ROOT}), so only files you chose are uploaded to a bucket other accounts read`],
+      problems: [
+        `${where}: must be a folder inside the project (${PROJECT_ROOT}), so only files you chose are uploaded to a bucket other accounts read`,
+      ],
     };
   }
   const objects = listSampleObjects(dir);
-  const problems = objects.length === 0 ? [`${where}: must contain at least one file, so the target has an object to copy`] : [];
+  const problems =
+    objects.length === 0 ? [`${where}: must contain at least one file, so the target has an object to copy`] : [];
   for (const o of objects) {
     const problem = objectKeyProblem(o.key);
     if (problem) problems.push(`${where}: file ${JSON.stringify(o.key)} gives an S3 key that ${problem}; rename it`);
@@ -180,7 +199,10 @@ export function parseSourceConfig(raw: RawConfig): SourceConfig {
     accountId,
     region,
     consumers: c[configKey("consumers")] ?? [],
-    consumerOrg: orgId || orgPaths ? { ...(orgId && { orgId }), ...(orgPaths && { orgPaths }), ...(roleNames && { roleNames }) } : undefined,
+    consumerOrg:
+      orgId || orgPaths
+        ? { ...(orgId && { orgId }), ...(orgPaths && { orgPaths }), ...(roleNames && { roleNames }) }
+        : undefined,
     keyAlias: c[configKey("keyAlias")] ?? SOURCE_DEFAULTS.keyAlias,
     bucketName: c[configKey("bucketName")] ?? defaultBucketName(accountId, region),
     keyRotationDays: c[configKey("keyRotationDays")] ?? SOURCE_DEFAULTS.keyRotationDays,

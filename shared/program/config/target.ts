@@ -2,7 +2,15 @@
 import { z } from "zod";
 import { configKey, RawConfig } from "../project";
 import { parse } from "./parse";
-import { allowedAccountIdsSchema, boolSchema, intSchema, objectKeyProblem, regionSchema, roleNameSchema, rule } from "./rules";
+import {
+  allowedAccountIdsSchema,
+  boolSchema,
+  intSchema,
+  objectKeyProblem,
+  regionSchema,
+  roleNameSchema,
+  rule,
+} from "./rules";
 
 export const TARGET_DEFAULTS = {
   sourceStack: "organization/cross-account-s3-kms/source",
@@ -49,7 +57,10 @@ const targetSchema = z.object({
   "aws:allowedAccountIds": allowedAccountIdsSchema,
   [configKey("sourceStack")]: z
     .string(rule("must be a stack name"))
-    .regex(/^([\w.-]+\/){0,2}[\w.-]+$/, "must be a stack name: <stack>, <project>/<stack> or <organization>/<project>/<stack>")
+    .regex(
+      /^([\w.-]+\/){0,2}[\w.-]+$/,
+      "must be a stack name: <stack>, <project>/<stack> or <organization>/<project>/<stack>",
+    )
     .optional(),
   [configKey("roleName")]: roleNameSchema.optional(),
   [configKey("objectKey")]: z
@@ -77,7 +88,10 @@ const targetSchema = z.object({
   [configKey("enableSsm")]: boolSchema.optional(),
   [configKey("permissionsBoundaryArn")]: z
     .string(rule("must be an IAM policy ARN"))
-    .regex(/^arn:aws:iam::(\d{12}|aws):policy\/[\w+=,.@/-]+$/, "must be an IAM managed policy ARN, arn:aws:iam::<account>:policy/<name>")
+    .regex(
+      /^arn:aws:iam::(\d{12}|aws):policy\/[\w+=,.@/-]+$/,
+      "must be an IAM managed policy ARN, arn:aws:iam::<account>:policy/<name>",
+    )
     .optional(),
   [configKey("copyTimeoutSeconds")]: intSchema(30, 3600, "the boot script's total retry time in seconds").optional(),
 });

@@ -23,10 +23,12 @@ export const roleArn = (c: Consumer): string => `arn:${PARTITION}:iam::${c.accou
 
 export const bucketArn = (bucketName: string): string => `arn:${PARTITION}:s3:::${bucketName}`;
 
-export const keyArn = (region: string, accountId: string, keyId: string): string => `arn:${PARTITION}:kms:${region}:${accountId}:key/${keyId}`;
+export const keyArn = (region: string, accountId: string, keyId: string): string =>
+  `arn:${PARTITION}:kms:${region}:${accountId}:key/${keyId}`;
 
 /** A full key ARN in this region and account: never an alias, which does not work across accounts. */
-export const keyArnPattern = (region: string, accountId: string): RegExp => new RegExp(`^arn:${PARTITION}:kms:${region}:${accountId}:key/[A-Za-z0-9-]+$`);
+export const keyArnPattern = (region: string, accountId: string): RegExp =>
+  new RegExp(`^arn:${PARTITION}:kms:${region}:${accountId}:key/[A-Za-z0-9-]+$`);
 
 export const trailArn = (region: string, accountId: string, trailName: string): string =>
   `arn:${PARTITION}:cloudtrail:${region}:${accountId}:trail/${trailName}`;

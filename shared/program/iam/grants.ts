@@ -89,7 +89,14 @@ export function readGrant(t: ReadTarget, who: Grantees): ReadGrant {
   if (who.consumers.length > 0) {
     const principal = { AWS: unique(who.consumers.map((c) => accountRootArn(c.accountId))) };
     const onlyTheseRoles: ConditionBlock = { ArnEquals: { "aws:PrincipalArn": who.consumers.map(roleArn) } };
-    bucket.push({ Sid: "ConsumerRead", Effect: "Allow", Principal: principal, Action: readActions, Resource: readResources, Condition: onlyTheseRoles });
+    bucket.push({
+      Sid: "ConsumerRead",
+      Effect: "Allow",
+      Principal: principal,
+      Action: readActions,
+      Resource: readResources,
+      Condition: onlyTheseRoles,
+    });
     key.push({
       Sid: "ConsumerDecryptViaS3",
       Effect: "Allow",
@@ -105,7 +112,14 @@ export function readGrant(t: ReadTarget, who: Grantees): ReadGrant {
   }
   if (who.org) {
     const org = orgConditions(who.org, who.ownerAccountId);
-    bucket.push({ Sid: "OrganizationRead", Effect: "Allow", Principal: "*", Action: readActions, Resource: readResources, Condition: org });
+    bucket.push({
+      Sid: "OrganizationRead",
+      Effect: "Allow",
+      Principal: "*",
+      Action: readActions,
+      Resource: readResources,
+      Condition: org,
+    });
     key.push({
       Sid: "OrganizationDecryptViaS3",
       Effect: "Allow",
@@ -116,8 +130,11 @@ export function readGrant(t: ReadTarget, who: Grantees): ReadGrant {
     });
   }
 
-  const identity: Statement[] = [{ Sid: "ReadObjects", Effect: "Allow", Action: OBJECT_READ_ACTIONS, Resource: `${arn}/*` }];
-  if (t.allowListBucket) identity.push({ Sid: "ListBucket", Effect: "Allow", Action: BUCKET_LIST_ACTIONS, Resource: arn });
+  const identity: Statement[] = [
+    { Sid: "ReadObjects", Effect: "Allow", Action: OBJECT_READ_ACTIONS, Resource: `${arn}/*` },
+  ];
+  if (t.allowListBucket)
+    identity.push({ Sid: "ListBucket", Effect: "Allow", Action: BUCKET_LIST_ACTIONS, Resource: arn });
   identity.push({ Sid: "DecryptViaS3", Effect: "Allow", Action: KEY_READ_ACTIONS, Resource: t.keyArn, Condition: kms });
 
   return { bucket, key, identity };
@@ -134,7 +151,14 @@ export function denyInsecureTransport(resources: string[]): Statement[] {
       Resource: resources,
       Condition: { Bool: { "aws:SecureTransport": "false" } },
     },
-    { Sid: "DenyOutdatedTls", Effect: "Deny", Principal: "*", Action: "s3:*", Resource: resources, Condition: { NumericLessThan: { "s3:TlsVersion": "1.2" } } },
+    {
+      Sid: "DenyOutdatedTls",
+      Effect: "Deny",
+      Principal: "*",
+      Action: "s3:*",
+      Resource: resources,
+      Condition: { NumericLessThan: { "s3:TlsVersion": "1.2" } },
+    },
   ];
 }
 
@@ -209,7 +233,9 @@ function cloudTrailKeyStatements(accountId: string, trailArn: string): Statement
       Resource: KEY_POLICY_SELF,
       Condition: {
         StringEquals: onlyThisTrail,
-        StringLike: { "kms:EncryptionContext:aws:cloudtrail:arn": `arn:${PARTITION}:cloudtrail:*:${accountId}:trail/*` },
+        StringLike: {
+          "kms:EncryptionContext:aws:cloudtrail:arn": `arn:${PARTITION}:cloudtrail:*:${accountId}:trail/*`,
+        },
       },
     },
     {
@@ -226,9 +252,18 @@ function cloudTrailKeyStatements(accountId: string, trailArn: string): Statement
 /** The key policy in account A. The account root keeps `kms:*`, so the key can never be locked out. */
 export function sourceKeyPolicy(a: Omit<SourcePolicyArgs, "keyArn">): PolicyDocument {
   return policyDocument([
-    { Sid: "AccountRootAdministersKey", Effect: "Allow", Principal: { AWS: accountRootArn(a.accountId) }, Action: "kms:*", Resource: KEY_POLICY_SELF },
+    {
+      Sid: "AccountRootAdministersKey",
+      Effect: "Allow",
+      Principal: { AWS: accountRootArn(a.accountId) },
+      Action: "kms:*",
+      Resource: KEY_POLICY_SELF,
+    },
     // Key statements say "*" (this key), so the policy is built before the key exists; the identity side is unused here.
-    ...readGrant({ ...a, keyArn: KEY_POLICY_SELF }, { consumers: a.consumers, org: a.consumerOrg, ownerAccountId: a.accountId }).key,
+    ...readGrant(
+      { ...a, keyArn: KEY_POLICY_SELF },
+      { consumers: a.consumers, org: a.consumerOrg, ownerAccountId: a.accountId },
+    ).key,
     ...(a.trailArn ? cloudTrailKeyStatements(a.accountId, a.trailArn) : []),
   ]);
 }
@@ -240,7 +275,9 @@ export function readerIdentityPolicy(t: ReadTarget, self: Consumer): PolicyDocum
 
 /** Lets EC2 assume the reader role for an instance profile. Who may attach it is governed by iam:PassRole. */
 export function ec2TrustPolicy(): PolicyDocument {
-  return policyDocument([{ Sid: "Ec2AssumesRole", Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }]);
+  return policyDocument([
+    { Sid: "Ec2AssumesRole", Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" },
+  ]);
 }
 
 export interface AuditLogPolicyArgs {
@@ -278,5 +315,7 @@ export function auditLogBucketPolicy(a: AuditLogPolicyArgs): PolicyDocument {
  * reads of the source bucket. The bucket side of the grant, with the role named by condition only.
  */
 export function s3EndpointPolicy(t: ReadTarget, self: Consumer): PolicyDocument {
-  return policyDocument(readGrant(t, { consumers: [self] }).bucket.map((s) => ({ ...s, Sid: `Endpoint${s.Sid}`, Principal: "*" as const })));
+  return policyDocument(
+    readGrant(t, { consumers: [self] }).bucket.map((s) => ({ ...s, Sid: `Endpoint${s.Sid}`, Principal: "*" as const })),
+  );
 }
