@@ -1,7 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { bucketArn, trailArn } from "../shared/program/iam/arn";
-import { auditLogBucketPolicy } from "../shared/program/iam/grants";
+import { auditLogBucketPolicy } from "../shared/program/iam/cloudtrail";
 import { renderPolicy } from "../shared/program/iam/document";
 import { tags } from "../shared/program/tags";
 import { EncryptedBucket } from "./encrypted-bucket";

@@ -6,4 +6,5 @@ export * from "./capture";
 export * from "./cases";
 export * from "./context";
 export * from "./evaluate";
+export * from "./matrix";
 export * from "./vocabulary";

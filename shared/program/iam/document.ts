@@ -21,6 +21,9 @@ export interface PolicyDocument {
   Statement: Statement[];
 }
 
+/** In a key policy, Resource "*" means the key the policy is attached to. */
+export const KEY_POLICY_SELF = "*";
+
 export function policyDocument(statements: Statement[]): PolicyDocument {
   return { Version: "2012-10-17", Statement: statements };
 }

@@ -6,7 +6,9 @@
  * statements for account B (the reader role, with a Resource and no Principal).
  */
 import { accountRootArn, bucketArn as toBucketArn, Consumer, OrgGrant, PARTITION, roleArn, s3ViaService } from "./arn";
-import { ConditionBlock, PolicyDocument, policyDocument, Statement } from "./document";
+import { cloudTrailKeyStatements } from "./cloudtrail";
+import { ConditionBlock, KEY_POLICY_SELF, PolicyDocument, policyDocument, Statement } from "./document";
+import { denyForeignEncryption, denyInsecureTransport } from "./guards";
 
 /** Object reads. `aws s3 cp` also issues HeadObject, which S3 authorises as s3:GetObject. */
 export const OBJECT_READ_ACTIONS = ["s3:GetObject"];
@@ -31,9 +33,6 @@ export interface ReadGrant {
   /** Statements for each reader role's identity policy in account B. */
   identity: Statement[];
 }
-
-/** In a key policy, Resource "*" means the key the policy is attached to. */
-const KEY_POLICY_SELF = "*";
 
 const unique = (values: string[]): string[] => [...new Set(values)];
 
@@ -140,69 +139,6 @@ export function readGrant(t: ReadTarget, who: Grantees): ReadGrant {
   return { bucket, key, identity };
 }
 
-/** Denies every request to these resources that is not over TLS 1.2 or later. */
-export function denyInsecureTransport(resources: string[]): Statement[] {
-  return [
-    {
-      Sid: "DenyInsecureTransport",
-      Effect: "Deny",
-      Principal: "*",
-      Action: "s3:*",
-      Resource: resources,
-      Condition: { Bool: { "aws:SecureTransport": "false" } },
-    },
-    {
-      Sid: "DenyOutdatedTls",
-      Effect: "Deny",
-      Principal: "*",
-      Action: "s3:*",
-      Resource: resources,
-      Condition: { NumericLessThan: { "s3:TlsVersion": "1.2" } },
-    },
-  ];
-}
-
-/**
- * Denies uploads that ask for another key or another kind of encryption.
- * Each deny applies only when its header is present (`Null: false`): a plain `StringNotEquals`
- * would also deny header-less uploads, which the bucket's default encryption covers.
- */
-export function denyForeignEncryption(bucketName: string, keyArn: string): Statement[] {
-  const objects = `${toBucketArn(bucketName)}/*`;
-  return [
-    {
-      Sid: "DenyOtherKmsKey",
-      Effect: "Deny",
-      Principal: "*",
-      Action: "s3:PutObject",
-      Resource: objects,
-      Condition: {
-        Null: { "s3:x-amz-server-side-encryption-aws-kms-key-id": "false" },
-        StringNotEquals: { "s3:x-amz-server-side-encryption-aws-kms-key-id": keyArn },
-      },
-    },
-    {
-      Sid: "DenyNonKmsEncryption",
-      Effect: "Deny",
-      Principal: "*",
-      Action: "s3:PutObject",
-      Resource: objects,
-      Condition: {
-        Null: { "s3:x-amz-server-side-encryption": "false" },
-        StringNotEquals: { "s3:x-amz-server-side-encryption": "aws:kms" },
-      },
-    },
-    {
-      Sid: "DenyCustomerProvidedKeys",
-      Effect: "Deny",
-      Principal: "*",
-      Action: "s3:PutObject",
-      Resource: objects,
-      Condition: { Null: { "s3:x-amz-server-side-encryption-customer-algorithm": "false" } },
-    },
-  ];
-}
-
 export interface SourcePolicyArgs extends ReadTarget {
   accountId: string;
   consumers: Consumer[];
@@ -219,34 +155,6 @@ export function sourceBucketPolicy(a: SourcePolicyArgs): PolicyDocument {
     ...denyForeignEncryption(a.bucketName, a.keyArn),
     ...readGrant(a, { consumers: a.consumers, org: a.consumerOrg, ownerAccountId: a.accountId }).bucket,
   ]);
-}
-
-/** Lets this account's audit trail encrypt its log files with the key, and nothing else. */
-function cloudTrailKeyStatements(accountId: string, trailArn: string): Statement[] {
-  const onlyThisTrail = { "aws:SourceArn": trailArn };
-  return [
-    {
-      Sid: "CloudTrailEncryptsLogs",
-      Effect: "Allow",
-      Principal: { Service: "cloudtrail.amazonaws.com" },
-      Action: "kms:GenerateDataKey*",
-      Resource: KEY_POLICY_SELF,
-      Condition: {
-        StringEquals: onlyThisTrail,
-        StringLike: {
-          "kms:EncryptionContext:aws:cloudtrail:arn": `arn:${PARTITION}:cloudtrail:*:${accountId}:trail/*`,
-        },
-      },
-    },
-    {
-      Sid: "CloudTrailDescribesKey",
-      Effect: "Allow",
-      Principal: { Service: "cloudtrail.amazonaws.com" },
-      Action: "kms:DescribeKey",
-      Resource: KEY_POLICY_SELF,
-      Condition: { StringEquals: onlyThisTrail },
-    },
-  ];
 }
 
 /** The key policy in account A. The account root keeps `kms:*`, so the key can never be locked out. */
@@ -277,36 +185,6 @@ export function readerIdentityPolicy(t: ReadTarget, self: Consumer): PolicyDocum
 export function ec2TrustPolicy(): PolicyDocument {
   return policyDocument([
     { Sid: "Ec2AssumesRole", Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" },
-  ]);
-}
-
-export interface AuditLogPolicyArgs {
-  logBucketArn: string;
-  accountId: string;
-  trailArn: string;
-}
-
-/** The CloudTrail log bucket's policy: only this trail may write, scoped by `aws:SourceArn`. */
-export function auditLogBucketPolicy(a: AuditLogPolicyArgs): PolicyDocument {
-  const onlyThisTrail = { "aws:SourceArn": a.trailArn };
-  return policyDocument([
-    ...denyInsecureTransport([a.logBucketArn, `${a.logBucketArn}/*`]),
-    {
-      Sid: "CloudTrailAclCheck",
-      Effect: "Allow",
-      Principal: { Service: "cloudtrail.amazonaws.com" },
-      Action: "s3:GetBucketAcl",
-      Resource: a.logBucketArn,
-      Condition: { StringEquals: onlyThisTrail },
-    },
-    {
-      Sid: "CloudTrailWrite",
-      Effect: "Allow",
-      Principal: { Service: "cloudtrail.amazonaws.com" },
-      Action: "s3:PutObject",
-      Resource: `${a.logBucketArn}/AWSLogs/${a.accountId}/*`,
-      Condition: { StringEquals: { ...onlyThisTrail, "s3:x-amz-acl": "bucket-owner-full-control" } },
-    },
   ]);
 }
 

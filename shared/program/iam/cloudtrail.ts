@@ -1,0 +1,62 @@
+/** What CloudTrail needs to write this deployment's audit logs: its statements in the key policy and the log bucket's policy. */
+import { PARTITION } from "./arn";
+import { KEY_POLICY_SELF, PolicyDocument, policyDocument, Statement } from "./document";
+import { denyInsecureTransport } from "./guards";
+
+/** Lets this account's audit trail encrypt its log files with the key, and nothing else. */
+export function cloudTrailKeyStatements(accountId: string, trailArn: string): Statement[] {
+  const onlyThisTrail = { "aws:SourceArn": trailArn };
+  return [
+    {
+      Sid: "CloudTrailEncryptsLogs",
+      Effect: "Allow",
+      Principal: { Service: "cloudtrail.amazonaws.com" },
+      Action: "kms:GenerateDataKey*",
+      Resource: KEY_POLICY_SELF,
+      Condition: {
+        StringEquals: onlyThisTrail,
+        StringLike: {
+          "kms:EncryptionContext:aws:cloudtrail:arn": `arn:${PARTITION}:cloudtrail:*:${accountId}:trail/*`,
+        },
+      },
+    },
+    {
+      Sid: "CloudTrailDescribesKey",
+      Effect: "Allow",
+      Principal: { Service: "cloudtrail.amazonaws.com" },
+      Action: "kms:DescribeKey",
+      Resource: KEY_POLICY_SELF,
+      Condition: { StringEquals: onlyThisTrail },
+    },
+  ];
+}
+
+export interface AuditLogPolicyArgs {
+  logBucketArn: string;
+  accountId: string;
+  trailArn: string;
+}
+
+/** The CloudTrail log bucket's policy: only this trail may write, scoped by `aws:SourceArn`. */
+export function auditLogBucketPolicy(a: AuditLogPolicyArgs): PolicyDocument {
+  const onlyThisTrail = { "aws:SourceArn": a.trailArn };
+  return policyDocument([
+    ...denyInsecureTransport([a.logBucketArn, `${a.logBucketArn}/*`]),
+    {
+      Sid: "CloudTrailAclCheck",
+      Effect: "Allow",
+      Principal: { Service: "cloudtrail.amazonaws.com" },
+      Action: "s3:GetBucketAcl",
+      Resource: a.logBucketArn,
+      Condition: { StringEquals: onlyThisTrail },
+    },
+    {
+      Sid: "CloudTrailWrite",
+      Effect: "Allow",
+      Principal: { Service: "cloudtrail.amazonaws.com" },
+      Action: "s3:PutObject",
+      Resource: `${a.logBucketArn}/AWSLogs/${a.accountId}/*`,
+      Condition: { StringEquals: { ...onlyThisTrail, "s3:x-amz-acl": "bucket-owner-full-control" } },
+    },
+  ]);
+}

@@ -1,0 +1,66 @@
+/** The bucket policies' guards: TLS only, and no upload that asks for another key or another kind of encryption. */
+import { bucketArn as toBucketArn } from "./arn";
+import { Statement } from "./document";
+
+/** Denies every request to these resources that is not over TLS 1.2 or later. */
+export function denyInsecureTransport(resources: string[]): Statement[] {
+  return [
+    {
+      Sid: "DenyInsecureTransport",
+      Effect: "Deny",
+      Principal: "*",
+      Action: "s3:*",
+      Resource: resources,
+      Condition: { Bool: { "aws:SecureTransport": "false" } },
+    },
+    {
+      Sid: "DenyOutdatedTls",
+      Effect: "Deny",
+      Principal: "*",
+      Action: "s3:*",
+      Resource: resources,
+      Condition: { NumericLessThan: { "s3:TlsVersion": "1.2" } },
+    },
+  ];
+}
+
+/**
+ * Denies uploads that ask for another key or another kind of encryption.
+ * Each deny applies only when its header is present (`Null: false`): a plain `StringNotEquals`
+ * would also deny header-less uploads, which the bucket's default encryption covers.
+ */
+export function denyForeignEncryption(bucketName: string, keyArn: string): Statement[] {
+  const objects = `${toBucketArn(bucketName)}/*`;
+  return [
+    {
+      Sid: "DenyOtherKmsKey",
+      Effect: "Deny",
+      Principal: "*",
+      Action: "s3:PutObject",
+      Resource: objects,
+      Condition: {
+        Null: { "s3:x-amz-server-side-encryption-aws-kms-key-id": "false" },
+        StringNotEquals: { "s3:x-amz-server-side-encryption-aws-kms-key-id": keyArn },
+      },
+    },
+    {
+      Sid: "DenyNonKmsEncryption",
+      Effect: "Deny",
+      Principal: "*",
+      Action: "s3:PutObject",
+      Resource: objects,
+      Condition: {
+        Null: { "s3:x-amz-server-side-encryption": "false" },
+        StringNotEquals: { "s3:x-amz-server-side-encryption": "aws:kms" },
+      },
+    },
+    {
+      Sid: "DenyCustomerProvidedKeys",
+      Effect: "Deny",
+      Principal: "*",
+      Action: "s3:PutObject",
+      Resource: objects,
+      Condition: { Null: { "s3:x-amz-server-side-encryption-customer-algorithm": "false" } },
+    },
+  ];
+}
