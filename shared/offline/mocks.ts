@@ -133,7 +133,7 @@ export function createMocks(ctx: MockContext): pulumi.runtime.Mocks {
     },
     call(args: pulumi.runtime.MockCallArgs): Record<string, unknown> {
       const f = functions[args.token];
-      if (f === undefined) throw new Error(`unexpected call to ${args.token}: add it to tests/mocks.ts`);
+      if (f === undefined) throw new Error(`unexpected call to ${args.token}: add it to shared/offline/mocks.ts`);
       const result = f(ctx, args.inputs as Record<string, unknown>);
       ctx.invokes.push({ token: args.token, args: args.inputs as Record<string, unknown>, result });
       return result;
