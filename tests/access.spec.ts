@@ -10,6 +10,7 @@ import {
   evaluateCases,
   generatedPolicies,
   mutate,
+  serviceCases,
   Principal,
   vocabularyProblems,
 } from "../shared/offline/access";
@@ -184,6 +185,69 @@ describe("access model: the committed configs", () => {
         true,
       );
     });
+  });
+});
+
+describe("service requests: what AWS services and the deployer ask for this deployment", () => {
+  let d: Deployment;
+  before(async () => (d = await captureDeployment(SOURCE, TARGET)));
+  const run = (p: AccessPolicies) => evaluateCases(p, d.contract, serviceCases(p, d.contract));
+  const byService = (service: string, action: string) => (s: Statement) =>
+    s.Principal !== undefined &&
+    s.Principal !== "*" &&
+    s.Principal.Service === service &&
+    actionsOf(s).includes(action);
+
+  it("every one is as expected, and cites the AWS page its request comes from", async () => {
+    const results = await run(d.policies);
+    assert.ok(results.length >= 13, `${results.length} cases`);
+    for (const r of results) {
+      assert.ok(r.ok, `${r.case}: expected ${r.expected}, got ${r.result}`);
+      assert.match(r.cites ?? "", /^https:\/\/docs\.aws\.amazon\.com\//, r.case);
+    }
+    for (const action of ["kms:GenerateDataKey", "kms:DescribeKey", "kms:Decrypt", "s3:GetBucketAcl", "s3:PutObject"]) {
+      const cloudTrail = results.filter(
+        (r) => r.principal.startsWith("cloudtrail.amazonaws.com") && r.action === action,
+      );
+      assert.deepEqual(
+        cloudTrail.map((r) => r.expected).sort(),
+        ["Allowed", "Denied"],
+        `${action}: this trail and another`,
+      );
+    }
+  });
+
+  it("without CloudTrail's Decrypt statement (the Bucket Key needs it), creating the trail would fail", async () => {
+    const results = await run(
+      mutate(d.policies, { key: (s) => s.filter((x) => !byService("cloudtrail.amazonaws.com", "kms:Decrypt")(x)) }),
+    );
+    const failed = results.filter((r) => !r.ok).map((r) => r.case);
+    assert.deepEqual(failed, ["CloudTrail decrypts with the key for this trail (the log bucket has a Bucket Key)"]);
+  });
+
+  it("without the log bucket's write statement, CloudTrail cannot deliver its logs", async () => {
+    const results = await run(
+      mutate(d.policies, { logs: (s) => s.filter((x) => !byService("cloudtrail.amazonaws.com", "s3:PutObject")(x)) }),
+    );
+    assert.deepEqual(
+      results.filter((r) => !r.ok).map((r) => r.case),
+      ["CloudTrail writes this trail's log file, bucket-owner-full-control, SSE-KMS"],
+    );
+  });
+
+  it("a deny that also caught header-less or matching uploads would block the program's own", async () => {
+    // StringNotEquals without its Null guard denies when the header is absent; here it denies the matching key too.
+    const strict = (s: Statement[]) =>
+      s.map((x) =>
+        x.Sid === "DenyOtherKmsKey"
+          ? {
+              ...x,
+              Condition: { StringNotEquals: { "s3:x-amz-server-side-encryption-aws-kms-key-id": "arn:aws:kms:none" } },
+            }
+          : x,
+      );
+    const results = await run(mutate(d.policies, { bucket: strict }));
+    assert.ok(results.some((r) => !r.ok && r.case.startsWith("the deployer uploads")));
   });
 });
 

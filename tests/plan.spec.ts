@@ -32,6 +32,10 @@ describe("npm run plan", () => {
     assert.match(r.stdout, /target stack: account 222222222222, us-west-2, \d+ resources/);
     assert.match(r.stdout, /^Bucket policy \(/m);
     assert.match(r.stdout, /\| case +\| principal +\| action +\| expected +\| result +\| ok +\|/);
+    assert.match(
+      r.stdout,
+      /^Service requests \(AWS services and the deployer, for this deployment\): \d+ cases, \d+ as expected, 0 not$/m,
+    );
     assert.ok(!r.stdout.includes("✗"));
   });
 
@@ -39,7 +43,7 @@ describe("npm run plan", () => {
     const r = await runPlanCli(["--json"]);
     assert.equal(r.code, 0, r.stderr);
     const report = JSON.parse(r.stdout) as PlanReport;
-    assert.deepEqual(Object.keys(report), ["source", "target", "access"]);
+    assert.deepEqual(Object.keys(report), ["source", "target", "access", "services"]);
     for (const s of [report.source, report.target]) {
       assert.deepEqual(Object.keys(s), ["accountId", "region", "resources", "outputs"]);
       for (const res of s.resources) assert.deepEqual(Object.keys(res), ["type", "name", "inputs"]);
@@ -52,6 +56,11 @@ describe("npm run plan", () => {
     for (const a of report.access)
       assert.deepEqual(Object.keys(a), ["case", "principal", "action", "resource", "expected", "result", "ok"]);
     assert.ok(report.access.every((a) => a.ok));
+    assert.ok(report.services.length >= 13, `${report.services.length} service requests`);
+    for (const a of report.services) {
+      assert.ok(a.ok, `${a.case}: expected ${a.expected}, got ${a.result}`);
+      assert.match(a.cites ?? "", /^https:\/\/docs\.aws\.amazon\.com\//, a.case);
+    }
   });
 
   it("takes other config files: another region, other accounts and two consumers", async () => {
@@ -81,6 +90,12 @@ describe("npm run plan", () => {
       "arn:aws:iam::345678901234:role/reader",
     ]);
     assert.ok(report.access.every((a) => a.ok));
+    const decrypt = report.services.find((a) => /CloudTrail decrypts .* this trail/.test(a.case));
+    assert.equal(decrypt?.result, "Allowed", "CloudTrail may decrypt for this trail in another region too");
+    assert.ok(
+      report.services.every((a) => a.ok),
+      "every service request as expected",
+    );
   });
 
   it("exits 2 with the validation message on bad config, and on a missing file", async () => {

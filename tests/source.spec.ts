@@ -103,7 +103,7 @@ describe("source stack (account A) with the seed config", () => {
           .map((s) => actionsOf(s))
           .flat()
           .sort(),
-        ["kms:DescribeKey", "kms:GenerateDataKey*"],
+        ["kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey*"],
       );
       for (const s of service) {
         assert.deepEqual(s.Principal, { Service: "cloudtrail.amazonaws.com" });

@@ -168,11 +168,9 @@ describe("npm run verify (AWS SDK calls mocked)", () => {
 
   it("fails when the live bucket policy lacks a consumer role", async () => {
     const { clients, m } = world();
-    m.sourceS3
-      .on(GetBucketPolicyCommand)
-      .resolves({
-        Policy: bucketPolicy.split(contract.consumerRoleArns[0]).join("arn:aws:iam::222222222222:role/someone-else"),
-      });
+    m.sourceS3.on(GetBucketPolicyCommand).resolves({
+      Policy: bucketPolicy.split(contract.consumerRoleArns[0]).join("arn:aws:iam::222222222222:role/someone-else"),
+    });
     const checks = await verify(contract, target(), clients, clock().opts);
     assert.equal(byName(checks, "bucket policy").ok, false);
     assert.match(byName(checks, "bucket policy").detail, /lacks arn:aws:iam::222222222222:role\/account-b-role/);
@@ -193,11 +191,9 @@ describe("npm run verify (AWS SDK calls mocked)", () => {
 
   it("reports the boot script's FAILED marker at once", async () => {
     const { clients, m } = world();
-    m.targetEc2
-      .on(GetConsoleOutputCommand)
-      .resolves({
-        Output: console64("CROSS_ACCOUNT_COPY FAILED after 9 attempts in 300000ms: An error occurred (AccessDenied)"),
-      });
+    m.targetEc2.on(GetConsoleOutputCommand).resolves({
+      Output: console64("CROSS_ACCOUNT_COPY FAILED after 9 attempts in 300000ms: An error occurred (AccessDenied)"),
+    });
     const c = clock();
     const checks = await verify(contract, target(), clients, c.opts);
     assert.match(byName(checks, "console reports").detail, /FAILED after 9 attempts/);

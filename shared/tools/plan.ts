@@ -33,6 +33,8 @@ export interface PlanReport {
   source: StackPlan;
   target: StackPlan;
   access: AccessResult[];
+  /** What AWS services and the deployer request for this deployment. */
+  services: AccessResult[];
 }
 
 /** Plain JSON for a captured input: a file asset (as resolved inputs carry it) becomes its path relative to the project. */
@@ -95,17 +97,23 @@ export async function plan(args: PlanArgs): Promise<{ report: PlanReport; deploy
     deployment.contract,
     model.accessCases(deployment.policies, deployment.contract),
   );
+  const services = await model.evaluateCases(
+    deployment.policies,
+    deployment.contract,
+    model.serviceCases(deployment.policies, deployment.contract),
+  );
   return {
     deployment,
     report: {
       source: stackPlan(deployment.source, source.config, source.label),
       target: stackPlan(deployment.target, target.config, target.label),
       access,
+      services,
     },
   };
 }
 
-export const exitCodeFor = (access: AccessResult[]): ExitCode => (access.every((r) => r.ok) ? 0 : 1);
+export const exitCodeFor = (...results: AccessResult[][]): ExitCode => (results.flat().every((r) => r.ok) ? 0 : 1);
 
 const pretty = (doc: PolicyDocument): string => JSON.stringify(doc, null, 2);
 
@@ -137,14 +145,39 @@ export function humanReport(report: PlanReport, d: Deployment): string {
       ["case", "principal", "action", "expected", "result", "ok"],
       report.access.map((r) => [r.case, r.principal, r.action, r.expected, r.result, r.ok ? "✓" : "✗"]),
     ),
+    "",
   );
+  const badService = report.services.filter((r) => !r.ok).length;
+  out.push(
+    `Service requests (AWS services and the deployer, for this deployment): ${report.services.length} cases, ` +
+      `${report.services.length - badService} as expected, ${badService} not`,
+    "",
+    table(
+      ["case", "principal", "action", "expected", "result", "ok", "AWS documentation"],
+      report.services.map((r) => [
+        r.case,
+        r.principal,
+        r.action,
+        r.expected,
+        r.result,
+        r.ok ? "✓" : "✗",
+        r.cites ?? "",
+      ]),
+    ),
+  );
+  if (d.policies.audit)
+    out.push(
+      "",
+      `Audit log bucket policy (${d.policies.audit.logBucketArn}):`,
+      pretty(d.policies.audit.logBucketPolicy),
+    );
   return out.join("\n");
 }
 
 export const PLAN_TOOL = defineTool({
   name: "plan",
   summary: "Runs both stacks offline under Pulumi mocks and proves who can read what: no credentials, no Pulumi CLI.",
-  details: "Exit 1 means a case of the access matrix is not as expected.",
+  details: "Exit 1 means a case of the access matrix, or a service's request, is not as expected.",
   options: {
     "source-config": {
       type: "string",
@@ -168,7 +201,7 @@ export const PLAN_TOOL = defineTool({
       cwd: io.cwd,
     });
     io.out(`${args.json ? JSON.stringify(report, null, 2) : humanReport(report, deployment)}\n`);
-    return exitCodeFor(report.access);
+    return exitCodeFor(report.access, report.services);
   },
 });
 

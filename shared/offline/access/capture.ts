@@ -2,7 +2,7 @@
  * Capture: runs the real program under mocks, source then target (once more for every other
  * consumer the source grants), and keeps the policies that decide a read, as the program sends them.
  */
-import { parseRoleArn, roleArn } from "../../program/iam/arn";
+import { bucketArn, parseRoleArn, roleArn, trailArn } from "../../program/iam/arn";
 import { configKey, RawConfig, TARGET_DEFAULTS } from "../../program/config";
 import { SourceContract, validateContract } from "../../program/contract";
 import { UserError } from "../../program/errors";
@@ -33,6 +33,38 @@ export interface AccessPolicies {
   consumers: ConsumerPolicies[];
   /** The bucket's RestrictPublicBuckets setting: it stops cross-account use of a public bucket policy. */
   restrictPublicBuckets: boolean;
+  /** The audit trail and the policy of its log bucket, when the source has a trail. */
+  audit?: { trailArn: string; logBucketArn: string; logBucketPolicy: PolicyDocument };
+  /** The sample objects' uploads, with the S3 condition keys their headers set, as the program sends them. */
+  uploads: Upload[];
+}
+
+export interface Upload {
+  key: string;
+  headers: Record<string, string>;
+}
+
+/** The encryption headers of a BucketObjectv2 as S3 condition keys. */
+function uploadOf(inputs: Record<string, unknown>): Upload {
+  const headers: Record<string, string> = {};
+  if (typeof inputs.serverSideEncryption === "string")
+    headers["s3:x-amz-server-side-encryption"] = inputs.serverSideEncryption;
+  if (typeof inputs.kmsKeyId === "string") headers["s3:x-amz-server-side-encryption-aws-kms-key-id"] = inputs.kmsKeyId;
+  return { key: String(inputs.key), headers };
+}
+
+/** The trail, from the name the program gives it, and its log bucket's policy. */
+function auditOf(source: StackRun, contract: SourceContract): AccessPolicies["audit"] {
+  const trail = ofType(source, "aws:cloudtrail/trail:Trail")[0];
+  if (!trail) return undefined;
+  const logBucket = String(trail.inputs.s3BucketName);
+  const policy = ofType(source, "aws:s3/bucketPolicy:BucketPolicy").find((p) => p.inputs.bucket === logBucket);
+  if (!policy) throw new Error(`the trail's log bucket ${logBucket} has no bucket policy`);
+  return {
+    trailArn: trailArn(contract.region, contract.accountId, String(trail.inputs.name)),
+    logBucketArn: bucketArn(logBucket),
+    logBucketPolicy: policyOf(policy),
+  };
 }
 
 export interface Deployment {
@@ -121,6 +153,8 @@ export async function captureDeployment(
       key: policyOf(keys[0]),
       consumers,
       restrictPublicBuckets: publicAccess?.inputs.restrictPublicBuckets === true,
+      audit: auditOf(source, contract),
+      uploads: ofType(source, "aws:s3/bucketObjectv2:BucketObjectv2").map((o) => uploadOf(o.inputs)),
     },
   };
 }

@@ -1,5 +1,6 @@
 /** The access matrix as a table of case templates: for every consumer, what it may do and what nobody else may. */
 import { SourceContract } from "../../program/contract";
+import { PolicyDocument } from "../../program/iam/document";
 import { Principal } from "./capture";
 import { AccessRequest, Tls } from "./context";
 
@@ -14,6 +15,10 @@ export interface AccessCase {
   request: AccessRequest;
   /** Whose identity policies the principal holds: a consumer's, or none. */
   identityOf: Principal | null;
+  /** Identity policies of a principal that is no consumer (the deployer); instead of identityOf's. */
+  identity?: PolicyDocument[];
+  /** The AWS documentation page the request, and the context AWS sends with it, come from. */
+  cites?: string;
 }
 
 /** Who makes a request, relative to one consumer. */

@@ -5,8 +5,14 @@ import { Principal } from "./capture";
 export type Tls = "1.2" | "1.0" | "none";
 
 export interface AccessRequest {
-  /** A role session, or undefined for an anonymous request. */
+  /** A role session, or undefined for an anonymous request (or a service's). */
   principal?: Principal;
+  /** A request an AWS service makes on its own behalf, for a resource of `sourceArn` in `sourceAccount`. */
+  service?: { principal: string; sourceArn: string; sourceAccount: string };
+  /** S3 condition keys from the request's headers, e.g. s3:x-amz-acl. */
+  headers?: Record<string, string>;
+  /** A KMS request's encryption context, beyond the one S3 sets. */
+  encryptionContext?: Record<string, string>;
   action: string;
   resource: string;
   resourceAccount: string;
@@ -30,8 +36,13 @@ export function requestContext(r: AccessRequest): Record<string, string | string
     if (r.principal.orgId) ctx["aws:PrincipalOrgID"] = r.principal.orgId;
     if (r.principal.orgPath) ctx["aws:PrincipalOrgPaths"] = [r.principal.orgPath];
   }
+  if (r.service) {
+    ctx["aws:SourceArn"] = r.service.sourceArn;
+    ctx["aws:SourceAccount"] = r.service.sourceAccount;
+  }
   const service = r.action.split(":")[0];
   if (service === "s3") {
+    Object.assign(ctx, r.headers ?? {});
     const tls = r.tls ?? "1.2";
     ctx["aws:SecureTransport"] = tls === "none" ? "false" : "true";
     if (tls !== "none") ctx["s3:TlsVersion"] = tls;
@@ -44,6 +55,7 @@ export function requestContext(r: AccessRequest): Record<string, string | string
       ctx["kms:ViaService"] = `s3.${r.viaS3.region}.amazonaws.com`;
       ctx["kms:EncryptionContext:aws:s3:arn"] = r.viaS3.bucketArn;
     }
+    for (const [k, v] of Object.entries(r.encryptionContext ?? {})) ctx[`kms:EncryptionContext:${k}`] = v;
   }
   return ctx;
 }

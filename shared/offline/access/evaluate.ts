@@ -33,7 +33,7 @@ function simulation(
 ): Simulation {
   return {
     request: {
-      principal: r.principal ? sessionArn(r.principal) : anonymousPrincipal,
+      principal: r.service ? r.service.principal : r.principal ? sessionArn(r.principal) : anonymousPrincipal,
       action: r.action,
       resource: { resource: r.resource, accountId: r.resourceAccount },
       contextVariables: requestContext(r),
@@ -56,6 +56,8 @@ function resourcePolicyFor(
 ): PolicyDocument | undefined {
   if (r.resource === contract.keyArn) return policies.key;
   if (r.resource === contract.bucketArn || r.resource.startsWith(`${contract.bucketArn}/`)) return policies.bucket;
+  const logs = policies.audit?.logBucketArn;
+  if (logs && (r.resource === logs || r.resource.startsWith(`${logs}/`))) return policies.audit?.logBucketPolicy;
   return undefined;
 }
 
@@ -118,6 +120,8 @@ export interface AccessResult {
   expected: Expected;
   result: EvaluationResult;
   ok: boolean;
+  /** The AWS documentation page of a service's request. */
+  cites?: string;
 }
 
 export async function evaluateCases(
@@ -132,7 +136,13 @@ export async function evaluateCases(
       policies.consumers.find(
         (x) => x.role.accountId === c.identityOf?.accountId && x.role.roleName === c.identityOf?.roleName,
       );
-    const result = await evaluate(policies, contract, c.request, holder?.identity ?? [], holder?.endpoint);
+    const result = await evaluate(
+      policies,
+      contract,
+      c.request,
+      c.identity ?? holder?.identity ?? [],
+      holder?.endpoint,
+    );
     results.push({
       case: c.case,
       principal: c.principal,
@@ -141,6 +151,7 @@ export async function evaluateCases(
       expected: c.expected,
       result,
       ok: (result === "Allowed") === (c.expected === "Allowed"),
+      ...(c.cites && { cites: c.cites }),
     });
   }
   return results;
@@ -193,12 +204,14 @@ export function mutate(
     bucket?: (s: Statement[]) => Statement[];
     key?: (s: Statement[]) => Statement[];
     identity?: (s: Statement[]) => Statement[];
+    logs?: (s: Statement[]) => Statement[];
   },
 ): AccessPolicies {
   const copy = JSON.parse(JSON.stringify(policies)) as AccessPolicies;
   const id = (s: Statement[]) => s;
   copy.bucket.Statement = (change.bucket ?? id)(copy.bucket.Statement);
   copy.key.Statement = (change.key ?? id)(copy.key.Statement);
+  if (copy.audit) copy.audit.logBucketPolicy.Statement = (change.logs ?? id)(copy.audit.logBucketPolicy.Statement);
   for (const c of copy.consumers)
     c.identity = c.identity.map((d) => ({ ...d, Statement: (change.identity ?? id)(d.Statement) }));
   return copy;

@@ -7,4 +7,5 @@ export * from "./cases";
 export * from "./context";
 export * from "./evaluate";
 export * from "./matrix";
+export * from "./services";
 export * from "./vocabulary";

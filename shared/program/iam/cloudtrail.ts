@@ -3,7 +3,11 @@ import { PARTITION } from "./arn";
 import { KEY_POLICY_SELF, PolicyDocument, policyDocument, Statement } from "./document";
 import { denyInsecureTransport } from "./guards";
 
-/** Lets this account's audit trail encrypt its log files with the key, and nothing else. */
+/**
+ * Lets this account's audit trail encrypt its log files with the key, and nothing else. The log
+ * bucket has a Bucket Key, so CloudTrail also needs kms:Decrypt to create or update the trail
+ * (CloudTrail guide, "Configure AWS KMS key policies for CloudTrail").
+ */
 export function cloudTrailKeyStatements(accountId: string, trailArn: string): Statement[] {
   const onlyThisTrail = { "aws:SourceArn": trailArn };
   return [
@@ -19,6 +23,14 @@ export function cloudTrailKeyStatements(accountId: string, trailArn: string): St
           "kms:EncryptionContext:aws:cloudtrail:arn": `arn:${PARTITION}:cloudtrail:*:${accountId}:trail/*`,
         },
       },
+    },
+    {
+      Sid: "CloudTrailDecryptsForBucketKey",
+      Effect: "Allow",
+      Principal: { Service: "cloudtrail.amazonaws.com" },
+      Action: "kms:Decrypt",
+      Resource: KEY_POLICY_SELF,
+      Condition: { StringEquals: onlyThisTrail },
     },
     {
       Sid: "CloudTrailDescribesKey",
