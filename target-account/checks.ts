@@ -86,13 +86,17 @@ export function contractProblems(cfg: TargetConfig, src: SourceContract): string
   return problems;
 }
 
-/** The first availability zone (by name) that offers the instance type: not every zone has every type. */
+/** The first standard availability zone (by name) that offers the instance type: not every zone has every type. */
 async function zoneOffering(cfg: TargetConfig): Promise<string> {
-  const offers = await aws.ec2.getInstanceTypeOfferings({
-    locationType: "availability-zone",
-    filters: [{ name: "instance-type", values: [cfg.instanceType] }],
-  });
-  const zones = [...offers.locations].sort();
+  const [offers, standard] = await Promise.all([
+    aws.ec2.getInstanceTypeOfferings({
+      locationType: "availability-zone",
+      filters: [{ name: "instance-type", values: [cfg.instanceType] }],
+    }),
+    // Local and Wavelength Zones need an opt-in and their names sort first (us-west-2-lax-1a): standard zones only.
+    aws.getAvailabilityZones({ filters: [{ name: "opt-in-status", values: ["opt-in-not-required"] }] }),
+  ]);
+  const zones = offers.locations.filter((z) => standard.names.includes(z)).sort();
   if (zones.length === 0) {
     throw new UserError(
       `${configKey("instanceType")} = ${JSON.stringify(cfg.instanceType)}: no availability zone of ${cfg.region} offers it to this account; choose another type (for example t3.micro).`,

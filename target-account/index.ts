@@ -55,7 +55,7 @@ export async function runTarget(raw: RawConfig): Promise<TargetOutputs> {
       dest: destinationPath,
       timeoutSeconds: cfg.copyTimeoutSeconds,
     }),
-    dependsOn: reader.ready,
+    dependsOn: [...reader.ready, ...network.ready],
   });
 
   return {

@@ -40,6 +40,8 @@ export class ReaderNetwork extends pulumi.ComponentResource {
   readonly securityGroupId: pulumi.Output<string>;
   /** True in the default VPC, where the instance needs a public IPv4 address to reach S3. */
   readonly needsPublicIp: boolean;
+  /** What the instance must wait for: the S3 gateway endpoint, whose route is a private subnet's only way to S3. */
+  readonly ready: pulumi.Resource[] = [];
 
   constructor(name: string, args: ReaderNetworkArgs, opts?: pulumi.ComponentResourceOptions) {
     super("cross-account-s3-kms:target:ReaderNetwork", name, {}, opts);
@@ -135,7 +137,7 @@ export class ReaderNetwork extends pulumi.ComponentResource {
       { vpcId, filters: [{ name: "association.subnet-id", values: vpc.isolatedSubnetIds }] },
       { parent: this },
     );
-    new aws.ec2.VpcEndpoint(
+    const s3 = new aws.ec2.VpcEndpoint(
       `${name}-s3`,
       {
         vpcId,
@@ -147,6 +149,7 @@ export class ReaderNetwork extends pulumi.ComponentResource {
       },
       { parent: this },
     );
+    this.ready.push(s3);
     const egress: aws.types.input.ec2.SecurityGroupEgress[] = enableSsm
       ? [
           {

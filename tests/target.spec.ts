@@ -97,13 +97,23 @@ describe("target stack (account B) with the committed configs", () => {
       // awsx builds its children in its own provider, so the inputs above are what the program decides.
     });
 
-    it("puts its subnet in the first zone (by name) that offers the instance type", () => {
+    it("puts its subnet in the first standard zone (by name) that offers the instance type, never a Local Zone", () => {
       const offers = invoked(run, "aws:ec2/getInstanceTypeOfferings:getInstanceTypeOfferings");
       assert.equal(offers.length, 1);
       assert.equal(offers[0].args.locationType, "availability-zone");
       assert.deepEqual(offers[0].args.filters, [{ name: "instance-type", values: ["t4g.nano"] }]);
+      const zones = invoked(run, "aws:index/getAvailabilityZones:getAvailabilityZones");
+      assert.equal(zones.length, 1, "asks for the zones that need no opt-in");
+      assert.deepEqual(zones[0].args.filters, [{ name: "opt-in-status", values: ["opt-in-not-required"] }]);
+      const standard = zones[0].result.names as string[];
+      const offered = sorted(offers[0].result.locations as string[]);
+      assert.notEqual(
+        offered[0],
+        sorted(offered.filter((z) => standard.includes(z)))[0],
+        "the mock offers a Local Zone that sorts first",
+      );
       assert.deepEqual(one(run, "awsx:ec2:Vpc").inputs.availabilityZoneNames, [
-        sorted(offers[0].result.locations as string[])[0],
+        sorted(offered.filter((z) => standard.includes(z)))[0],
       ]);
     });
 
@@ -172,12 +182,18 @@ describe("target stack (account B) with the committed configs", () => {
       assert.deepEqual(inst.inputs.creditSpecification, { cpuCredits: "standard" });
     });
 
-    it("uses the reader's instance profile and launches after the role's policy exists", () => {
+    it("uses the reader's instance profile and launches after the role's policy and the S3 endpoint's route exist", () => {
       assert.equal(inst.inputs.iamInstanceProfile, "account-b-role");
       const deps = inst.opts.dependsOn as pulumi.Resource[];
+      assert.ok(Array.isArray(deps) && deps.length === 2, `two dependencies, got ${String(deps)}`);
       assert.ok(
-        Array.isArray(deps) && deps.length === 1 && aws.iam.RolePolicy.isInstance(deps[0]),
-        "depends on the role's inline policy",
+        deps.some((d) => aws.iam.RolePolicy.isInstance(d)),
+        "the role's inline policy",
+      );
+      // The gateway endpoint's route is the isolated subnet's only way to S3: the first copy must not race it.
+      assert.ok(
+        deps.some((d) => aws.ec2.VpcEndpoint.isInstance(d)),
+        "the S3 gateway endpoint",
       );
     });
 
@@ -301,8 +317,11 @@ describe("target stack options", () => {
     const inst = one(run, "aws:ec2/instance:Instance");
     assert.equal(inst.inputs.subnetId, sorted(subnets.result.ids as string[])[0]);
     assert.equal(inst.inputs.associatePublicIpAddress, true);
+    const standard = invoked(run, "aws:index/getAvailabilityZones:getAvailabilityZones")[0].result.names as string[];
     const zone = sorted(
-      invoked(run, "aws:ec2/getInstanceTypeOfferings:getInstanceTypeOfferings")[0].result.locations as string[],
+      (
+        invoked(run, "aws:ec2/getInstanceTypeOfferings:getInstanceTypeOfferings")[0].result.locations as string[]
+      ).filter((z) => standard.includes(z)),
     )[0];
     assert.deepEqual(
       (subnets.args.filters as { name: string; values: string[] }[]).find((f) => f.name === "availability-zone")

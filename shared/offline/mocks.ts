@@ -75,6 +75,8 @@ const computed: Record<string, (ctx: MockContext, name: string, inputs: Inputs) 
 };
 
 type Filter = { name: string; values: string[] };
+/** A Local Zone of the region, as AWS names them (us-west-2-lax-1a). */
+const localZone = (ctx: MockContext): string => `${ctx.region}-lax-1a`;
 const filterValues = (args: Record<string, unknown>, name: string): string[] =>
   ((args.filters as Filter[] | undefined) ?? []).find((f) => f.name === name)?.values ?? [];
 
@@ -92,12 +94,19 @@ const functions: Record<string, (ctx: MockContext, args: Record<string, unknown>
   "aws:ec2/getRouteTables:getRouteTables": (_ctx, a) => ({
     ids: filterValues(a, "association.subnet-id").map((s) => `rtb-${hex(s, 17)}`),
   }),
-  // Zones named out of order, as AWS may list them; the made-up family "zz" is offered nowhere.
+  // Zones named out of order, as AWS may list them, with an opted-in Local Zone, whose name sorts
+  // before the standard zones'; the made-up family "zz" is offered nowhere.
   "aws:ec2/getInstanceTypeOfferings:getInstanceTypeOfferings": (ctx, a) => ({
     locations: filterValues(a, "instance-type").some((t) => t.startsWith("zz"))
       ? []
-      : ["c", "a", "b"].map((z) => `${ctx.region}${z}`),
+      : [...["c", "a", "b"].map((z) => `${ctx.region}${z}`), localZone(ctx)],
   }),
+  // Standard zones need no opt-in; Local and Wavelength Zones do.
+  "aws:index/getAvailabilityZones:getAvailabilityZones": (ctx, a) => {
+    const standard = ["a", "b", "c"].map((z) => `${ctx.region}${z}`);
+    const optIn = filterValues(a, "opt-in-status");
+    return { names: optIn.length > 0 && !optIn.includes("opted-in") ? standard : [...standard, localZone(ctx)] };
+  },
   "aws:ec2/getVpc:getVpc": (ctx) => ({
     id: `vpc-${hex(`default-${ctx.accountId}`, 17)}`,
     cidrBlock: "172.31.0.0/16",
