@@ -185,7 +185,10 @@ describe("target stack (account B) with the committed configs", () => {
     it("uses the reader's instance profile and launches after the role's policy and the S3 endpoint's route exist", () => {
       assert.equal(inst.inputs.iamInstanceProfile, "account-b-role");
       const deps = inst.opts.dependsOn as pulumi.Resource[];
-      assert.ok(Array.isArray(deps) && deps.length === 2, `two dependencies, got ${String(deps)}`);
+      assert.ok(
+        Array.isArray(deps) && deps.length === 2,
+        `two dependencies, got ${Array.isArray(deps) ? deps.length : 0}`,
+      );
       assert.ok(
         deps.some((d) => aws.iam.RolePolicy.isInstance(d)),
         "the role's inline policy",
