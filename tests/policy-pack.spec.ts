@@ -2,7 +2,7 @@ import { strict as assert } from "assert";
 import { PolicyResource, ResourceValidationArgs, StackValidationArgs } from "@pulumi/policy";
 import { RawConfig } from "../shared/program/config";
 import { runProgram } from "../shared/offline/run";
-import { policies } from "../shared/policy-pack/rules";
+import { NARROWING_KEYS, policies } from "../shared/policy-pack/rules";
 import { committedConfig } from "../shared/offline/fixtures";
 
 interface Res {
@@ -284,6 +284,42 @@ describe("CrossGuard policy pack", () => {
       assert.equal(byPolicy(await runPolicies([instance]), "ec2-imdsv2-no-public-ip-no-key-pair").length, 3);
       const allowed = await runPolicies([instance], { "ec2-imdsv2-no-public-ip-no-key-pair": { allowPublicIp: true } });
       assert.equal(byPolicy(allowed, "ec2-imdsv2-no-public-ip-no-key-pair").length, 2);
+    });
+
+    it("ec2-imdsv2-no-public-ip-no-key-pair: a subnet that maps public IPs on launch counts as a public IP", async () => {
+      const subnet = (mapPublicIpOnLaunch: boolean): Res => ({
+        type: "aws:ec2/subnet:Subnet",
+        name: `s-${String(mapPublicIpOnLaunch)}`,
+        inputs: { vpcId: "vpc-1", cidrBlock: "10.0.0.0/24", mapPublicIpOnLaunch },
+      });
+      const v = await runPolicies([subnet(true), subnet(false)]);
+      assert.deepEqual(
+        byPolicy(v, "ec2-imdsv2-no-public-ip-no-key-pair").map((x) => x.urn),
+        [urnOf(subnet(true))],
+      );
+      const allowed = await runPolicies([subnet(true)], {
+        "ec2-imdsv2-no-public-ip-no-key-pair": { allowPublicIp: true },
+      });
+      assert.equal(byPolicy(allowed, "ec2-imdsv2-no-public-ip-no-key-pair").length, 0);
+    });
+
+    it("no-public-resource-policy: each narrowing condition key it accepts, with a fixed value and with a wildcard", async () => {
+      for (const key of NARROWING_KEYS) {
+        const statement = (value: string) => ({
+          Sid: "Narrowed",
+          Effect: "Allow",
+          Principal: "*",
+          Action: "s3:GetObject",
+          Resource: "*",
+          Condition: { StringLike: { [key]: value } },
+        });
+        const fixed = await runPolicies([
+          policyFor("aws:ec2/vpcEndpoint:VpcEndpoint", "ep", [statement("fixed-value")]),
+        ]);
+        assert.equal(byPolicy(fixed, "no-public-resource-policy").length, 0, `${key} with a fixed value narrows`);
+        const open = await runPolicies([policyFor("aws:ec2/vpcEndpoint:VpcEndpoint", "ep", [statement("*")])]);
+        assert.equal(byPolicy(open, "no-public-resource-policy").length, 1, `${key} = "*" narrows nothing`);
+      }
     });
 
     it("no-open-ingress: 0.0.0.0/0 and ::/0, inline or as rule resources", async () => {

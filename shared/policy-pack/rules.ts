@@ -78,7 +78,7 @@ const deniesInsecureTransport = (doc: PolicyDocument | undefined): boolean =>
 const everyone = (s: Statement): boolean => s.Principal === "*" || awsPrincipals(s.Principal).includes("*");
 
 /** Condition keys that narrow Principal "*" to known principals or networks when given fixed values (as S3 judges "public"). */
-const NARROWING_KEYS = [
+export const NARROWING_KEYS = [
   "aws:PrincipalOrgID",
   "aws:PrincipalAccount",
   "aws:PrincipalArn",
@@ -227,19 +227,30 @@ export const policies: (ResourceValidationPolicy | StackValidationPolicy)[] = [
   },
   {
     name: "ec2-imdsv2-no-public-ip-no-key-pair",
-    description: "EC2 instances require IMDSv2, have no public IP and no key pair.",
+    description:
+      "EC2 instances require IMDSv2, have no public IP and no key pair; no subnet gives its instances public IPs.",
     enforcementLevel: "mandatory",
     configSchema: { properties: { allowPublicIp: { type: "boolean", default: false } } },
-    validateResource: validateResourceOfType(aws.ec2.Instance, (instance, args, report) => {
-      if (instance.metadataOptions?.httpTokens !== "required")
-        report("IMDSv2 is not required: set metadataOptions.httpTokens to required.");
-      if (instance.associatePublicIpAddress === true && args.getConfig<PublicIpConfig>().allowPublicIp !== true) {
-        report(
-          "The instance has a public IP. (useDefaultVpc needs one: set this policy's allowPublicIp to true to accept it.)",
-        );
-      }
-      if (instance.keyName) report(`The instance has the key pair ${instance.keyName}; use Session Manager instead.`);
-    }),
+    validateResource: [
+      validateResourceOfType(aws.ec2.Instance, (instance, args, report) => {
+        if (instance.metadataOptions?.httpTokens !== "required")
+          report("IMDSv2 is not required: set metadataOptions.httpTokens to required.");
+        if (instance.associatePublicIpAddress === true && args.getConfig<PublicIpConfig>().allowPublicIp !== true) {
+          report(
+            "The instance has a public IP. (useDefaultVpc needs one: set this policy's allowPublicIp to true to accept it.)",
+          );
+        }
+        if (instance.keyName) report(`The instance has the key pair ${instance.keyName}; use Session Manager instead.`);
+      }),
+      // An instance that does not say otherwise takes its subnet's setting: a public IP, here.
+      validateResourceOfType(aws.ec2.Subnet, (subnet, args, report) => {
+        if (subnet.mapPublicIpOnLaunch === true && args.getConfig<PublicIpConfig>().allowPublicIp !== true) {
+          report(
+            "The subnet maps a public IP to every instance launched in it (mapPublicIpOnLaunch): set it to false.",
+          );
+        }
+      }),
+    ],
   },
   {
     name: "no-open-ingress",
