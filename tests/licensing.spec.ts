@@ -1,6 +1,8 @@
 import { strict as assert } from "assert";
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
+import { programEntry } from "../shared/offline/run";
 
 const ROOT = path.resolve(__dirname, "..");
 
@@ -37,5 +39,32 @@ describe("licensing", () => {
       dependencies: Record<string, string>;
     };
     assert.ok(!Object.keys(pkg.dependencies).some((d) => d.startsWith("@cloud-copilot/")));
+  });
+});
+
+describe("the program, as the engine finds it", () => {
+  it("is package.json main in Pulumi.yaml's folder, a function the Node.js language host calls", () => {
+    const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")) as { main: string };
+    assert.equal(programEntry(), path.join(ROOT, pkg.main));
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded by path, as the language host does
+    assert.equal(typeof (require(programEntry()) as unknown), "function");
+  });
+
+  it("refuses a project that would not load: another name or runtime, or a main that does not exist", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "project-"));
+    try {
+      const write = (yaml: string, main: string) => {
+        fs.writeFileSync(path.join(dir, "Pulumi.yaml"), yaml);
+        fs.writeFileSync(path.join(dir, "package.json"), JSON.stringify({ main }));
+      };
+      write("name: other\nruntime: nodejs\n", "x.ts");
+      assert.throws(() => programEntry(dir), /expected project cross-account-s3-kms on the nodejs runtime/);
+      write("name: cross-account-s3-kms\nruntime: python\n", "x.ts");
+      assert.throws(() => programEntry(dir), /nodejs runtime/);
+      write("name: cross-account-s3-kms\nruntime:\n  name: nodejs\n", "missing.ts");
+      assert.throws(() => programEntry(dir), /missing\.ts does not exist/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -5,6 +5,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as fs from "fs";
 import * as path from "path";
+import { parse } from "yaml";
 import { PROJECT, PROJECT_ROOT, RawConfig } from "../program/project";
 import { parsePolicy, PolicyDocument } from "../program/iam/document";
 import { createMocks, Invoke, MockContext } from "./mocks";
@@ -40,11 +41,32 @@ export interface FailedRun {
   resources: CapturedResource[];
 }
 
-/** The program, found as Pulumi's Node.js language host finds it: package.json "main" in Pulumi.yaml's folder. */
-const PROGRAM = path.join(
-  PROJECT_ROOT,
-  (JSON.parse(fs.readFileSync(path.join(PROJECT_ROOT, "package.json"), "utf8")) as { main: string }).main,
-);
+/**
+ * The program's entry point, found as Pulumi's Node.js language host finds it: the folder of
+ * Pulumi.yaml (a nodejs project of this name), then its `main` option if set, else package.json
+ * `main`, else index.js. Throws when the project would not load.
+ */
+export function programEntry(root = PROJECT_ROOT): string {
+  const project = parse(fs.readFileSync(path.join(root, "Pulumi.yaml"), "utf8")) as {
+    name?: unknown;
+    runtime?: string | { name?: unknown };
+    main?: unknown;
+  };
+  const runtime = typeof project.runtime === "string" ? project.runtime : project.runtime?.name;
+  if (project.name !== PROJECT || runtime !== "nodejs") {
+    throw new Error(`${root}/Pulumi.yaml: expected project ${PROJECT} on the nodejs runtime`);
+  }
+  const dir = typeof project.main === "string" ? path.join(root, project.main) : root;
+  const pkgFile = path.join(dir, "package.json");
+  const main = fs.existsSync(pkgFile)
+    ? (JSON.parse(fs.readFileSync(pkgFile, "utf8")) as { main?: string }).main
+    : undefined;
+  const entry = path.join(dir, main ?? "index.js");
+  if (!fs.existsSync(entry)) throw new Error(`the program's entry point ${entry} does not exist`);
+  return entry;
+}
+
+const PROGRAM = programEntry();
 
 /** Waits for every pending registration; internal to the SDK, so typed here by its shape. */
 async function waitForRegistrations(): Promise<void> {
