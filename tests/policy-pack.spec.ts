@@ -292,10 +292,15 @@ describe("CrossGuard policy pack", () => {
         name: `s-${String(mapPublicIpOnLaunch)}`,
         inputs: { vpcId: "vpc-1", cidrBlock: "10.0.0.0/24", mapPublicIpOnLaunch },
       });
-      const v = await runPolicies([subnet(true), subnet(false)]);
+      const defaultSubnet: Res = {
+        type: "aws:ec2/defaultSubnet:DefaultSubnet",
+        name: "d",
+        inputs: { availabilityZone: "us-west-2a", mapPublicIpOnLaunch: true },
+      };
+      const v = await runPolicies([subnet(true), subnet(false), defaultSubnet]);
       assert.deepEqual(
         byPolicy(v, "ec2-imdsv2-no-public-ip-no-key-pair").map((x) => x.urn),
-        [urnOf(subnet(true))],
+        [urnOf(subnet(true)), urnOf(defaultSubnet)],
       );
       const allowed = await runPolicies([subnet(true)], {
         "ec2-imdsv2-no-public-ip-no-key-pair": { allowPublicIp: true },

@@ -300,6 +300,21 @@ const CASES: Case[] = [
     stdout: ["usage: npm run deploy -- [options]", "--stack source|target", "-y, --yes"],
   },
   {
+    name: "deploy: a stray argument after an option's value",
+    script: "deploy",
+    args: ["--stack", "target", "oops"],
+    code: 2,
+    stderr: ['deploy: unexpected argument "oops"'],
+  },
+  {
+    name: "deploy: bad config stops before the CLI, as the program would",
+    script: "deploy",
+    args: ["--yes"],
+    files: { "Pulumi.source.yaml": source({ "cross-account-s3-kms:keyRotationDays": 12 }) },
+    code: 2,
+    stderr: ["deploy: Pulumi.source.yaml: Invalid configuration for the source stack", 'keyRotationDays = "12"'],
+  },
+  {
     name: "deploy: a malformed stack file",
     script: "deploy",
     args: ["--yes"],
@@ -516,7 +531,7 @@ function run(project: string, c: Case): Promise<Outcome> {
     HOME: project,
     ...(c.npm
       ? { npm_config_cache: path.join(os.tmpdir(), "processes-npm-cache"), npm_config_update_notifier: "false" }
-      : { INIT_CWD: cwd }),
+      : { INIT_CWD: cwd, npm_lifecycle_event: c.script }),
     ...c.env,
   };
   return new Promise((resolve, reject) => {
@@ -625,4 +640,22 @@ describe("the CLIs as processes: exit codes and messages", function () {
         );
     });
   }
+
+  it("a tool whose reader goes away exits with its code, rather than spinning on the broken pipe", async () => {
+    const [command, ...fixed] = SCRIPTS.plan.split(" ");
+    const child = spawn(command === "node" ? process.execPath : command, [...fixed, "--bogus"], {
+      cwd: project,
+      env: { PATH: `${path.join(project, ".bin")}:/usr/bin:/bin`, HOME: project },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    // The reader closes at once, as `npm run plan | head -1` does.
+    child.stdout.destroy();
+    child.stderr.destroy();
+    const code = await new Promise<number | null>((resolve, reject) => {
+      // A guard, not a measurement: a spinning process never closes.
+      const guard = setTimeout(() => (child.kill("SIGKILL"), reject(new Error("the tool never exited"))), 60_000);
+      child.on("close", (c) => (clearTimeout(guard), resolve(c)));
+    });
+    assert.equal(code, 2);
+  });
 });

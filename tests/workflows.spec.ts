@@ -53,14 +53,17 @@ describe("CI workflows", () => {
     after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
     /** Runs the step's script as GitHub would, on a stack file written as YAML writes it; returns its outputs. */
-    const runStep = (config: Record<string, unknown>): string => {
+    const runStep = (yaml: string): string => {
       assert.ok(step?.run, "stack.yml has the step with id pack");
-      fs.writeFileSync(path.join(dir, "Pulumi.target.yaml"), stringify({ config }));
+      fs.writeFileSync(path.join(dir, "Pulumi.target.yaml"), yaml);
       const output = path.join(dir, "output");
       fs.writeFileSync(output, "");
-      const script = step.run.replace(/\$\{\{ inputs\.stack \}\}/g, "target");
+      const script = step.run.replace(
+        /"Pulumi\.\$\{\{ inputs\.stack \}\}\.yaml"/g,
+        JSON.stringify(path.join(dir, "Pulumi.target.yaml")),
+      );
       const r = spawnSync("bash", ["-eo", "pipefail", "-c", script], {
-        cwd: dir,
+        cwd: ROOT,
         env: { PATH: process.env.PATH, GITHUB_OUTPUT: output, RUNNER_TEMP: dir },
         encoding: "utf8",
         stdio: ["ignore", "pipe", "pipe"],
@@ -69,15 +72,19 @@ describe("CI workflows", () => {
       return fs.readFileSync(output, "utf8");
     };
 
-    it("accepts the default VPC's public IP only where the stack file sets useDefaultVpc", () => {
-      const withDefaultVpc = runStep({ ...TARGET_BASE, "cross-account-s3-kms:useDefaultVpc": true });
-      const file = /^configs=(.+)$/m.exec(withDefaultVpc)?.[1];
-      assert.ok(file, withDefaultVpc);
-      assert.deepEqual(JSON.parse(fs.readFileSync(file, "utf8")), {
-        "ec2-imdsv2-no-public-ip-no-key-pair": { allowPublicIp: true },
-      });
-      assert.equal(runStep({ ...TARGET_BASE }), "");
-      assert.equal(runStep({ ...TARGET_BASE, "cross-account-s3-kms:useDefaultVpc": false }), "");
+    it("accepts the default VPC's public IP only where the stack file sets useDefaultVpc, however YAML spells it", () => {
+      const set = (value: string) =>
+        `config:\n  aws:region: us-west-2\n  cross-account-s3-kms:useDefaultVpc: ${value}\n`;
+      for (const spelling of ["true", "'true'", '"true"', "true # the default VPC", "true\r"]) {
+        const out = runStep(set(spelling));
+        const file = /^configs=(.+)$/m.exec(out)?.[1];
+        assert.ok(file, `${JSON.stringify(spelling)}: ${out}`);
+        assert.deepEqual(JSON.parse(fs.readFileSync(file, "utf8")), {
+          "ec2-imdsv2-no-public-ip-no-key-pair": { allowPublicIp: true },
+        });
+      }
+      assert.equal(runStep(stringify({ config: TARGET_BASE })), "");
+      assert.equal(runStep(set("false")), "");
     });
   });
 });

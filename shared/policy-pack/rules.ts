@@ -6,6 +6,7 @@ import * as aws from "@pulumi/aws";
 import {
   PolicyResource,
   ReportViolation,
+  ResourceValidationArgs,
   ResourceValidationPolicy,
   StackValidationPolicy,
   validateResourceOfType,
@@ -125,6 +126,17 @@ export interface PublicIpConfig {
 
 const OPEN_CIDRS = ["0.0.0.0/0", "::/0"];
 
+/** A subnet that gives its instances public IPs: an instance that does not say otherwise takes its subnet's setting. */
+function mapsPublicIp(
+  subnet: { mapPublicIpOnLaunch?: boolean },
+  args: ResourceValidationArgs,
+  report: ReportViolation,
+): void {
+  if (subnet.mapPublicIpOnLaunch === true && args.getConfig<PublicIpConfig>().allowPublicIp !== true) {
+    report("The subnet maps a public IP to every instance launched in it (mapPublicIpOnLaunch): set it to false.");
+  }
+}
+
 export const policies: (ResourceValidationPolicy | StackValidationPolicy)[] = [
   {
     name: "s3-default-encryption-cmk-bucket-key",
@@ -242,14 +254,8 @@ export const policies: (ResourceValidationPolicy | StackValidationPolicy)[] = [
         }
         if (instance.keyName) report(`The instance has the key pair ${instance.keyName}; use Session Manager instead.`);
       }),
-      // An instance that does not say otherwise takes its subnet's setting: a public IP, here.
-      validateResourceOfType(aws.ec2.Subnet, (subnet, args, report) => {
-        if (subnet.mapPublicIpOnLaunch === true && args.getConfig<PublicIpConfig>().allowPublicIp !== true) {
-          report(
-            "The subnet maps a public IP to every instance launched in it (mapPublicIpOnLaunch): set it to false.",
-          );
-        }
-      }),
+      validateResourceOfType(aws.ec2.Subnet, (subnet, args, report) => mapsPublicIp(subnet, args, report)),
+      validateResourceOfType(aws.ec2.DefaultSubnet, (subnet, args, report) => mapsPublicIp(subnet, args, report)),
     ],
   },
   {

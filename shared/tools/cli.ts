@@ -96,7 +96,7 @@ function usageProblem(e: unknown, argv: string[]): string {
     return message.includes("argument missing") ? `option ${option} needs a value` : `option ${option} takes no value`;
   }
   if (code === "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL")
-    return `unexpected argument ${JSON.stringify(argv.find((a) => !a.startsWith("-")) ?? "")}: every argument is an option`;
+    return `unexpected argument ${JSON.stringify(/'([^']*)'/.exec(message)?.[1] ?? "")}: every argument is an option`;
   return message;
 }
 
@@ -177,13 +177,18 @@ export function toolMain<O extends Record<string, OptionSpec>>(
     out: (t) => process.stdout.write(t),
     err: (t) => process.stderr.write(t),
     env: process.env,
-    cwd: process.env.INIT_CWD ?? process.cwd(),
+    // npm sets INIT_CWD for the script it runs; one inherited from an outer script would point elsewhere.
+    cwd: process.env.npm_lifecycle_event === spec.name ? (process.env.INIT_CWD ?? process.cwd()) : process.cwd(),
   };
   let crashed = false;
   const crash = (e: unknown) => {
+    // Once: reporting a crash must not crash again (stderr may be the broken pipe).
+    if (crashed) return;
     crashed = true;
     process.exitCode = internalError(spec.name, e, io);
   };
+  // A reader that went away (`npm run plan | head`) is not a bug: stop writing, keep the exit code.
+  for (const stream of [process.stdout, process.stderr]) stream.on("error", () => undefined);
   process.on("unhandledRejection", crash);
   process.on("uncaughtException", crash);
   runTool(spec, argv, io).then((code) => {

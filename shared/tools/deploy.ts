@@ -5,12 +5,15 @@
  */
 import type { OpMap } from "@pulumi/pulumi/automation";
 import { CommandError, ConcurrentUpdateError, StackNotFoundError } from "@pulumi/pulumi/automation/errors";
+import * as path from "path";
 import * as readline from "readline";
+import { checkSourceConfig } from "../../source-account/checks";
+import { parseTargetConfig } from "../program/config/target";
 import { configKey } from "../program/project";
 import { UserError } from "../program/errors";
 import { defineTool, EXIT, Failure, toolMain } from "./cli";
 import type { Identity } from "./credentials";
-import { SIDES } from "../program/project";
+import { PROJECT_ROOT, SIDES } from "../program/project";
 import {
   Backend,
   backend,
@@ -33,6 +36,17 @@ export interface DeployArgs {
   stackNames?: Record<StackName, string>;
 }
 
+/** The side's config checks, as its program runs them, naming the stack file. */
+function checkSideConfig(info: StackInfo): void {
+  const label = path.relative(PROJECT_ROOT, info.file) || info.file;
+  try {
+    if (info.name === "source") checkSourceConfig(info.config);
+    else if (info.name === "target") parseTargetConfig(info.config);
+  } catch (e) {
+    throw e instanceof UserError ? new UserError(`${label}: ${e.message}`) : e;
+  }
+}
+
 /** Which stacks a --stack value selects. */
 export function selectStacks(value: string | undefined): StackName[] {
   if (value === undefined) return [...SIDES];
@@ -44,7 +58,7 @@ export function selectStacks(value: string | undefined): StackName[] {
 /** Stack operations, so the flows can be tested without a CLI. */
 export interface StackOps {
   /** The stack's config as the Pulumi CLI reads it, secrets decrypted. */
-  config(name: string): Promise<Record<string, string>>;
+  config(name: string, action: Action): Promise<Record<string, string>>;
   /** A deployed stack's outputs; undefined when the stack does not exist. */
   outputs(name: string): Promise<Record<string, unknown> | undefined>;
   preview(name: string, action: Action): Promise<OpMap>;
@@ -85,6 +99,12 @@ export function explain(e: unknown, name: StackName, action: Action): Error {
   if (e instanceof StackNotFoundError)
     return new UserError(`The ${name} stack does not exist on this backend: nothing to ${verb}.`);
   if (!(e instanceof CommandError)) return e instanceof Error ? e : new Error(text);
+  if (/protected/i.test(text) && action === "up") {
+    return new Failure(
+      `The update would delete or replace a protected resource of the ${name} stack (${configKey("protectData")} is on): ` +
+        `renaming ${configKey("keyAlias")} or removing a sample file deletes one. Set ${configKey("protectData")}: false in Pulumi.${name}.yaml for that update, then turn it on again. (${engineMessage(e)})`,
+    );
+  }
   if (/protected/i.test(text) && action === "destroy") {
     return new Failure(
       `The ${name} stack has protected resources (${configKey("protectData")} is true by default, so the key and buckets survive a destroy). ` +
@@ -213,6 +233,9 @@ export const deployTool = (action: Action) =>
       const args: DeployArgs = { action, stacks: selectStacks(opts.stack), yes: opts.yes === true };
       // Each stack's file first: a broken one is named before the CLI is even looked for.
       const files = new Map(args.stacks.map((name) => [name, stackInfo(name)]));
+      // Bad config stops an up here, as the program would, rather than as a failed update (exit 1).
+      // A file with secrets is left to the program: offline, its secret keys would read as unset.
+      if (action === "up") for (const info of files.values()) if (!info.secrets?.length) checkSideConfig(info);
       const b = preflight();
       // eslint-disable-next-line @typescript-eslint/no-require-imports -- the Automation API loads all of Pulumi: only once the checks passed
       const { automationOps } = require("./automation") as typeof import("./automation");
@@ -224,7 +247,7 @@ export const deployTool = (action: Action) =>
         confirm: ask,
         stack: async (name) => {
           const file = files.get(name) ?? stackInfo(name);
-          return stackInfoFrom(name, file.file, await ops.config(name));
+          return stackInfoFrom(name, file.file, await ops.config(name, action));
         },
         checkCredentials: (s) => checkStackCredentials(s),
         now: () => Date.now(),

@@ -13,6 +13,8 @@ import { readStackFile, requireSide, stackAccountId } from "../offline/stack-fil
 export type { Side as StackName } from "../program/project";
 
 export interface StackInfo {
+  /** Keys whose values are secrets, left out of config when the file was read offline. */
+  secrets?: string[];
   name: string;
   file: string;
   config: RawConfig;
@@ -47,10 +49,10 @@ export function stackInfo(name: string, root = PROJECT_ROOT): StackInfo {
   const file = path.join(root, `Pulumi.${name}.yaml`);
   const label = shown(file, root);
   if (!fs.existsSync(file)) throw new UserError(`${label} does not exist: every stack needs its Pulumi.<stack>.yaml`);
-  const { config } = readStackFile(file, "skip", label);
+  const { config, secrets } = readStackFile(file, "skip", label);
   const side = name.replace(/^it-/, "");
   if (side === "source" || side === "target") requireSide(config, side, label);
-  return stackInfoFrom(name, file, config, root);
+  return { ...stackInfoFrom(name, file, config, root), secrets };
 }
 
 /** The local state folder used when PULUMI_BACKEND_URL is not set; git ignores it. */
