@@ -16,19 +16,22 @@ import { MARKER_PREFIX, renderBootScript, shellQuote, TEMPLATE } from "../target
  */
 const FAKES: Record<string, string> = {
   date: `#!/bin/bash
-ms=$(cat "$FAKE_DIR/clock")
+read -r ms <"$FAKE_DIR/clock"
 if [ "$1" = "+%s%3N" ]; then echo "$ms"; else echo "1970-01-01T00:00:00Z+\${ms}ms"; fi
 `,
   sleep: `#!/bin/bash
 [[ "$1" =~ ^([0-9]+)[.]([0-9]{3})$ ]] || { echo "fake sleep: unexpected argument $1" >&2; exit 2; }
 ms=$((10#\${BASH_REMATCH[1]} * 1000 + 10#\${BASH_REMATCH[2]}))
 echo "$ms" >>"$FAKE_DIR/sleeps"
-echo $(($(cat "$FAKE_DIR/clock") + ms)) >"$FAKE_DIR/clock"
+read -r now <"$FAKE_DIR/clock"
+echo $((now + ms)) >"$FAKE_DIR/clock"
 `,
   aws: `#!/bin/bash
 printf '%s\n' "$*" >>"$FAKE_DIR/calls"
-echo $(($(cat "$FAKE_DIR/clock") + FAKE_CALL_MS)) >"$FAKE_DIR/clock"
-n=$(wc -l <"$FAKE_DIR/calls")
+read -r now <"$FAKE_DIR/clock"
+echo $((now + FAKE_CALL_MS)) >"$FAKE_DIR/clock"
+mapfile -t calls <"$FAKE_DIR/calls"
+n=\${#calls[@]}
 if [ "$FAKE_DENIALS" = always ] || [ "$n" -le "$FAKE_DENIALS" ]; then
   echo "An error occurred (AccessDenied) when calling the GetObject operation: Access Denied" >&2
   exit 1

@@ -80,13 +80,6 @@ const CASES: Case[] = [
     stderr: ["option --source-config needs a value"],
   },
   {
-    name: "plan: a value for a flag",
-    script: "plan",
-    args: ["--json=yes"],
-    code: 2,
-    stderr: ["option --json takes no value"],
-  },
-  {
     name: "plan: a stray argument",
     script: "plan",
     args: ["Pulumi.source.yaml"],
@@ -148,14 +141,6 @@ const CASES: Case[] = [
     args: ["--source-config", "Pulumi.target.yaml"],
     code: 2,
     stderr: ["--source-config Pulumi.target.yaml: is a target-stack file", "swap the two files"],
-  },
-  {
-    name: "plan: an empty file",
-    script: "plan",
-    args: ["--source-config", "c/empty.yaml"],
-    files: { "c/empty.yaml": "" },
-    code: 2,
-    stderr: ["--source-config c/empty.yaml: cross-account-s3-kms:side is not set", "must set it to source"],
   },
   // plan: config
   {
@@ -219,14 +204,6 @@ const CASES: Case[] = [
     files: { "c/s.yaml": source({ "cross-account-s3-kms:objects": "/etc/ssl" }) },
     code: 2,
     stderr: ['cross-account-s3-kms:objects = "/etc/ssl": must be a folder inside the project'],
-  },
-  {
-    name: "plan: objects above the project",
-    script: "plan",
-    args: ["--source-config", "c/s.yaml"],
-    files: { "c/s.yaml": source({ "cross-account-s3-kms:objects": "../.." }) },
-    code: 2,
-    stderr: ['cross-account-s3-kms:objects = "../..": must be a folder inside the project'],
   },
   {
     name: "plan: an object file name with a backslash",
@@ -353,35 +330,7 @@ const CASES: Case[] = [
     code: 2,
     stderr: ["deploy: The Pulumi CLI is not available (pulumi is not installed: a test fake)", 'npm "pulumi" launcher'],
   },
-  {
-    name: "destroy: an unknown option",
-    script: "destroy",
-    args: ["--force"],
-    code: 2,
-    stderr: ["destroy: unknown option --force"],
-  },
-  {
-    name: "destroy: --help",
-    script: "destroy",
-    args: ["-h"],
-    code: 0,
-    stdout: ["usage: npm run destroy -- [options]", "target (account B), then source"],
-  },
   // verify
-  {
-    name: "verify: --wait that is not a number",
-    script: "verify",
-    args: ["--wait", "soon"],
-    code: 2,
-    stderr: ['verify: --wait = "soon": must be a whole number'],
-  },
-  {
-    name: "verify: --help",
-    script: "verify",
-    args: ["--help"],
-    code: 0,
-    stdout: ["usage: npm run verify -- [options]", "--wait SECONDS"],
-  },
   { name: "verify: no Pulumi CLI", script: "verify", code: 2, stderr: ["verify: The Pulumi CLI is not available"] },
   {
     name: "verify: a missing stack file",
@@ -399,12 +348,6 @@ const CASES: Case[] = [
   },
   // test:integration
   {
-    name: "test:integration: not enabled",
-    script: "test:integration",
-    code: 0,
-    stdout: [/^skipped: CROSS_ACCOUNT_IT is not 1/],
-  },
-  {
     name: "test:integration: enabled, with a broken stack file",
     script: "test:integration",
     env: { CROSS_ACCOUNT_IT: "1" },
@@ -418,13 +361,6 @@ const CASES: Case[] = [
     env: { CROSS_ACCOUNT_IT: "1" },
     code: 2,
     stderr: ["needs one AWS profile per account: set aws:profile in both"],
-  },
-  {
-    name: "test:integration: an unknown option",
-    script: "test:integration",
-    args: ["--keep"],
-    code: 2,
-    stderr: ["test:integration: unknown option --keep"],
   },
   // bench
   {
@@ -443,14 +379,6 @@ const CASES: Case[] = [
   },
   // through npm itself
   {
-    name: "npm run plan: exit 2 passes through npm",
-    script: "plan",
-    npm: true,
-    args: ["--bogus"],
-    code: 2,
-    stderr: ["plan: unknown option --bogus"],
-  },
-  {
     name: "npm run plan: a relative path from a subfolder (npm's INIT_CWD)",
     script: "plan",
     npm: true,
@@ -461,19 +389,25 @@ const CASES: Case[] = [
     stderr: ["--target-config t.yaml: aws:allowedAccountIds[0] = 222222222222: is a number"],
   },
   {
+    name: "plan: a value for a flag",
+    script: "plan",
+    args: ["--json=yes"],
+    code: 2,
+    stderr: ["option --json takes no value"],
+  },
+  {
+    name: "verify: a negative --wait, written so parseArgs takes it",
+    script: "verify",
+    args: ["--wait=-1"],
+    code: 2,
+    stderr: ['verify: --wait = "-1": must be a whole number'],
+  },
+  {
     name: "verify: a negative --wait",
     script: "verify",
     args: ["--wait", "-1"],
     code: 2,
     stderr: ['option --wait needs a value; to give one that starts with "-", write --wait=-1'],
-  },
-  {
-    name: "npm run verify: bad --wait",
-    script: "verify",
-    npm: true,
-    args: ["--wait=-1"],
-    code: 2,
-    stderr: ['--wait = "-1": must be a whole number'],
   },
   {
     name: "npm run test:integration: skipped",

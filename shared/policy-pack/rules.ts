@@ -2,15 +2,14 @@
  * The CrossGuard security baseline, as mandatory policies. `index.ts` wraps them in a PolicyPack;
  * the tests call them directly on the resources the program produces.
  */
-import * as aws from "@pulumi/aws";
 import {
   PolicyResource,
   ReportViolation,
   ResourceValidationArgs,
   ResourceValidationPolicy,
   StackValidationPolicy,
-  validateResourceOfType,
 } from "@pulumi/policy";
+import { ofType } from "./of-type";
 import { parsePolicy, PolicyDocument, Statement } from "../program/iam/document";
 import { actionsOf, asArray, awsPrincipals, cond, resourcesOf } from "../offline/policy-queries";
 
@@ -184,7 +183,7 @@ export const policies: (ResourceValidationPolicy | StackValidationPolicy)[] = [
     name: "kms-key-rotation",
     description: "KMS keys rotate automatically.",
     enforcementLevel: "mandatory",
-    validateResource: validateResourceOfType(aws.kms.Key, (key, _args, report) => {
+    validateResource: ofType("aws:kms/key:Key", (key, _args, report) => {
       if (key.enableKeyRotation !== true) report("The KMS key does not rotate: set enableKeyRotation to true.");
     }),
   },
@@ -225,7 +224,7 @@ export const policies: (ResourceValidationPolicy | StackValidationPolicy)[] = [
     name: "kms-key-policy-keeps-root-admin",
     description: "Every key policy lets its account root administer the key, so the key can never be locked out.",
     enforcementLevel: "mandatory",
-    validateResource: validateResourceOfType(aws.kms.Key, (key, _args, report) => {
+    validateResource: ofType("aws:kms/key:Key", (key, _args, report) => {
       const doc = parse(key.policy);
       const ok = doc?.Statement.some(
         (s) =>
@@ -244,7 +243,7 @@ export const policies: (ResourceValidationPolicy | StackValidationPolicy)[] = [
     enforcementLevel: "mandatory",
     configSchema: { properties: { allowPublicIp: { type: "boolean", default: false } } },
     validateResource: [
-      validateResourceOfType(aws.ec2.Instance, (instance, args, report) => {
+      ofType("aws:ec2/instance:Instance", (instance, args, report) => {
         if (instance.metadataOptions?.httpTokens !== "required")
           report("IMDSv2 is not required: set metadataOptions.httpTokens to required.");
         if (instance.associatePublicIpAddress === true && args.getConfig<PublicIpConfig>().allowPublicIp !== true) {
@@ -254,8 +253,8 @@ export const policies: (ResourceValidationPolicy | StackValidationPolicy)[] = [
         }
         if (instance.keyName) report(`The instance has the key pair ${instance.keyName}; use Session Manager instead.`);
       }),
-      validateResourceOfType(aws.ec2.Subnet, (subnet, args, report) => mapsPublicIp(subnet, args, report)),
-      validateResourceOfType(aws.ec2.DefaultSubnet, (subnet, args, report) => mapsPublicIp(subnet, args, report)),
+      ofType("aws:ec2/subnet:Subnet", (subnet, args, report) => mapsPublicIp(subnet, args, report)),
+      ofType("aws:ec2/defaultSubnet:DefaultSubnet", (subnet, args, report) => mapsPublicIp(subnet, args, report)),
     ],
   },
   {

@@ -5,13 +5,10 @@
  */
 import * as path from "path";
 import type { AccessResult, Deployment } from "../offline/access";
-import { parseTargetConfig, PROJECT_ROOT, RawConfig, Side } from "../program/config";
-import { UserError } from "../program/errors";
 import type { StackRun } from "../offline/run";
 import { roleArn } from "../program/iam/arn";
-import { PolicyDocument } from "../program/iam/document";
-import { readStackFile, requireSide, stackAccountId } from "../offline/stack-files";
-import { checkSourceConfig } from "../../source-account/checks";
+import type { PolicyDocument } from "../program/iam/document";
+import { PROJECT_ROOT, RawConfig, Side } from "../program/project";
 import { defineTool, ExitCode, toolMain } from "./cli";
 import { table } from "./format";
 
@@ -53,7 +50,21 @@ function plain(value: unknown): unknown {
   return value;
 }
 
+/**
+ * What reading and checking the files needs, loaded once the arguments parsed: bad arguments and
+ * --help answer without zod, YAML or the Pulumi SDK.
+ */
+/* eslint-disable @typescript-eslint/no-require-imports -- lazy loads, typed by their import types */
+const checks = () => ({
+  ...(require("../offline/stack-files") as typeof import("../offline/stack-files")),
+  ...(require("../program/errors") as typeof import("../program/errors")),
+  ...(require("../program/config/target") as typeof import("../program/config/target")),
+  ...(require("../../source-account/checks") as typeof import("../../source-account/checks")),
+});
+/* eslint-enable @typescript-eslint/no-require-imports */
+
 function stackPlan(run: StackRun, config: RawConfig, label: string): StackPlan {
+  const { stackAccountId } = checks();
   return {
     accountId: stackAccountId(config, label),
     region: config["aws:region"],
@@ -70,6 +81,7 @@ function stackPlan(run: StackRun, config: RawConfig, label: string): StackPlan {
 function readSideConfig(file: string, side: Side, cwd: string): { config: RawConfig; label: string } {
   const relative = path.relative(cwd, file);
   const label = `--${side}-config ${relative.startsWith(`..${path.sep}..`) ? file : relative}`;
+  const { readStackFile, requireSide, stackAccountId, checkSourceConfig, parseTargetConfig, UserError } = checks();
   const { config } = readStackFile(file, "reject", label);
   requireSide(config, side, label);
   stackAccountId(config, label);
