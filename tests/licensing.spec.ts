@@ -2,7 +2,9 @@ import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { RunError } from "@pulumi/pulumi/errors";
 import { programEntry } from "../shared/offline/run";
+import { UserError } from "../shared/program/errors";
 
 const ROOT = path.resolve(__dirname, "..");
 
@@ -66,5 +68,12 @@ describe("the program, as the engine finds it", () => {
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe("errors, as the engine sees them", () => {
+  it("a UserError is a Pulumi RunError, so the engine prints its message without a stack trace", () => {
+    assert.equal(RunError.isInstance(new UserError("bad config")), true);
+    assert.equal(RunError.isInstance(new Error("a bug")), false);
   });
 });

@@ -270,13 +270,6 @@ const CASES: Case[] = [
     stderr: ['--stack = "both": must be source or target'],
   },
   {
-    name: "deploy: --help",
-    script: "deploy",
-    args: ["--help"],
-    code: 0,
-    stdout: ["usage: npm run deploy -- [options]", "--stack source|target", "-y, --yes"],
-  },
-  {
     name: "deploy: a stray argument after an option's value",
     script: "deploy",
     args: ["--stack", "target", "oops"],

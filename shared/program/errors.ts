@@ -1,10 +1,13 @@
-import { RunError } from "@pulumi/pulumi/errors";
-
 /**
- * An error in what the user asked for (config, stack order). Pulumi prints a RunError's message
- * without a stack trace, so this is the only error type the program throws on bad input.
+ * An error in what the user asked for (config, stack order): the only error type the program
+ * throws on bad input. Pulumi prints a RunError's message without a stack trace, and recognises one
+ * by its `__pulumiRunError` mark (RunError.isInstance, which works across copies of the SDK). The
+ * mark is set here rather than by extending RunError, so the tools' input checks need not load the
+ * SDK and its gRPC stack; a test holds it to RunError.isInstance.
  */
-export class UserError extends RunError {
+export class UserError extends Error {
+  readonly __pulumiRunError = true;
+
   constructor(message: string) {
     super(message);
     this.name = "UserError";
