@@ -103,7 +103,12 @@ describe("access model: the committed configs", () => {
         },
       ];
       const doc = policyDocument(statements);
-      const problems = await vocabularyProblems({ where: "fixture", kind: "resource", doc });
+      const problems = await vocabularyProblems({
+        where: "fixture",
+        type: "aws:s3/bucketPolicy:BucketPolicy",
+        kind: "resource",
+        doc,
+      });
       assert.ok(
         problems.some((p) => p.includes("A: action s3:GetObjects does not exist")),
         problems.join("\n"),

@@ -177,5 +177,5 @@ export function one(run: { resources: CapturedResource[] }, type: string): Captu
 }
 
 /** Parses a policy input the program sent as a JSON string. */
-export const policyOf = (r: CapturedResource, field = "policy"): PolicyDocument =>
+export const policyOf = (r: Pick<CapturedResource, "type" | "name" | "inputs">, field = "policy"): PolicyDocument =>
   parsePolicy(r.inputs[field], `${r.type} ${r.name} ${field}`);

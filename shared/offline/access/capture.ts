@@ -7,7 +7,7 @@ import { configKey, RawConfig, TARGET_DEFAULTS } from "../../program/config";
 import { SourceContract, validateContract } from "../../program/contract";
 import { UserError } from "../../program/errors";
 import { PolicyDocument } from "../../program/iam/document";
-import { ofType, policyOf, runProgram, StackRun } from "../run";
+import { CapturedResource, ofType, policyOf, runProgram, StackRun } from "../run";
 
 export interface Principal {
   accountId: string;
@@ -162,7 +162,10 @@ export async function captureDeployment(
 export type PolicyKind = "resource" | "identity" | "endpoint" | "trust";
 
 export interface GeneratedPolicy {
+  /** The resource's type and name and the field: "aws:s3/bucketPolicy:BucketPolicy <name> policy". */
   where: string;
+  /** The resource's type token. */
+  type: string;
   kind: PolicyKind;
   doc: PolicyDocument;
 }
@@ -175,11 +178,18 @@ const POLICY_FIELDS: Record<string, { field: string; kind: PolicyKind }[]> = {
   "aws:ec2/vpcEndpoint:VpcEndpoint": [{ field: "policy", kind: "endpoint" }],
 };
 
-/** Every policy document a stack sends, wherever it appears. */
-export function generatedPolicies(run: StackRun): GeneratedPolicy[] {
+/** Every policy document a stack sends, wherever it appears: in a run, or in a plan report's resources. */
+export function generatedPolicies(run: {
+  resources: Pick<CapturedResource, "type" | "name" | "inputs">[];
+}): GeneratedPolicy[] {
   return run.resources.flatMap((r) =>
     (POLICY_FIELDS[r.type] ?? [])
       .filter(({ field }) => typeof r.inputs[field] === "string")
-      .map(({ field, kind }) => ({ where: `${r.type} ${r.name} ${field}`, kind, doc: policyOf(r, field) })),
+      .map(({ field, kind }) => ({
+        where: `${r.type} ${r.name} ${field}`,
+        type: r.type,
+        kind,
+        doc: policyOf(r, field),
+      })),
   );
 }
