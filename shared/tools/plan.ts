@@ -186,6 +186,16 @@ export function humanReport(report: PlanReport, d: Deployment): string {
   return out.join("\n");
 }
 
+/** The plan's own verdict in a few lines: the counts, and each case that is not as expected. */
+export function verdict(report: PlanReport): string {
+  const bad = [...report.access, ...report.services].filter((r) => !r.ok);
+  const lines = [
+    `This checkout: ${report.access.length} access cases and ${report.services.length} service requests, ${bad.length} not as expected.`,
+  ];
+  for (const r of bad) lines.push(`  ✗ ${r.case}: ${r.principal} ${r.action} is ${r.result}, expected ${r.expected}`);
+  return lines.join("\n");
+}
+
 export const PLAN_TOOL = defineTool({
   name: "plan",
   summary: "Runs both stacks offline under Pulumi mocks and proves who can read what: no credentials, no Pulumi CLI.",
@@ -204,16 +214,38 @@ export const PLAN_TOOL = defineTool({
       path: true,
       description: "the target stack's config (default: Pulumi.target.yaml in the project)",
     },
+    base: {
+      type: "string",
+      value: "REF",
+      description:
+        "also plan the git revision REF, with its own code and stack files, and report what changed: access, then policies",
+    },
     json: { type: "boolean", description: "print the report as JSON instead of tables" },
   },
   async run(args, io): Promise<ExitCode> {
-    const { report, deployment } = await plan({
-      sourceConfig: args["source-config"] ?? path.join(PROJECT_ROOT, "Pulumi.source.yaml"),
-      targetConfig: args["target-config"] ?? path.join(PROJECT_ROOT, "Pulumi.target.yaml"),
-      cwd: io.cwd,
-    });
-    io.out(`${args.json ? JSON.stringify(report, null, 2) : humanReport(report, deployment)}\n`);
-    return exitCodeFor(report.access, report.services);
+    const files = {
+      source: args["source-config"] ?? path.join(PROJECT_ROOT, "Pulumi.source.yaml"),
+      target: args["target-config"] ?? path.join(PROJECT_ROOT, "Pulumi.target.yaml"),
+    };
+    // The base plans in its own process while this one plans here.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- a lazy load, typed by the import type
+    const base = args.base && (require("./plan-base") as typeof import("./plan-base")).planBase(args.base, files);
+    // Awaited below; a failing plan here must not leave its rejection unhandled.
+    if (base) base.catch(() => undefined);
+    const { report, deployment } = await plan({ sourceConfig: files.source, targetConfig: files.target, cwd: io.cwd });
+    const code = exitCodeFor(report.access, report.services);
+    if (!base || !args.base) {
+      io.out(`${args.json ? JSON.stringify(report, null, 2) : humanReport(report, deployment)}\n`);
+      return code;
+    }
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- a lazy load, typed by the import type
+    const { compare, humanChanges } = require("./plan-changes") as typeof import("./plan-changes");
+    const { sha, report: before } = await base;
+    const changes = compare(before, report, sha, args.base);
+    io.out(
+      `${args.json ? JSON.stringify({ ...report, changes }, null, 2) : `${humanChanges(changes, args.base)}\n\n${verdict(report)}`}\n`,
+    );
+    return code;
   },
 });
 

@@ -1,0 +1,124 @@
+/**
+ * Plans a git revision with its own code and its own stack files: the revision's tree goes into a
+ * temporary folder (`git archive`, so the checkout's index and worktrees stay untouched), beside
+ * this checkout's node_modules, and that revision's plan runs there as a process with --json.
+ */
+import { spawn } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { PROJECT_ROOT } from "../program/project";
+import { UserError } from "../program/errors";
+import type { PlanReport } from "./plan";
+
+export interface BasePlan {
+  ref: string;
+  sha: string;
+  report: PlanReport;
+}
+
+interface Ran {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function run(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = process.env): Promise<Ran> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on("data", (b: Buffer) => out.push(b));
+    child.stderr.on("data", (b: Buffer) => err.push(b));
+    child.on("error", reject);
+    child.on("close", (code) =>
+      resolve({ code, stdout: Buffer.concat(out).toString("utf8"), stderr: Buffer.concat(err).toString("utf8") }),
+    );
+  });
+}
+
+const firstLines = (text: string, n = 12): string => text.trim().split("\n").slice(0, n).join("\n");
+
+/** The commit REF names, and this project's folder inside the repository ("" at its top). */
+async function resolveRef(ref: string, root: string): Promise<{ sha: string; prefix: string }> {
+  const commit = await run("git", ["rev-parse", "--verify", "--quiet", `${ref}^{commit}`], root);
+  if (commit.code !== 0) {
+    const repo = await run("git", ["rev-parse", "--show-prefix"], root);
+    throw new UserError(
+      repo.code !== 0
+        ? `--base ${ref}: ${root} is not a git checkout (git says: ${firstLines(repo.stderr, 2)})`
+        : `--base ${ref}: not a commit in this repository (for a pull request's base, fetch it first: git fetch origin <branch>)`,
+    );
+  }
+  const prefix = await run("git", ["rev-parse", "--show-prefix"], root);
+  return { sha: commit.stdout.trim(), prefix: prefix.stdout.trim() };
+}
+
+/** Writes the revision's tree of this project into dir. */
+async function extract(sha: string, prefix: string, root: string, dir: string): Promise<void> {
+  const tar = `${dir}.tar`;
+  try {
+    const archived = await run("git", ["archive", "--format=tar", "-o", tar, prefix ? `${sha}:${prefix}` : sha], root);
+    if (archived.code !== 0) throw new UserError(`--base: git archive ${sha} failed: ${firstLines(archived.stderr)}`);
+    const unpacked = await run("tar", ["-xf", tar, "-C", dir], root);
+    if (unpacked.code !== 0) throw new UserError(`--base: unpacking ${sha} failed: ${firstLines(unpacked.stderr)}`);
+  } finally {
+    fs.rmSync(tar, { force: true });
+  }
+}
+
+/**
+ * The base's stack file for one of this checkout's: a file inside the project is read from the
+ * base revision at the same path; a file outside it is the same file for both.
+ */
+export function baseFile(file: string, root: string, dir: string, ref: string, flag: string): string {
+  const relative = path.relative(root, file);
+  if (relative.startsWith("..") || path.isAbsolute(relative)) return file;
+  const inBase = path.join(dir, relative);
+  if (!fs.existsSync(inBase))
+    throw new UserError(`--base ${ref}: the base revision has no ${relative} (${flag}), so it cannot be planned`);
+  return inBase;
+}
+
+/** Plans REF: its code, its stack files (or the same files outside the project), this checkout's node_modules. */
+export async function planBase(
+  ref: string,
+  files: { source: string; target: string },
+  root: string = PROJECT_ROOT,
+): Promise<BasePlan> {
+  const { sha, prefix } = await resolveRef(ref, root);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "plan-base-"));
+  try {
+    await extract(sha, prefix, root, dir);
+    const modules = path.join(dir, "node_modules");
+    if (!fs.existsSync(modules)) fs.symlinkSync(path.join(root, "node_modules"), modules, "dir");
+    const args = [
+      "--require",
+      "tsx/cjs",
+      "shared/tools/plan.ts",
+      "--json",
+      "--source-config",
+      baseFile(files.source, root, dir, ref, "--source-config"),
+      "--target-config",
+      baseFile(files.target, root, dir, ref, "--target-config"),
+    ];
+    // Not as an npm script: its INIT_CWD would point at the caller's folder.
+    const env = { ...process.env };
+    delete env.npm_lifecycle_event;
+    const planned = await run(process.execPath, args, dir, env);
+    let report: PlanReport | undefined;
+    try {
+      report = JSON.parse(planned.stdout) as PlanReport;
+    } catch {
+      report = undefined;
+    }
+    // Exit 1 is a plan whose cases are not all as expected: still the base's access.
+    if ((planned.code !== 0 && planned.code !== 1) || !report || !Array.isArray(report.access))
+      throw new UserError(
+        `--base ${ref} (${sha.slice(0, 12)}) cannot be planned: its plan exited ${String(planned.code)}:\n${firstLines(planned.stderr || planned.stdout)}`,
+      );
+    return { ref, sha, report };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,135 @@
+/**
+ * What changed between two plans: the cases whose answer changed (Allowed, Denied, or absent from
+ * one side), the principals that gain or lose access, and a unified diff of each policy that changed.
+ */
+import { createTwoFilesPatch } from "diff";
+import { generatedPolicies } from "../offline/access/capture";
+import type { PlanReport } from "./plan";
+import { table } from "./format";
+
+export type Answer = "Allowed" | "Denied" | "absent";
+
+export interface AccessChange {
+  case: string;
+  principal: string;
+  action: string;
+  resource: string;
+  before: Answer;
+  after: Answer;
+}
+
+export interface PolicyChange {
+  /** The stack, the resource's type and name, and the field: "source aws:kms/key:Key <name> policy". */
+  policy: string;
+  diff: string;
+}
+
+export interface Changes {
+  base: string;
+  access: AccessChange[];
+  policies: PolicyChange[];
+}
+
+type Row = PlanReport["access"][number];
+
+const caseKey = (r: Row): string => JSON.stringify([r.case, r.principal, r.action, r.resource]);
+
+/** Every case of a plan, the matrix's and the services', by case, principal, action and resource. */
+function answers(report: PlanReport): Map<string, { row: Row; answer: Answer }> {
+  const out = new Map<string, { row: Row; answer: Answer }>();
+  for (const row of [...report.access, ...report.services]) {
+    const key = caseKey(row);
+    if (out.has(key)) throw new Error(`two cases of one plan share a name, principal, action and resource: ${key}`);
+    out.set(key, { row, answer: row.result === "Allowed" ? "Allowed" : "Denied" });
+  }
+  return out;
+}
+
+export function accessChanges(base: PlanReport, head: PlanReport): AccessChange[] {
+  const before = answers(base);
+  const after = answers(head);
+  const changes: AccessChange[] = [];
+  for (const key of new Set([...before.keys(), ...after.keys()])) {
+    const b = before.get(key);
+    const a = after.get(key);
+    const row = (a ?? b)?.row;
+    if (!row || b?.answer === a?.answer) continue;
+    changes.push({
+      case: row.case,
+      principal: row.principal,
+      action: row.action,
+      resource: row.resource,
+      before: b?.answer ?? "absent",
+      after: a?.answer ?? "absent",
+    });
+  }
+  return changes;
+}
+
+/** Each stack's policies as pretty JSON, by stack and resource. */
+function policyTexts(report: PlanReport): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const [stack, plan] of [
+    ["source", report.source],
+    ["target", report.target],
+  ] as const)
+    for (const p of generatedPolicies(plan)) out.set(`${stack} ${p.where}`, `${JSON.stringify(p.doc, null, 2)}\n`);
+  return out;
+}
+
+export function policyChanges(base: PlanReport, head: PlanReport, baseLabel: string): PolicyChange[] {
+  const before = policyTexts(base);
+  const after = policyTexts(head);
+  const changes: PolicyChange[] = [];
+  for (const policy of [...new Set([...before.keys(), ...after.keys()])].sort()) {
+    const b = before.get(policy) ?? "";
+    const a = after.get(policy) ?? "";
+    if (a === b) continue;
+    const diff = createTwoFilesPatch(
+      b ? `${policy} (${baseLabel})` : "/dev/null",
+      a ? `${policy} (this checkout)` : "/dev/null",
+      b,
+      a,
+      undefined,
+      undefined,
+      { context: 3 },
+    );
+    // The patch's first line is jsdiff's "Index:"/"=====" header: the file lines name the policy.
+    changes.push({ policy, diff: diff.slice(diff.indexOf("--- ")) });
+  }
+  return changes;
+}
+
+export function compare(base: PlanReport, head: PlanReport, sha: string, ref: string): Changes {
+  return { base: sha, access: accessChanges(base, head), policies: policyChanges(base, head, ref) };
+}
+
+/** Principals with a case that became Allowed, and principals with one that no longer is. */
+export function principalsChanged(access: AccessChange[]): { gain: string[]; lose: string[] } {
+  const gain = new Set(access.filter((c) => c.after === "Allowed").map((c) => c.principal));
+  const lose = new Set(access.filter((c) => c.before === "Allowed").map((c) => c.principal));
+  return { gain: [...gain].sort(), lose: [...lose].sort() };
+}
+
+export function humanChanges(changes: Changes, ref: string): string {
+  const out = [`Access changes against ${ref} (${changes.base.slice(0, 12)}):`, ""];
+  if (changes.access.length === 0) out.push("No access changes.", "");
+  else {
+    out.push(
+      table(
+        ["case", "principal", "action", "resource", "before", "after"],
+        changes.access.map((c) => [c.case, c.principal, c.action, c.resource, c.before, `→ ${c.after}`]),
+      ),
+      "",
+    );
+    const { gain, lose } = principalsChanged(changes.access);
+    out.push(`Principals that gain access: ${gain.length > 0 ? gain.join(", ") : "none"}`);
+    out.push(`Principals that lose access: ${lose.length > 0 ? lose.join(", ") : "none"}`, "");
+  }
+  if (changes.policies.length === 0) out.push("No policy changes.");
+  else {
+    out.push(`Policy changes (${changes.policies.length}):`, "");
+    for (const p of changes.policies) out.push(p.diff.trimEnd(), "");
+  }
+  return out.join("\n").trimEnd();
+}

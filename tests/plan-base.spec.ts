@@ -1,0 +1,145 @@
+/**
+ * `npm run plan -- --base REF`: the base revision planned with its own code and stack files, in a
+ * scratch repository made of this checkout's files, and the access and policy changes against it.
+ */
+import { strict as assert } from "assert";
+import { execFileSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { parse, stringify } from "yaml";
+import { evaluateCases, accessCases, mutate } from "../shared/offline/access";
+import { PROJECT_ROOT } from "../shared/program/project";
+import { plan, PlanReport, verdict } from "../shared/tools/plan";
+import { BasePlan, planBase } from "../shared/tools/plan-base";
+import { accessChanges, compare, humanChanges, principalsChanged } from "../shared/tools/plan-changes";
+import { UserError } from "../shared/program/errors";
+
+const git = (cwd: string, ...args: string[]) =>
+  execFileSync("git", ["-c", "user.name=t", "-c", "user.email=t@example.com", ...args], { cwd, encoding: "utf8" });
+
+const NEW_CONSUMER = { accountId: "333333333333", roleName: "analytics-reader" };
+const NEW_ROLE = `arn:aws:iam::${NEW_CONSUMER.accountId}:role/${NEW_CONSUMER.roleName}`;
+
+/** A repository of this checkout's tracked files: commit 1 as they are, commit 2 grants one more consumer. */
+function scratchRepo(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "plan-base-repo-"));
+  const files = execFileSync("git", ["ls-files"], { cwd: PROJECT_ROOT, encoding: "utf8" }).split("\n").filter(Boolean);
+  for (const f of files) {
+    fs.mkdirSync(path.dirname(path.join(dir, f)), { recursive: true });
+    fs.copyFileSync(path.join(PROJECT_ROOT, f), path.join(dir, f));
+  }
+  git(dir, "init", "-q");
+  git(dir, "add", "-A");
+  git(dir, "commit", "-qm", "base");
+  const file = path.join(dir, "Pulumi.source.yaml");
+  const doc = parse(fs.readFileSync(file, "utf8")) as { config: Record<string, unknown> };
+  const consumers = doc.config["cross-account-s3-kms:consumers"] as unknown[];
+  doc.config["cross-account-s3-kms:consumers"] = [...consumers, NEW_CONSUMER];
+  fs.writeFileSync(file, stringify(doc));
+  git(dir, "commit", "-qam", "grant one more consumer");
+  fs.symlinkSync(path.join(PROJECT_ROOT, "node_modules"), path.join(dir, "node_modules"), "dir");
+  return dir;
+}
+
+const rejectsWith = async (p: Promise<unknown>, pattern: RegExp) =>
+  assert.rejects(p, (e: unknown) => e instanceof UserError && pattern.test(e.message));
+
+describe("plan --base: access changes against a git revision", function () {
+  this.timeout(60_000);
+  let repo: string;
+  let files: { source: string; target: string };
+  let head: PlanReport;
+  let base: BasePlan;
+
+  before(async () => {
+    repo = scratchRepo();
+    files = { source: path.join(repo, "Pulumi.source.yaml"), target: path.join(repo, "Pulumi.target.yaml") };
+    // The base in its own process while the head plans here, as the tool runs them.
+    const planning = planBase("HEAD~1", files, repo);
+    head = (await plan({ sourceConfig: files.source, targetConfig: files.target })).report;
+    base = await planning;
+  });
+  after(() => fs.rmSync(repo, { recursive: true, force: true }));
+
+  it("plans the base with its own stack file: the new consumer is absent there", () => {
+    assert.equal(base.sha, git(repo, "rev-parse", "HEAD~1").trim());
+    assert.ok(!base.report.access.some((r) => r.principal === NEW_ROLE));
+    assert.ok(head.access.some((r) => r.principal === NEW_ROLE));
+  });
+
+  it("lists exactly the new consumer's cases as changed, each absent before, and that consumer as gaining access", () => {
+    const changes = compare(base.report, head, base.sha, "HEAD~1");
+    const added = head.access.filter(
+      (r) => !base.report.access.some((b) => b.case === r.case && b.principal === r.principal),
+    );
+    assert.ok(added.length > 0);
+    assert.deepEqual(
+      changes.access.map((c) => [c.case, c.principal, c.before, c.after]),
+      added.map((r) => [r.case, r.principal, "absent", r.result === "Allowed" ? "Allowed" : "Denied"]),
+    );
+    assert.deepEqual(principalsChanged(changes.access), { gain: [NEW_ROLE], lose: [] });
+    const text = humanChanges(changes, "HEAD~1");
+    assert.ok(text.startsWith(`Access changes against HEAD~1 (${base.sha.slice(0, 12)}):`), text);
+    assert.match(text, new RegExp(`Principals that gain access: ${NEW_ROLE}`));
+  });
+
+  it("diffs each policy that names the consumers: the key policy and the bucket policy gain its account", () => {
+    const changes = compare(base.report, head, base.sha, "HEAD~1");
+    assert.deepEqual(changes.policies.map((p) => p.policy.split(" ").slice(0, 2).join(" ")).sort(), [
+      "source aws:kms/key:Key",
+      "source aws:s3/bucketPolicy:BucketPolicy",
+    ]);
+    for (const p of changes.policies) {
+      assert.match(p.diff, /^--- source .* \(HEAD~1\)\n\+\+\+ source .* \(this checkout\)\n@@ /);
+      assert.match(p.diff, new RegExp(`^\\+ +"arn:aws:iam::${NEW_CONSUMER.accountId}:root"`, "m"));
+    }
+  });
+
+  it("reports no changes against the same plan", () => {
+    const same = compare(head, head, base.sha, "HEAD");
+    assert.deepEqual([same.access, same.policies], [[], []]);
+    assert.match(humanChanges(same, "HEAD"), /^No access changes\.$/m);
+  });
+
+  it("turns a removed TLS deny into plain HTTP reads that become Allowed, and nothing else", async () => {
+    const { deployment } = await plan({ sourceConfig: files.source, targetConfig: files.target });
+    const open = mutate(deployment.policies, {
+      bucket: (s) => s.filter((x) => x.Sid !== "DenyInsecureTransport"),
+    });
+    const after: PlanReport = {
+      ...head,
+      access: await evaluateCases(open, deployment.contract, accessCases(open, deployment.contract)),
+    };
+    const changes = accessChanges(head, after);
+    assert.ok(changes.length > 0);
+    for (const c of changes) {
+      assert.match(c.case, /plain HTTP/);
+      assert.deepEqual([c.before, c.after], ["Denied", "Allowed"]);
+    }
+    assert.equal(changes.length, deployment.policies.consumers.length);
+    assert.match(verdict(after), new RegExp(`${changes.length} not as expected`));
+  });
+
+  it("refuses a ref that is not a commit, and a base without the stack file, before planning", async () => {
+    await rejectsWith(
+      planBase("no-such-branch", files, repo),
+      /--base no-such-branch: not a commit in this repository/,
+    );
+    const extra = path.join(repo, "Pulumi.extra.yaml");
+    fs.copyFileSync(files.source, extra);
+    await rejectsWith(
+      planBase("HEAD", { ...files, source: extra }, repo),
+      /--base HEAD: the base revision has no Pulumi\.extra\.yaml \(--source-config\)/,
+    );
+  });
+
+  it("says why a base cannot be planned: a revision without the plan tool exits 2 with its error", async () => {
+    git(repo, "rm", "-q", "shared/tools/plan.ts");
+    git(repo, "commit", "-qm", "no plan tool");
+    await rejectsWith(
+      planBase("HEAD", files, repo),
+      /--base HEAD \([0-9a-f]{12}\) cannot be planned: its plan exited 1:\n.*plan\.ts/s,
+    );
+  });
+});
