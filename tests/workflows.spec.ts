@@ -88,3 +88,123 @@ describe("CI workflows", () => {
     });
   });
 });
+
+describe("the pull request's access review", () => {
+  const preview = (parse(text("preview.yml")) as Workflow).jobs.test.steps ?? [];
+  let dir: string;
+  let calls: string;
+  before(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "review-"));
+    calls = path.join(dir, "calls");
+    // Stand-ins for npm and gh that log their arguments and answer as the test says.
+    fs.writeFileSync(
+      path.join(dir, "npm"),
+      [
+        "#!/usr/bin/env bash",
+        'echo "npm $*" >> "$CALLS"',
+        'case "$3" in',
+        '  plan) printf "Access changes against %s (0123456789ab):\\n%s\\n" "$6" "${STUB_PLAN_TEXT:-No access changes.}"; exit "${STUB_PLAN_EXIT:-0}" ;;',
+        '  analyze) echo "analyzer table"; exit "${STUB_ANALYZE_EXIT:-0}" ;;',
+        "esac",
+        "exit 99",
+      ].join("\n"),
+      { mode: 0o755 },
+    );
+    fs.writeFileSync(
+      path.join(dir, "gh"),
+      [
+        "#!/usr/bin/env bash",
+        'echo "gh $*" >> "$CALLS"',
+        'if [ "$2" = --paginate ]; then echo "${STUB_EXISTING:-}"; fi',
+      ].join("\n"),
+      { mode: 0o755 },
+    );
+  });
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  const run = (script: string, args: string[], env: Record<string, string> = {}) => {
+    fs.writeFileSync(calls, "");
+    const r = spawnSync("bash", [path.join(ROOT, ".ci", script), ...args], {
+      cwd: ROOT,
+      env: { PATH: `${dir}:${process.env.PATH}`, CALLS: calls, ...env },
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    return { status: r.status, stderr: r.stderr, calls: fs.readFileSync(calls, "utf8").trim().split("\n") };
+  };
+
+  it("the preview workflow fetches the history, reviews against the PR's base branch, and comments with it", () => {
+    const checkout = preview.find((s) => s.uses?.startsWith("actions/checkout@"));
+    assert.equal(checkout?.with?.["fetch-depth"], 0);
+    const review = preview.find((s) => s.id === "review");
+    assert.match(review?.run ?? "", /bash \.ci\/access-review "origin\/\$BASE_REF" "\$RUNNER_TEMP\/access-review\.md"/);
+    assert.match(review?.run ?? "", />> "\$GITHUB_STEP_SUMMARY"/);
+    assert.ok(preview.some((s) => /bash \.ci\/pr-comment .*"\$RUNNER_TEMP\/access-review\.md"/.test(s.run ?? "")));
+  });
+
+  it("writes both sections, skips the analyzer without credentials, and passes only when the plan does", () => {
+    const out = path.join(dir, "review.md");
+    const ok = run("access-review", ["origin/main", out]);
+    assert.equal(ok.status, 0, ok.stderr);
+    assert.deepEqual(ok.calls, ["npm run -s plan -- --base origin/main"]);
+    const md = fs.readFileSync(out, "utf8");
+    assert.ok(md.startsWith("<!-- access-review -->\n## Access review against `origin/main`"), md);
+    assert.match(
+      md,
+      /### Access and policy changes \(npm run plan -- --base origin\/main\): exit 0\n\n```text\nAccess changes against origin\/main/,
+    );
+    assert.match(
+      md,
+      /### IAM Access Analyzer \(npm run analyze -- --base origin\/main\): exit skipped\n\n```text\nNo AWS credentials/,
+    );
+    assert.equal(run("access-review", ["origin/main", out], { STUB_PLAN_EXIT: "1" }).status, 1);
+  });
+
+  it("runs the analyzer with credentials, fails on its findings, and cuts a long section", () => {
+    const out = path.join(dir, "review.md");
+    const env = { AWS_ACCESS_KEY_ID: "AKIAEXAMPLE", STUB_ANALYZE_EXIT: "1" };
+    const r = run("access-review", ["origin/main", out], env);
+    assert.equal(r.status, 1);
+    assert.deepEqual(r.calls, ["npm run -s plan -- --base origin/main", "npm run -s analyze -- --base origin/main"]);
+    assert.match(fs.readFileSync(out, "utf8"), /IAM Access Analyzer .*: exit 1\n\n```text\nanalyzer table/);
+    run("access-review", ["origin/main", out], {
+      ...env,
+      STUB_PLAN_TEXT: "x".repeat(500),
+      ACCESS_REVIEW_SECTION_LIMIT: "100",
+    });
+    const md = fs.readFileSync(out, "utf8");
+    assert.match(md, /\n\.\.\. cut at 100 characters: the job's log has the whole output\n```/);
+    assert.ok(md.length < 1000);
+  });
+
+  it("posts one comment per PR, and updates it on the next push", () => {
+    const env = { GITHUB_REPOSITORY: "o/r", GH_TOKEN: "t" };
+    const body = path.join(dir, "body.md");
+    fs.writeFileSync(body, "<!-- access-review -->\nreview");
+    const first = run("pr-comment", ["7", body], env);
+    assert.equal(first.status, 0, first.stderr);
+    assert.equal(first.calls[1], `gh api -X POST repos/o/r/issues/7/comments -F body=@${body}`);
+    const again = run("pr-comment", ["7", body], { ...env, STUB_EXISTING: "42" });
+    assert.equal(again.calls[1], `gh api -X PATCH repos/o/r/issues/comments/42 -F body=@${body}`);
+  });
+
+  it("finds its earlier comment by the marker, not another bot's", function () {
+    const probe = spawnSync("jq", ["--version"], { encoding: "utf8" });
+    if (probe.error) {
+      console.log("      skipped: jq is not installed (gh evaluates the same filter with its built-in jq)");
+      return this.skip();
+    }
+    const filter = /--jq "(.+)" \| tail/.exec(fs.readFileSync(path.join(ROOT, ".ci", "pr-comment"), "utf8"))?.[1];
+    assert.ok(filter);
+    const comments = [
+      { id: 1, body: "Pulumi preview: <!-- access-review --> quoted" },
+      { id: 2, body: "<!-- access-review -->\nold review" },
+      { id: 3, body: "a person's comment" },
+    ];
+    const r = spawnSync("jq", [filter.replace(/\\"/g, '"').replace("$marker", "<!-- access-review -->")], {
+      input: JSON.stringify(comments),
+      encoding: "utf8",
+    });
+    assert.equal(r.stdout.trim(), "2");
+  });
+});
