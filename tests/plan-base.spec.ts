@@ -10,8 +10,9 @@ import * as path from "path";
 import { parse, stringify } from "yaml";
 import { evaluateCases, accessCases, mutate } from "../shared/offline/access";
 import { PROJECT_ROOT } from "../shared/program/project";
-import { plan, PlanReport, verdict } from "../shared/tools/plan";
-import { BasePlan, planBase } from "../shared/tools/plan-base";
+import { plan, PLAN_TOOL, PlanReport, verdict } from "../shared/tools/plan";
+import { BasePlan, planBase, startBase } from "../shared/tools/plan-base";
+import { runToolCaptured } from "../shared/tools/cli";
 import { accessChanges, compare, humanChanges, principalsChanged } from "../shared/tools/plan-changes";
 import { UserError } from "../shared/program/errors";
 
@@ -132,6 +133,23 @@ describe("plan --base: access changes against a git revision", function () {
       planBase("HEAD", { ...files, source: extra }, repo),
       /--base HEAD: the base revision has no Pulumi\.extra\.yaml \(--source-config\)/,
     );
+  });
+
+  it("cancels the base's plan when this checkout's config is bad, and exits 2 with that config's message", async () => {
+    const bad = path.join(repo, "bad.yaml");
+    fs.writeFileSync(bad, stringify({ config: { "aws:region": "us-west-2" } }));
+    let aborted = false;
+    const started = await startBase("HEAD~1", files, repo);
+    started.report.catch((e: unknown) => (aborted = e instanceof Error && e.name === "AbortError"));
+    started.cancel();
+    await started.report.then(
+      () => assert.fail("the cancelled plan answered"),
+      () => undefined,
+    );
+    assert.ok(aborted);
+    const r = await runToolCaptured(PLAN_TOOL, ["--base", "HEAD", "--source-config", bad]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /^plan: --source-config .*bad\.yaml: /);
   });
 
   it("says why a base cannot be planned: a revision without the plan tool exits 2 with its error", async () => {

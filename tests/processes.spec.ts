@@ -93,6 +93,13 @@ const CASES: Case[] = [
     code: 0,
     stdout: ["usage: npm run plan -- [options]", "--source-config FILE", "exit codes: 0"],
   },
+  {
+    name: "plan: --base outside a git checkout",
+    script: "plan",
+    args: ["--base", "main"],
+    code: 2,
+    stderr: [/--base main: .* is not a git checkout/],
+  },
   // plan: files
   {
     name: "plan: a missing file",
@@ -355,6 +362,7 @@ const CASES: Case[] = [
     code: 2,
     stderr: ["needs one AWS profile per account: set aws:profile in both"],
   },
+  { name: "analyze: a bad option", script: "analyze", args: ["--bogus"], code: 2, stderr: ["unknown option --bogus"] },
   // bench
   {
     name: "bench: --help answers at once",

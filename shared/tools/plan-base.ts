@@ -23,9 +23,15 @@ interface Ran {
   stderr: string;
 }
 
-function run(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = process.env): Promise<Ran> {
+function run(
+  cmd: string,
+  args: string[],
+  cwd: string,
+  env: NodeJS.ProcessEnv = process.env,
+  signal?: AbortSignal,
+): Promise<Ran> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(cmd, args, { cwd, env, signal, stdio: ["ignore", "pipe", "pipe"] });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on("data", (b: Buffer) => out.push(b));
@@ -80,19 +86,33 @@ export function baseFile(file: string, root: string, dir: string, ref: string, f
   return inBase;
 }
 
-/** Plans REF: its code, its stack files (or the same files outside the project), this checkout's node_modules. */
-export async function planBase(
+/** A base whose ref, tree and stack files were found, planning in its own process. */
+export interface StartedBase {
+  sha: string;
+  report: Promise<PlanReport>;
+  /** Stops the base's plan: this checkout's plan failed, so its answer is not needed. */
+  cancel(): void;
+}
+
+/**
+ * Starts planning REF: its code, its stack files (or the same files outside the project), this
+ * checkout's node_modules. Resolves once the ref and the files are checked, so a bad --base fails
+ * before anything heavy runs; the plan itself goes on in `report`.
+ */
+export async function startBase(
   ref: string,
   files: { source: string; target: string },
   root: string = PROJECT_ROOT,
-): Promise<BasePlan> {
+): Promise<StartedBase> {
   const { sha, prefix } = await resolveRef(ref, root);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "plan-base-"));
+  const cleanup = () => fs.rmSync(dir, { recursive: true, force: true });
+  let args: string[];
   try {
     await extract(sha, prefix, root, dir);
     const modules = path.join(dir, "node_modules");
     if (!fs.existsSync(modules)) fs.symlinkSync(path.join(root, "node_modules"), modules, "dir");
-    const args = [
+    args = [
       "--require",
       "tsx/cjs",
       "shared/tools/plan.ts",
@@ -102,23 +122,41 @@ export async function planBase(
       "--target-config",
       baseFile(files.target, root, dir, ref, "--target-config"),
     ];
-    // Not as an npm script: its INIT_CWD would point at the caller's folder.
-    const env = { ...process.env };
-    delete env.npm_lifecycle_event;
-    const planned = await run(process.execPath, args, dir, env);
-    let report: PlanReport | undefined;
-    try {
-      report = JSON.parse(planned.stdout) as PlanReport;
-    } catch {
-      report = undefined;
-    }
-    // Exit 1 is a plan whose cases are not all as expected: still the base's access.
-    if ((planned.code !== 0 && planned.code !== 1) || !report || !Array.isArray(report.access))
-      throw new UserError(
-        `--base ${ref} (${sha.slice(0, 12)}) cannot be planned: its plan exited ${String(planned.code)}:\n${firstLines(planned.stderr || planned.stdout)}`,
-      );
-    return { ref, sha, report };
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
+  } catch (e) {
+    cleanup();
+    throw e;
   }
+  // Not as an npm script: its INIT_CWD would point at the caller's folder.
+  const env = { ...process.env };
+  delete env.npm_lifecycle_event;
+  const controller = new AbortController();
+  const report = run(process.execPath, args, dir, env, controller.signal)
+    .then((planned) => {
+      let parsed: PlanReport | undefined;
+      try {
+        parsed = JSON.parse(planned.stdout) as PlanReport;
+      } catch {
+        parsed = undefined;
+      }
+      // Exit 1 is a plan whose cases are not all as expected: still the base's access.
+      if ((planned.code !== 0 && planned.code !== 1) || !parsed || !Array.isArray(parsed.access))
+        throw new UserError(
+          `--base ${ref} (${sha.slice(0, 12)}) cannot be planned: its plan exited ${String(planned.code)}:\n${firstLines(planned.stderr || planned.stdout)}`,
+        );
+      return parsed;
+    })
+    .finally(cleanup);
+  // The caller awaits it after its own plan: until then, a rejection is not unhandled.
+  report.catch(() => undefined);
+  return { sha, report, cancel: () => controller.abort() };
+}
+
+/** Plans REF to the end. */
+export async function planBase(
+  ref: string,
+  files: { source: string; target: string },
+  root: string = PROJECT_ROOT,
+): Promise<BasePlan> {
+  const started = await startBase(ref, files, root);
+  return { ref, sha: started.sha, report: await started.report };
 }

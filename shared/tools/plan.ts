@@ -227,21 +227,28 @@ export const PLAN_TOOL = defineTool({
       source: args["source-config"] ?? path.join(PROJECT_ROOT, "Pulumi.source.yaml"),
       target: args["target-config"] ?? path.join(PROJECT_ROOT, "Pulumi.target.yaml"),
     };
-    // The base plans in its own process while this one plans here.
-    // eslint-disable-next-line @typescript-eslint/no-require-imports -- a lazy load, typed by the import type
-    const base = args.base && (require("./plan-base") as typeof import("./plan-base")).planBase(args.base, files);
-    // Awaited below; a failing plan here must not leave its rejection unhandled.
-    if (base) base.catch(() => undefined);
-    const { report, deployment } = await plan({ sourceConfig: files.source, targetConfig: files.target, cwd: io.cwd });
+    // The base plans in its own process while this one plans here; a bad ref fails first.
+    const base =
+      args.base === undefined
+        ? undefined
+        : // eslint-disable-next-line @typescript-eslint/no-require-imports -- a lazy load, typed by the import type
+          await (require("./plan-base") as typeof import("./plan-base")).startBase(args.base, files);
+    let planned: Awaited<ReturnType<typeof plan>>;
+    try {
+      planned = await plan({ sourceConfig: files.source, targetConfig: files.target, cwd: io.cwd });
+    } catch (e) {
+      base?.cancel();
+      throw e;
+    }
+    const { report, deployment } = planned;
     const code = exitCodeFor(report.access, report.services);
-    if (!base || !args.base) {
+    if (!base || args.base === undefined) {
       io.out(`${args.json ? JSON.stringify(report, null, 2) : humanReport(report, deployment)}\n`);
       return code;
     }
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- a lazy load, typed by the import type
     const { compare, humanChanges } = require("./plan-changes") as typeof import("./plan-changes");
-    const { sha, report: before } = await base;
-    const changes = compare(before, report, sha, args.base);
+    const changes = compare(await base.report, report, base.sha, args.base);
     io.out(
       `${args.json ? JSON.stringify({ ...report, changes }, null, 2) : `${humanChanges(changes, args.base)}\n\n${verdict(report)}`}\n`,
     );
