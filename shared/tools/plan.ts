@@ -125,6 +125,36 @@ export async function plan(args: PlanArgs): Promise<{ report: PlanReport; deploy
   };
 }
 
+/** The stack files a tool's --source-config and --target-config name, or the project's. */
+export const stackFiles = (args: { "source-config"?: string; "target-config"?: string }) => ({
+  source: args["source-config"] ?? path.join(PROJECT_ROOT, "Pulumi.source.yaml"),
+  target: args["target-config"] ?? path.join(PROJECT_ROOT, "Pulumi.target.yaml"),
+});
+
+/**
+ * This checkout's plan and, given a git ref, the base's (plan-base.ts): a bad ref fails before
+ * anything heavy runs, the base plans in its own process meanwhile, and stops if this plan fails.
+ */
+export async function planWithBase(
+  files: { source: string; target: string },
+  ref: string | undefined,
+  cwd: string,
+): Promise<{ report: PlanReport; deployment: Deployment; base?: { sha: string; report: PlanReport } }> {
+  const started =
+    ref === undefined
+      ? undefined
+      : // eslint-disable-next-line @typescript-eslint/no-require-imports -- a lazy load, typed by the import type
+        await (require("./plan-base") as typeof import("./plan-base")).startBase(ref, files);
+  let planned: Awaited<ReturnType<typeof plan>>;
+  try {
+    planned = await plan({ sourceConfig: files.source, targetConfig: files.target, cwd });
+  } catch (e) {
+    started?.cancel();
+    throw e;
+  }
+  return { ...planned, base: started && { sha: started.sha, report: await started.report } };
+}
+
 export const exitCodeFor = (...results: AccessResult[][]): ExitCode => (results.flat().every((r) => r.ok) ? 0 : 1);
 
 const pretty = (doc: PolicyDocument): string => JSON.stringify(doc, null, 2);
@@ -223,24 +253,7 @@ export const PLAN_TOOL = defineTool({
     json: { type: "boolean", description: "print the report as JSON instead of tables" },
   },
   async run(args, io): Promise<ExitCode> {
-    const files = {
-      source: args["source-config"] ?? path.join(PROJECT_ROOT, "Pulumi.source.yaml"),
-      target: args["target-config"] ?? path.join(PROJECT_ROOT, "Pulumi.target.yaml"),
-    };
-    // The base plans in its own process while this one plans here; a bad ref fails first.
-    const base =
-      args.base === undefined
-        ? undefined
-        : // eslint-disable-next-line @typescript-eslint/no-require-imports -- a lazy load, typed by the import type
-          await (require("./plan-base") as typeof import("./plan-base")).startBase(args.base, files);
-    let planned: Awaited<ReturnType<typeof plan>>;
-    try {
-      planned = await plan({ sourceConfig: files.source, targetConfig: files.target, cwd: io.cwd });
-    } catch (e) {
-      base?.cancel();
-      throw e;
-    }
-    const { report, deployment } = planned;
+    const { report, deployment, base } = await planWithBase(stackFiles(args), args.base, io.cwd);
     const code = exitCodeFor(report.access, report.services);
     if (!base || args.base === undefined) {
       io.out(`${args.json ? JSON.stringify(report, null, 2) : humanReport(report, deployment)}\n`);
@@ -248,7 +261,7 @@ export const PLAN_TOOL = defineTool({
     }
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- a lazy load, typed by the import type
     const { compare, humanChanges } = require("./plan-changes") as typeof import("./plan-changes");
-    const changes = compare(await base.report, report, base.sha, args.base);
+    const changes = compare(base.report, report, base.sha, args.base);
     io.out(
       `${args.json ? JSON.stringify({ ...report, changes }, null, 2) : `${humanChanges(changes, args.base)}\n\n${verdict(report)}`}\n`,
     );

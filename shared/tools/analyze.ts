@@ -1,0 +1,99 @@
+/**
+ * `npm run analyze`: IAM Access Analyzer on the policies the program renders, planned offline
+ * (nothing deployed): ValidatePolicy on each, CheckNoPublicAccess on the bucket and key policies,
+ * CheckAccessNotGranted on the consumers' grants, and with --base CheckNoNewAccess against a git
+ * revision's policies. Credentials of any account (the default chain, or --profile). Exit 0 when every check passes, 1 when one fails, 2 when it cannot start.
+ */
+import { UserError } from "../program/errors";
+import { defineTool, EXIT, Failure, toolMain } from "./cli";
+import { table } from "./format";
+import { PLAN_TOOL, planWithBase, stackFiles } from "./plan";
+import type { CheckResult } from "./analyze-checks";
+
+/** What the tool needs, said wherever credentials or permissions are missing. */
+export const ANALYZE_NEEDS =
+  "analyze needs credentials of any AWS account allowed to call access-analyzer:ValidatePolicy, " +
+  "access-analyzer:CheckNoPublicAccess, access-analyzer:CheckAccessNotGranted and access-analyzer:CheckNoNewAccess " +
+  "(e.g. AWS_PROFILE=<profile>, or --profile <profile>).";
+export const ANALYZE_BILLING =
+  "The custom policy checks (CheckNoPublicAccess, CheckAccessNotGranted, CheckNoNewAccess) are billed per call by AWS; ValidatePolicy is free.";
+
+export const summary = (checks: CheckResult[]): string => {
+  const failed = checks.filter((c) => !c.ok).length;
+  const skipped = checks.filter((c) => c.result === "skipped").length;
+  const billed = checks.filter((c) => c.check !== "ValidatePolicy").reduce((n, c) => n + c.calls, 0);
+  return (
+    `IAM Access Analyzer: ${checks.length} checks, ${checks.length - failed - skipped} passed, ${failed} failed, ` +
+    `${skipped} skipped; ${billed} billed custom policy check calls`
+  );
+};
+
+/** The human report: one row per check and policy, then the summary line. */
+export const humanReport = (checks: CheckResult[]): string =>
+  [
+    table(
+      ["check", "policy", "result", "detail"],
+      checks.map((c) => [c.check, c.policy, c.result, c.detail]),
+    ),
+    "",
+    summary(checks),
+  ].join("\n");
+
+export const ANALYZE_TOOL = defineTool({
+  name: "analyze",
+  summary:
+    "Runs IAM Access Analyzer's policy validation and custom policy checks on every policy the offline plan renders (nothing deployed).",
+  details: [
+    "Exit 1 means an ERROR or SECURITY_WARNING finding, a policy that may be public, or a consumer's grant of a write, delete or policy action.",
+    ANALYZE_NEEDS,
+    ANALYZE_BILLING,
+  ].join("\n"),
+  options: {
+    "source-config": PLAN_TOOL.options["source-config"],
+    "target-config": PLAN_TOOL.options["target-config"],
+    base: {
+      type: "string",
+      value: "REF",
+      description:
+        "also plan the git revision REF (its own code and stack files) and check each changed policy for new access against its version there (CheckNoNewAccess)",
+    },
+    json: { type: "boolean", description: "print the checks as JSON instead of a table" },
+    region: {
+      type: "string",
+      value: "REGION",
+      description: "the region of the Access Analyzer endpoint (default: the source stack file's aws:region)",
+    },
+    profile: {
+      type: "string",
+      value: "NAME",
+      description: "the AWS profile whose credentials call Access Analyzer (default: the default credential chain)",
+    },
+  },
+  async run(args, io) {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- zod comes with the rules: only once the arguments parsed
+    const { REGION } = require("../program/config/rules") as typeof import("../program/config/rules");
+    if (args.region !== undefined && !REGION.test(args.region))
+      throw new UserError(`--region = ${JSON.stringify(args.region)}: must be an AWS region code, e.g. us-west-2`);
+    const { report, deployment, base } = await planWithBase(stackFiles(args), args.base, io.cwd);
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- the AWS SDK: only once the plan ran
+    const checks = require("./analyze-checks") as typeof import("./analyze-checks");
+    const region = args.region ?? report.source.region;
+    const results = await checks.analyzePolicies(checks.analyzerClient(region, args.profile), {
+      policies: checks.stackPolicies(deployment),
+      accounts: { source: report.source.accountId, target: report.target.accountId },
+      base: base && checks.stackPolicies(base.report),
+    });
+    const credentials = args.profile ? `profile "${args.profile}"` : "the default credential chain";
+    io.out(
+      args.json
+        ? `${JSON.stringify({ region, checks: results, summary: summary(results) }, null, 2)}\n`
+        : `IAM Access Analyzer in ${region}, with ${credentials}, on the offline plan's policies:\n\n${humanReport(results)}\n`,
+    );
+    const failed = results.filter((c) => !c.ok).length;
+    if (failed > 0)
+      throw new Failure(`${failed} of ${results.length} checks failed (see the ${args.json ? "JSON" : "table"} above)`);
+    return EXIT.ok;
+  },
+});
+
+if (require.main === module) toolMain(ANALYZE_TOOL);
