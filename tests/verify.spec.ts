@@ -2,6 +2,7 @@ import { strict as assert } from "assert";
 import { createHash } from "crypto";
 import { Readable } from "stream";
 import { EC2Client, GetConsoleOutputCommand } from "@aws-sdk/client-ec2";
+import { IAMClient } from "@aws-sdk/client-iam";
 import { GetKeyPolicyCommand, KMSClient } from "@aws-sdk/client-kms";
 import {
   GetBucketPolicyCommand,
@@ -81,6 +82,7 @@ function world() {
     targetS3: new S3Client({ region: "us-west-2" }),
     targetEc2: new EC2Client({ region: "us-west-2" }),
     targetSts: new STSClient({ region: "us-west-2" }),
+    targetIam: new IAMClient({ region: "us-west-2" }),
   };
   const m = {
     sourceS3: mockClient(clients.sourceS3),
@@ -88,6 +90,8 @@ function world() {
     targetS3: mockClient(clients.targetS3),
     targetEc2: mockClient(clients.targetEc2),
     targetSts: mockClient(clients.targetSts),
+    // The diagnosis's reads (tests/verify-diagnose.spec.ts): unanswered here, so it notes what it could not read.
+    targetIam: mockClient(clients.targetIam),
   };
   m.sourceS3
     .on(HeadObjectCommand)

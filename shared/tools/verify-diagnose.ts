@@ -1,0 +1,230 @@
+/**
+ * The diagnosis of `npm run verify`: when a check fails, which link of the reader's copy is broken
+ * and what to change. It reads the live state (verify-live.ts), finds the links that need no
+ * evaluation and reads AWS's own AccessDenied text (verify-links.ts), and evaluates the copy's two
+ * requests with the offline plan's access model (shared/offline/access) on the LIVE policies.
+ */
+import type { AccessPolicies, AccessRequest } from "../offline/access";
+import { SourceContract } from "../program/contract";
+import { parseRoleArn, s3ViaService } from "../program/iam/arn";
+import { PolicyDocument } from "../program/iam/document";
+import type { TargetReport, VerifyClients } from "./verify-checks";
+import { errorText, LivePolicy, LiveState, readLive } from "./verify-live";
+import { BrokenLink, deletedRoles, fromMessage, LinkKind, SOURCE_FIX, structural, TARGET_FIX } from "./verify-links";
+
+export type { BrokenLink, LinkKind } from "./verify-links";
+
+export interface Diagnosis {
+  links: BrokenLink[];
+  /** What the diagnosis could not read or evaluate, and other remarks. */
+  notes: string[];
+}
+
+type Access = typeof import("../offline/access");
+type Verdict = Awaited<ReturnType<Access["evaluate"]>>;
+
+/** The policies of one evaluation; an absent one is replaced by a policy that allows exactly the request. */
+interface World {
+  bucket?: PolicyDocument;
+  key?: PolicyDocument;
+  identity?: PolicyDocument[];
+  endpoint?: PolicyDocument;
+}
+
+const allowing = (r: AccessRequest, principal?: PolicyDocument["Statement"][number]["Principal"]): PolicyDocument => ({
+  Version: "2012-10-17",
+  Statement: [
+    {
+      Sid: "StandIn",
+      Effect: "Allow",
+      Action: r.action,
+      Resource: r.resource,
+      ...(principal && { Principal: principal }),
+    },
+  ],
+});
+
+async function verdict(access: Access, src: SourceContract, r: AccessRequest, w: World): Promise<Verdict> {
+  // The resource stand-in names the role itself, not "*": a public policy would meet RestrictPublicBuckets.
+  const open = allowing(r, { AWS: `arn:aws:iam::${r.principal?.accountId}:role/${r.principal?.roleName}` });
+  // Block Public Access is taken to be on, as the program sets it: no grant this diagnosis reads is public.
+  const policies: AccessPolicies = {
+    bucket: w.bucket ?? open,
+    key: w.key ?? open,
+    consumers: [],
+    restrictPublicBuckets: true,
+    uploads: [],
+  };
+  return access.evaluate(policies, src, r, w.identity ?? [allowing(r)], w.endpoint ?? allowing(r, "*"));
+}
+
+const verb = (v: Verdict): string => (v === "ExplicitlyDenied" ? "explicitly denies" : "does not allow");
+
+interface Request {
+  r: AccessRequest;
+  /** "s3:GetObject on arn:… for arn:…", as a diagnosis line says it. */
+  what: string;
+  resource: { kind: LinkKind; policy?: LivePolicy; world: (d: PolicyDocument) => World; fix: string };
+}
+
+/**
+ * Which policies deny the copy's two requests. Each policy is evaluated in ISOLATION: that policy
+ * live, every other one replaced by a stand-in that allows exactly the request. A policy that
+ * denies on its own is a broken link. This is more robust than the flip test (replace one policy
+ * by an allow-all, see whether the verdict turns Allowed), which names nothing when two links are
+ * broken at once, and than the simulator's per-policy analysis, which `evaluate` does not return.
+ * The permissions boundary goes through the identity slot: alone there, it allows exactly what it
+ * bounds. A policy that could not be read is taken to allow, and the notes say so.
+ */
+async function denials(src: SourceContract, tgt: TargetReport, live: LiveState): Promise<BrokenLink[]> {
+  const role = parseRoleArn(tgt.roleArn);
+  if (!role) return [];
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- the AGPL simulator: loaded only when a check failed
+  const access = require("../offline/access") as Access;
+  const objectArn = `${src.bucketArn}/${tgt.objectKey}`;
+  const region = live.bucketRegion ?? src.region;
+  const regionFirst = region !== src.region ? "fix the region first (above); " : "";
+  const granted = src.consumerRoleArns.includes(tgt.roleArn) || src.consumerOrg !== null;
+  const sourceFix = granted
+    ? SOURCE_FIX
+    : `add { accountId: "${role.accountId}", roleName: ${role.roleName} } to consumers in Pulumi.source.yaml and run npm run deploy`;
+  const requests: Request[] = [
+    {
+      r: {
+        principal: role,
+        action: "s3:GetObject",
+        resource: objectArn,
+        resourceAccount: src.accountId,
+        // A gateway endpoint serves only its own region's S3 (a region mismatch is its own link).
+        throughEndpoint: Boolean(live.endpoint) && (live.targetRegion ?? region) === region,
+      },
+      what: `s3:GetObject on ${objectArn} for ${tgt.roleArn}`,
+      resource: { kind: "bucket-policy", policy: live.bucketPolicy, world: (d) => ({ bucket: d }), fix: sourceFix },
+    },
+  ];
+  // S3 calls KMS only for an object under the stack's key (another key is its own broken link).
+  if (!live.object || live.object.keyId === src.keyArn)
+    requests.push({
+      r: {
+        principal: role,
+        action: "kms:Decrypt",
+        resource: src.keyArn,
+        resourceAccount: src.accountId,
+        // With Bucket Key on, S3's encryption context is the bucket's ARN; without it, the object's.
+        viaS3: { region, bucketArn: live.object?.bucketKey === false ? objectArn : src.bucketArn },
+      },
+      what: `kms:Decrypt for ${tgt.roleArn} via ${s3ViaService(region)}`,
+      resource: {
+        kind: "key-policy",
+        policy: live.keyPolicy,
+        world: (d) => ({ key: d }),
+        fix: regionFirst + sourceFix,
+      },
+    });
+
+  const links: BrokenLink[] = [];
+  for (const q of requests) {
+    const liveWorld: World = {
+      ...(q.resource.policy && q.resource.world(q.resource.policy.doc)),
+      identity: live.rolePolicies?.map((p) => p.doc),
+      endpoint: live.endpoint?.doc,
+    };
+    const full = await verdict(access, src, q.r, liveWorld);
+    const before = links.length;
+    const { policy } = q.resource;
+    if (policy) {
+      const v = await verdict(access, src, q.r, q.resource.world(policy.doc));
+      if (v !== "Allowed")
+        links.push({ kind: q.resource.kind, problem: `${policy.name} ${verb(v)} ${q.what}`, fix: q.resource.fix });
+    }
+    if (live.rolePolicies) links.push(...(await identityLinks(access, src, q, live.rolePolicies, tgt.roleArn)));
+    if (live.boundary) {
+      const v = await verdict(access, src, q.r, { identity: [live.boundary.doc] });
+      if (v !== "Allowed")
+        links.push({
+          kind: "boundary",
+          problem: `${live.boundary.name} of ${tgt.roleArn} ${verb(v)} ${q.what}`,
+          fix: `widen the boundary to allow ${q.r.action} on ${q.r.resource}, or unset permissionsBoundaryArn in Pulumi.target.yaml; then npm run deploy -- --stack target`,
+        });
+    }
+    if (live.endpoint && q.r.throughEndpoint) {
+      const v = await verdict(access, src, q.r, { endpoint: live.endpoint.doc });
+      if (v !== "Allowed")
+        links.push({ kind: "endpoint", problem: `${live.endpoint.name} ${verb(v)} ${q.what}`, fix: TARGET_FIX });
+    }
+    if (full !== "Allowed" && links.length === before)
+      links.push({
+        kind: "combination",
+        problem: `the live policies together deny ${q.what}, though none does alone`,
+        fix: "compare the live policies with npm run plan's, statement by statement",
+      });
+  }
+  return links;
+}
+
+/** The role's identity policies in the identity slot; on an explicit deny, the policy that denies. */
+async function identityLinks(access: Access, src: SourceContract, q: Request, policies: LivePolicy[], roleArn: string) {
+  const v = await verdict(access, src, q.r, { identity: policies.map((p) => p.doc) });
+  if (v === "Allowed") return [];
+  if (v === "ImplicitlyDenied")
+    return [
+      {
+        kind: "identity" as const,
+        problem:
+          policies.length === 0
+            ? `the reader role ${roleArn} has no identity policy, so nothing allows ${q.what}`
+            : `no policy of the reader role (${policies.map((p) => p.name).join("; ")}) allows ${q.what}`,
+        fix: TARGET_FIX,
+      },
+    ];
+  const denying: BrokenLink[] = [];
+  for (const p of policies)
+    if ((await verdict(access, src, q.r, { identity: [p.doc] })) === "ExplicitlyDenied")
+      denying.push({
+        kind: "identity",
+        problem: `${p.name} explicitly denies ${q.what}`,
+        fix: "this project does not write Deny statements into the role: remove that statement or detach the policy",
+      });
+  return denying;
+}
+
+/**
+ * The diagnosis. `failure` is what AWS said to the reader: the boot script's FAILED line (the aws
+ * cli's error text) or an S3ServiceException. Never throws: what it cannot read, it notes.
+ */
+export async function diagnose(
+  src: SourceContract,
+  tgt: TargetReport,
+  c: VerifyClients,
+  failure?: string | Error,
+): Promise<Diagnosis> {
+  const links: BrokenLink[] = [];
+  const notes: string[] = [];
+  try {
+    const live = await readLive(src, tgt, c);
+    notes.push(...live.unreadable.map((u) => `could not read ${u}`));
+    if (live.unreadable.length > 0) notes.push("the evaluation took what it could not read to allow");
+    links.push(...structural(src, tgt, live, notes), ...deletedRoles(live));
+    links.push(...(await denials(src, tgt, live)));
+  } catch (e) {
+    notes.push(`the diagnosis stopped early: ${errorText(e)}`);
+  }
+  const text = failure instanceof Error ? failure.message : (failure ?? "");
+  const told = text ? fromMessage(text, src, tgt) : undefined;
+  // AWS names one policy type even when several deny: keep its word only where the evaluation found nothing of that kind.
+  if (told && !links.some((l) => l.kind === told.kind)) links.push(told);
+  return { links, notes };
+}
+
+export function renderDiagnosis(d: Diagnosis): string {
+  const lines = ["Diagnosis"];
+  if (d.links.length === 0)
+    lines.push(
+      d.notes.some((n) => n.startsWith("could not") || n.startsWith("the diagnosis"))
+        ? "- no broken link in what could be read (see the notes)"
+        : "- all links hold: the live policies allow the reader's s3:GetObject and the kms:Decrypt S3 makes for it",
+    );
+  for (const l of d.links) lines.push(`- ${l.problem}.`, `  To fix: ${l.fix}.`);
+  for (const n of d.notes) lines.push(`- note: ${n}.`);
+  return lines.join("\n");
+}

@@ -1,0 +1,199 @@
+/**
+ * The live state `npm run verify` diagnoses: every policy and setting that decides the reader's
+ * copy, read from both accounts. A read that fails (AccessDenied for the verifying principal, a
+ * throttle) is recorded in `unreadable`, never thrown: the diagnosis says what it could not see.
+ */
+import { DescribeInstancesCommand, DescribeVpcEndpointsCommand } from "@aws-sdk/client-ec2";
+import {
+  GetInstanceProfileCommand,
+  GetPolicyCommand,
+  GetPolicyVersionCommand,
+  GetRoleCommand,
+  GetRolePolicyCommand,
+  IAMClient,
+  ListAttachedRolePoliciesCommand,
+  ListRolePoliciesCommand,
+} from "@aws-sdk/client-iam";
+import { GetKeyPolicyCommand } from "@aws-sdk/client-kms";
+import { GetBucketLocationCommand, GetBucketPolicyCommand, HeadObjectCommand } from "@aws-sdk/client-s3";
+import { SourceContract } from "../program/contract";
+import { parseRoleArn } from "../program/iam/arn";
+import { parsePolicy, PolicyDocument } from "../program/iam/document";
+import type { TargetReport, VerifyClients } from "./verify-checks";
+
+export interface LivePolicy {
+  /** How the diagnosis names it: "the key policy (arn:…)", "the inline policy x of role y". */
+  name: string;
+  doc: PolicyDocument;
+}
+
+export interface LiveObject {
+  sse?: string;
+  keyId?: string;
+  bucketKey: boolean;
+}
+
+/** What was read; a field left undefined could not be read (see `unreadable`). */
+export interface LiveState {
+  bucketPolicy?: LivePolicy;
+  keyPolicy?: LivePolicy;
+  /** The reader role's inline and managed policies. */
+  rolePolicies?: LivePolicy[];
+  /** False when IAM says the reader role does not exist. */
+  roleExists?: boolean;
+  /** The role's permissions boundary; null when it has none. */
+  boundary?: LivePolicy | null;
+  /** The S3 gateway endpoint of the instance's VPC; null when the VPC has none. */
+  endpoint?: LivePolicy | null;
+  /** The instance profile's ARN and its roles' ARNs; null when the instance has no profile. */
+  profile?: { arn: string; roles: string[] } | null;
+  object?: LiveObject;
+  bucketRegion?: string;
+  targetRegion?: string;
+  /** What could not be read, and AWS's answer. */
+  unreadable: string[];
+}
+
+export const errorText = (e: unknown): string => (e instanceof Error ? `${e.name}: ${e.message}` : String(e));
+
+/** IAM returns policy documents URL-encoded (RFC 3986); S3, KMS and EC2 return plain JSON. */
+const decoded = (text: string | undefined): string | undefined =>
+  text === undefined || text.trimStart().startsWith("{") ? text : decodeURIComponent(text);
+
+const live = (name: string, text: string | undefined): LivePolicy => ({
+  name,
+  doc: parsePolicy(decoded(text), name),
+});
+
+/** GetBucketLocation answers null for us-east-1 and "EU" for the oldest eu-west-1 buckets. */
+const regionOfLocation = (l: string | undefined): string => (!l ? "us-east-1" : l === "EU" ? "eu-west-1" : l);
+
+async function managedPolicy(iam: IAMClient, arn: string, name: string): Promise<LivePolicy> {
+  const p = await iam.send(new GetPolicyCommand({ PolicyArn: arn }));
+  const version = p?.Policy?.DefaultVersionId;
+  if (!version) throw new Error(`GetPolicy returned no default version for ${arn}`);
+  const v = await iam.send(new GetPolicyVersionCommand({ PolicyArn: arn, VersionId: version }));
+  return live(name, v?.PolicyVersion?.Document);
+}
+
+/** The role's inline policies (ListRolePolicies, GetRolePolicy) and managed ones (ListAttachedRolePolicies). */
+async function rolePolicies(iam: IAMClient, role: string): Promise<LivePolicy[]> {
+  const out: LivePolicy[] = [];
+  let marker: string | undefined;
+  do {
+    const page = await iam.send(new ListRolePoliciesCommand({ RoleName: role, Marker: marker }));
+    for (const name of page?.PolicyNames ?? []) {
+      const p = await iam.send(new GetRolePolicyCommand({ RoleName: role, PolicyName: name }));
+      out.push(live(`the inline policy ${name} of role ${role}`, p?.PolicyDocument));
+    }
+    marker = page?.IsTruncated ? page.Marker : undefined;
+  } while (marker);
+  do {
+    const page = await iam.send(new ListAttachedRolePoliciesCommand({ RoleName: role, Marker: marker }));
+    for (const a of page?.AttachedPolicies ?? [])
+      if (a.PolicyArn) out.push(await managedPolicy(iam, a.PolicyArn, `the managed policy ${a.PolicyArn}`));
+    marker = page?.IsTruncated ? page.Marker : undefined;
+  } while (marker);
+  return out;
+}
+
+/** The instance's profile and VPC, then the VPC's S3 gateway endpoint (the one the boot script's request passes). */
+async function instanceSide(c: VerifyClients, tgt: TargetReport, region: string, state: LiveState): Promise<void> {
+  const out = await c.targetEc2.send(new DescribeInstancesCommand({ InstanceIds: [tgt.instanceId] }));
+  const instance = out?.Reservations?.[0]?.Instances?.[0];
+  if (!instance) throw new Error(`DescribeInstances found no instance ${tgt.instanceId}`);
+  const profileArn = instance.IamInstanceProfile?.Arn;
+  if (!profileArn) state.profile = null;
+  else {
+    const name = profileArn.split("/").pop() ?? profileArn;
+    await attempt(state, `the instance profile ${profileArn}`, async () => {
+      const p = await c.targetIam.send(new GetInstanceProfileCommand({ InstanceProfileName: name }));
+      state.profile = { arn: profileArn, roles: (p?.InstanceProfile?.Roles ?? []).map((r) => r.Arn ?? "") };
+    });
+  }
+  if (!instance.VpcId) return;
+  const vpcId = instance.VpcId;
+  await attempt(state, `the S3 endpoints of ${vpcId}`, async () => {
+    const e = await c.targetEc2.send(
+      new DescribeVpcEndpointsCommand({
+        Filters: [
+          { Name: "vpc-id", Values: [vpcId] },
+          { Name: "service-name", Values: [`com.amazonaws.${region}.s3`] },
+        ],
+      }),
+    );
+    const gateway = (e?.VpcEndpoints ?? []).find((x) => x.VpcEndpointType === "Gateway");
+    state.endpoint = gateway
+      ? live(`the policy of the S3 gateway endpoint ${gateway.VpcEndpointId} in ${vpcId}`, gateway.PolicyDocument)
+      : null;
+  });
+}
+
+/** Runs one read; a failure is written down, not thrown. */
+async function attempt(state: LiveState, what: string, read: () => Promise<void>): Promise<void> {
+  try {
+    await read();
+  } catch (e) {
+    state.unreadable.push(`${what}: ${errorText(e)}`);
+  }
+}
+
+const nameOf = (e: unknown): string => (e instanceof Error ? e.name : "");
+
+/** The region a client is configured for: SDK clients resolve it through a provider. */
+async function regionOf(client: { config: { region: unknown } }): Promise<string | undefined> {
+  const r = client.config.region;
+  const v: unknown = typeof r === "function" ? await (r as () => Promise<unknown>)() : r;
+  return typeof v === "string" ? v : undefined;
+}
+
+export async function readLive(src: SourceContract, tgt: TargetReport, c: VerifyClients): Promise<LiveState> {
+  const state: LiveState = { unreadable: [] };
+  const roleName = parseRoleArn(tgt.roleArn)?.roleName;
+  await attempt(state, `the policy of bucket ${src.bucketName}`, async () => {
+    try {
+      const p = await c.sourceS3.send(new GetBucketPolicyCommand({ Bucket: src.bucketName }));
+      state.bucketPolicy = live(`the bucket policy of ${src.bucketName}`, p?.Policy);
+    } catch (e) {
+      if (nameOf(e) !== "NoSuchBucketPolicy") throw e;
+      state.bucketPolicy = {
+        name: `the bucket policy of ${src.bucketName} (none)`,
+        doc: { Version: "2012-10-17", Statement: [] },
+      };
+    }
+  });
+  await attempt(state, `the key policy of ${src.keyArn}`, async () => {
+    const p = await c.sourceKms.send(new GetKeyPolicyCommand({ KeyId: src.keyArn, PolicyName: "default" }));
+    state.keyPolicy = live(`the key policy (${src.keyArn})`, p?.Policy);
+  });
+  await attempt(state, `the encryption of s3://${src.bucketName}/${tgt.objectKey}`, async () => {
+    const h = await c.sourceS3.send(new HeadObjectCommand({ Bucket: src.bucketName, Key: tgt.objectKey }));
+    state.object = { sse: h?.ServerSideEncryption, keyId: h?.SSEKMSKeyId, bucketKey: h?.BucketKeyEnabled === true };
+  });
+  await attempt(state, `the region of bucket ${src.bucketName}`, async () => {
+    const l = await c.sourceS3.send(new GetBucketLocationCommand({ Bucket: src.bucketName }));
+    state.bucketRegion = regionOfLocation(l?.LocationConstraint);
+  });
+  state.targetRegion = await regionOf(c.targetEc2);
+  if (roleName) {
+    await attempt(state, `the reader role ${roleName}`, async () => {
+      try {
+        const r = await c.targetIam.send(new GetRoleCommand({ RoleName: roleName }));
+        state.roleExists = true;
+        const arn = r?.Role?.PermissionsBoundary?.PermissionsBoundaryArn;
+        state.boundary = arn ? await managedPolicy(c.targetIam, arn, `the permissions boundary ${arn}`) : null;
+      } catch (e) {
+        if (nameOf(e) !== "NoSuchEntityException" && nameOf(e) !== "NoSuchEntity") throw e;
+        state.roleExists = false;
+      }
+    });
+    if (state.roleExists !== false)
+      await attempt(state, `the policies of role ${roleName}`, async () => {
+        state.rolePolicies = await rolePolicies(c.targetIam, roleName);
+      });
+  }
+  await attempt(state, `the instance ${tgt.instanceId}`, () =>
+    instanceSide(c, tgt, state.targetRegion ?? src.region, state),
+  );
+  return state;
+}

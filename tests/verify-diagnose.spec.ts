@@ -1,0 +1,413 @@
+import { strict as assert } from "assert";
+import { createHash } from "crypto";
+import { Readable } from "stream";
+import {
+  DescribeInstancesCommand,
+  DescribeVpcEndpointsCommand,
+  EC2Client,
+  GetConsoleOutputCommand,
+} from "@aws-sdk/client-ec2";
+import {
+  GetInstanceProfileCommand,
+  GetPolicyCommand,
+  GetPolicyVersionCommand,
+  GetRoleCommand,
+  GetRolePolicyCommand,
+  IAMClient,
+  IAMServiceException,
+  ListAttachedRolePoliciesCommand,
+  ListRolePoliciesCommand,
+} from "@aws-sdk/client-iam";
+import { GetKeyPolicyCommand, KMSClient } from "@aws-sdk/client-kms";
+import {
+  GetBucketLocationCommand,
+  GetBucketPolicyCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  S3Client,
+  S3ServiceException,
+} from "@aws-sdk/client-s3";
+import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
+import { sdkStreamMixin } from "@smithy/util-stream";
+import { mockClient } from "aws-sdk-client-mock";
+import { captureDeployment, Deployment } from "../shared/offline/access";
+import { SOURCE_BASE, TARGET_BASE } from "../shared/offline/fixtures";
+import { ofType } from "../shared/offline/run";
+import { PolicyDocument, Statement } from "../shared/program/iam/document";
+import { parseTargetOutputs, report, TargetReport, verify, VerifyClients } from "../shared/tools/verify-checks";
+import { diagnose, Diagnosis, LinkKind } from "../shared/tools/verify-diagnose";
+import { fromMessage } from "../shared/tools/verify-links";
+
+const BODY = "object body from account A\n";
+const SHA = createHash("sha256").update(BODY).digest("hex");
+const ROLE = "arn:aws:iam::222222222222:role/account-b-role";
+const PROFILE = "arn:aws:iam::222222222222:instance-profile/reader-profile";
+const OTHER_KEY = "arn:aws:kms:us-west-2:111111111111:key/00000000-1111-2222-3333-444444444444";
+const BOUNDARY = "arn:aws:iam::222222222222:policy/s3-only-boundary";
+/** What S3 says to a cross-account caller outside its organization: no policy type. */
+const PLAIN_DENIED = "An error occurred (AccessDenied) when calling the GetObject operation: Access Denied";
+
+/** The program's policies, rendered once under mocks: what a deploy leaves live. */
+let d: Deployment;
+let tgt: TargetReport;
+let inlineName: string;
+before(async () => {
+  d = await captureDeployment(SOURCE_BASE, TARGET_BASE);
+  tgt = parseTargetOutputs(d.target.outputs);
+  inlineName = String(ofType(d.target, "aws:iam/rolePolicy:RolePolicy")[0].inputs.name);
+});
+
+/** One account pair's live state, as the mocks serve it; each test breaks one link. */
+interface Live {
+  bucket: PolicyDocument;
+  key: PolicyDocument;
+  identity: PolicyDocument;
+  endpoint: PolicyDocument;
+  keyId: string;
+  location: string;
+  targetRegion: string;
+  boundary?: PolicyDocument;
+  console: string;
+}
+
+const healthy = (): Live => ({
+  bucket: d.policies.bucket,
+  key: d.policies.key,
+  identity: d.policies.consumers[0].identity[0],
+  endpoint: d.policies.consumers[0].endpoint as PolicyDocument,
+  keyId: d.contract.keyArn,
+  location: d.contract.region,
+  targetRegion: d.contract.region,
+  console: `CROSS_ACCOUNT_COPY OK ${tgt.objectKey} sha256=${SHA}`,
+});
+
+/** A copy of a policy with its statements changed. */
+const edit = (doc: PolicyDocument, change: (s: Statement[]) => Statement[]): PolicyDocument => {
+  const copy = JSON.parse(JSON.stringify(doc)) as PolicyDocument;
+  return { ...copy, Statement: change(copy.Statement) };
+};
+const without = (sid: string) => (s: Statement[]) => s.filter((x) => x.Sid !== sid);
+/** The boot script's marker when the copy failed with the aws cli's error text. */
+const failedWith = (text: string) => `CROSS_ACCOUNT_COPY FAILED after 9 attempts in 300000ms: ${text}`;
+
+function world(l: Live) {
+  const region = l.targetRegion;
+  const clients: VerifyClients = {
+    sourceS3: new S3Client({ region: "us-west-2" }),
+    sourceKms: new KMSClient({ region: "us-west-2" }),
+    targetS3: new S3Client({ region: "us-west-2" }),
+    targetEc2: new EC2Client({ region }),
+    targetSts: new STSClient({ region }),
+    targetIam: new IAMClient({ region }),
+  };
+  const m = {
+    sourceS3: mockClient(clients.sourceS3),
+    sourceKms: mockClient(clients.sourceKms),
+    targetS3: mockClient(clients.targetS3),
+    targetEc2: mockClient(clients.targetEc2),
+    targetSts: mockClient(clients.targetSts),
+    targetIam: mockClient(clients.targetIam),
+  };
+  m.sourceS3
+    .on(HeadObjectCommand)
+    .resolves({ ServerSideEncryption: "aws:kms", SSEKMSKeyId: l.keyId, BucketKeyEnabled: true });
+  m.sourceS3.on(GetBucketPolicyCommand).resolves({ Policy: JSON.stringify(l.bucket) });
+  m.sourceS3.on(GetBucketLocationCommand).resolves({ LocationConstraint: l.location as "us-west-2" });
+  m.sourceS3.on(GetObjectCommand).callsFake(() => ({ Body: sdkStreamMixin(Readable.from([Buffer.from(BODY)])) }));
+  m.sourceKms.on(GetKeyPolicyCommand).resolves({ Policy: JSON.stringify(l.key) });
+  m.targetEc2
+    .on(GetConsoleOutputCommand)
+    .resolves({ Output: Buffer.from(`[  5.1] cloud-init: booting\n${l.console}\n`).toString("base64") });
+  m.targetEc2.on(DescribeInstancesCommand).resolves({
+    Reservations: [
+      { Instances: [{ InstanceId: tgt.instanceId, VpcId: "vpc-0abc", IamInstanceProfile: { Arn: PROFILE } }] },
+    ],
+  });
+  m.targetEc2.on(DescribeVpcEndpointsCommand).resolves({
+    VpcEndpoints: [
+      { VpcEndpointId: "vpce-0abc", VpcEndpointType: "Gateway", PolicyDocument: JSON.stringify(l.endpoint) },
+    ],
+  });
+  const role = {
+    Path: "/",
+    RoleName: "account-b-role",
+    RoleId: "AROAEXAMPLE1234567890",
+    Arn: ROLE,
+    CreateDate: new Date(0),
+  };
+  m.targetIam.on(GetRoleCommand).resolves({
+    Role: { ...role, ...(l.boundary && { PermissionsBoundary: { PermissionsBoundaryArn: BOUNDARY } }) },
+  });
+  m.targetIam.on(ListRolePoliciesCommand).resolves({ PolicyNames: [inlineName], IsTruncated: false });
+  // IAM answers policy documents URL-encoded.
+  m.targetIam.on(GetRolePolicyCommand).resolves({
+    RoleName: "account-b-role",
+    PolicyName: inlineName,
+    PolicyDocument: encodeURIComponent(JSON.stringify(l.identity)),
+  });
+  m.targetIam.on(ListAttachedRolePoliciesCommand).resolves({ AttachedPolicies: [], IsTruncated: false });
+  m.targetIam.on(GetPolicyCommand).resolves({ Policy: { Arn: BOUNDARY, DefaultVersionId: "v1" } });
+  m.targetIam
+    .on(GetPolicyVersionCommand)
+    .resolves({ PolicyVersion: { Document: encodeURIComponent(JSON.stringify(l.boundary ?? {})) } });
+  m.targetIam.on(GetInstanceProfileCommand).resolves({
+    InstanceProfile: {
+      Path: "/",
+      InstanceProfileName: "reader-profile",
+      InstanceProfileId: "AIPA0",
+      Arn: PROFILE,
+      CreateDate: new Date(0),
+      Roles: [role],
+    },
+  });
+  m.targetSts
+    .on(GetCallerIdentityCommand)
+    .resolves({ Account: "222222222222", Arn: "arn:aws:sts::222222222222:assumed-role/Admin/alice" });
+  m.targetS3.on(GetObjectCommand).rejects(
+    new S3ServiceException({
+      name: "AccessDenied",
+      $fault: "client",
+      $metadata: { httpStatusCode: 403 },
+      message: "Access Denied",
+    }),
+  );
+  return { clients, m };
+}
+
+/** A clock that only moves when verify sleeps: no wall-clock wait. */
+const clock = () => {
+  let t = 0;
+  return {
+    waitSeconds: 60,
+    pollSeconds: 15,
+    now: () => t,
+    sleep: (ms: number) => ((t += ms), Promise.resolve()),
+    log: () => undefined,
+  };
+};
+
+async function verified(l: Live) {
+  const checks = await verify(d.contract, tgt, world(l).clients, clock());
+  assert.ok(
+    checks.some((c) => !c.ok),
+    `expected a failing check in ${JSON.stringify(checks)}`,
+  );
+  assert.ok(checks.diagnosis, "a failing check comes with a diagnosis");
+  return { checks, diagnosis: checks.diagnosis };
+}
+
+const kinds = (x: Diagnosis): LinkKind[] => x.links.map((l) => l.kind);
+const problem = (x: Diagnosis, kind: LinkKind): string => {
+  const l = x.links.find((y) => y.kind === kind);
+  assert.ok(l, `no ${kind} link in ${JSON.stringify(x, null, 2)}`);
+  return `${l.problem} / ${l.fix}`;
+};
+
+describe("npm run verify: the diagnosis names the broken link (AWS SDK calls mocked)", () => {
+  it("healthy: every check passes and there is no diagnosis; asked anyway, all links hold", async () => {
+    const { clients } = world(healthy());
+    const checks = await verify(d.contract, tgt, clients, clock());
+    assert.deepEqual(
+      checks.filter((c) => !c.ok),
+      [],
+    );
+    assert.equal(checks.diagnosis, undefined);
+    assert.doesNotMatch(report(checks), /Diagnosis/);
+    const x = await diagnose(d.contract, tgt, clients);
+    assert.deepEqual(x, { links: [], notes: [] });
+  });
+
+  it("key policy: the consumer's decrypt statement removed", async () => {
+    const { checks, diagnosis } = await verified({
+      ...healthy(),
+      key: edit(d.policies.key, without("ConsumerDecryptViaS3")),
+      console: failedWith(PLAIN_DENIED),
+    });
+    assert.deepEqual(kinds(diagnosis), ["key-policy"]);
+    assert.match(
+      problem(diagnosis, "key-policy"),
+      new RegExp(
+        `^the key policy \\(${d.contract.keyArn}\\) does not allow kms:Decrypt for ${ROLE} via s3\\.us-west-2\\.amazonaws\\.com`,
+      ),
+    );
+    assert.match(problem(diagnosis, "key-policy"), /npm run deploy -- --stack source/);
+    const grant = checks.find((c) => c.check.includes("live key policy"));
+    assert.deepEqual(grant && [grant.ok, grant.detail], [
+      false,
+      "no Allow for kms:Decrypt names a role by aws:PrincipalArn",
+    ]);
+    const text = report(checks);
+    assert.ok(text.indexOf("Diagnosis") > text.indexOf("passed,"), "the diagnosis follows the checks table");
+  });
+
+  it("bucket policy: the consumer role missing from the grant", async () => {
+    const bucket = JSON.parse(
+      JSON.stringify(d.policies.bucket).split(ROLE).join("arn:aws:iam::222222222222:role/someone-else"),
+    ) as PolicyDocument;
+    const { diagnosis } = await verified({ ...healthy(), bucket, console: failedWith(PLAIN_DENIED) });
+    assert.deepEqual(kinds(diagnosis), ["bucket-policy"]);
+    assert.match(
+      problem(diagnosis, "bucket-policy"),
+      new RegExp(
+        `the bucket policy of ${d.contract.bucketName} does not allow s3:GetObject on ${d.contract.bucketArn}/${tgt.objectKey} for ${ROLE}`,
+      ),
+    );
+  });
+
+  it("role policy: the identity statement for the objects missing", async () => {
+    const { diagnosis } = await verified({
+      ...healthy(),
+      identity: edit(d.policies.consumers[0].identity[0], without("ReadObjects")),
+      console: failedWith(PLAIN_DENIED),
+    });
+    assert.deepEqual(kinds(diagnosis), ["identity"]);
+    assert.match(
+      problem(diagnosis, "identity"),
+      new RegExp(
+        `no policy of the reader role \\(the inline policy ${inlineName} of role account-b-role\\) allows s3:GetObject`,
+      ),
+    );
+    assert.match(problem(diagnosis, "identity"), /--stack target/);
+  });
+
+  it("endpoint policy: a restrictive S3 gateway endpoint policy", async () => {
+    const endpoint = edit(d.policies.consumers[0].endpoint as PolicyDocument, (s) =>
+      s.map((x) => ({ ...x, Resource: "arn:aws:s3:::some-other-bucket/*" })),
+    );
+    const { diagnosis } = await verified({ ...healthy(), endpoint, console: failedWith(PLAIN_DENIED) });
+    assert.deepEqual(kinds(diagnosis), ["endpoint"]);
+    assert.match(
+      problem(diagnosis, "endpoint"),
+      /^the policy of the S3 gateway endpoint vpce-0abc in vpc-0abc does not allow s3:GetObject/,
+    );
+  });
+
+  it("an object under another key than the stack's", async () => {
+    const { diagnosis } = await verified({ ...healthy(), keyId: OTHER_KEY, console: failedWith(PLAIN_DENIED) });
+    assert.deepEqual(kinds(diagnosis), ["object"]);
+    assert.match(
+      problem(diagnosis, "object"),
+      new RegExp(`encrypted under ${OTHER_KEY}, not the stack's key ${d.contract.keyArn}`),
+    );
+    assert.match(problem(diagnosis, "object"), /--sse aws:kms --sse-kms-key-id/);
+  });
+
+  it("an SCP deny, from the AccessDenied text of the boot script's FAILED line", async () => {
+    const text = `An error occurred (AccessDenied) when calling the GetObject operation: User: arn:aws:sts::222222222222:assumed-role/account-b-role/${tgt.instanceId} is not authorized to perform: s3:GetObject on resource: "${d.contract.bucketArn}/${tgt.objectKey}" with an explicit deny in a service control policy`;
+    const { diagnosis } = await verified({ ...healthy(), console: failedWith(text) });
+    assert.deepEqual(kinds(diagnosis), ["scp"]);
+    assert.match(problem(diagnosis, "scp"), /organization of account 222222222222 denies s3:GetObject/);
+    assert.match(problem(diagnosis, "scp"), /outside this project: ask the organization's administrators/);
+  });
+
+  it("a region mismatch: the instance runs in another region than the bucket", async () => {
+    const { diagnosis } = await verified({
+      ...healthy(),
+      targetRegion: "us-east-1",
+      console: failedWith("Connect timeout on endpoint URL"),
+    });
+    assert.deepEqual(kinds(diagnosis), ["region"]);
+    assert.match(problem(diagnosis, "region"), /the instance runs in us-east-1 and the bucket is in us-west-2/);
+    assert.match(problem(diagnosis, "region"), /set aws:region: us-west-2 in Pulumi\.target\.yaml/);
+  });
+
+  it("a permissions boundary that leaves out the decrypt", async () => {
+    const boundary: PolicyDocument = {
+      Version: "2012-10-17",
+      Statement: [{ Sid: "S3Only", Effect: "Allow", Action: "s3:*", Resource: "*" }],
+    };
+    const { diagnosis } = await verified({ ...healthy(), boundary, console: failedWith(PLAIN_DENIED) });
+    assert.deepEqual(kinds(diagnosis), ["boundary"]);
+    assert.match(
+      problem(diagnosis, "boundary"),
+      new RegExp(`the permissions boundary ${BOUNDARY} of ${ROLE} does not allow kms:Decrypt`),
+    );
+  });
+
+  it("flags an AROA unique ID in the key policy: a role that was deleted", async () => {
+    const key = edit(d.policies.key, (s) =>
+      s.map((x) => (x.Sid === "ConsumerDecryptViaS3" ? { ...x, Principal: { AWS: "AROA3XFRBF535PLBIFPI4" } } : x)),
+    );
+    const { diagnosis } = await verified({ ...healthy(), key, console: failedWith(PLAIN_DENIED) });
+    assert.deepEqual(kinds(diagnosis).sort(), ["deleted-role", "key-policy"]);
+    assert.match(
+      problem(diagnosis, "deleted-role"),
+      /names AROA3XFRBF535PLBIFPI4 in statement ConsumerDecryptViaS3: the unique ID of a deleted role/,
+    );
+    assert.match(problem(diagnosis, "deleted-role"), /redeploy the source stack/);
+  });
+
+  it("says what it could not read (AccessDenied on GetRolePolicy) instead of crashing", async () => {
+    const bucket = edit(d.policies.bucket, without("ConsumerRead"));
+    const { clients, m } = world({ ...healthy(), bucket, console: failedWith(PLAIN_DENIED) });
+    m.targetIam.on(GetRolePolicyCommand).rejects(
+      new IAMServiceException({
+        name: "AccessDenied",
+        $fault: "client",
+        $metadata: { httpStatusCode: 403 },
+        message:
+          "User: arn:aws:sts::222222222222:assumed-role/Admin/alice is not authorized to perform: iam:GetRolePolicy",
+      }),
+    );
+    const checks = await verify(d.contract, tgt, clients, clock());
+    const x = checks.diagnosis as Diagnosis;
+    assert.deepEqual(kinds(x), ["bucket-policy"]);
+    assert.match(
+      x.notes.join("\n"),
+      /could not read the policies of role account-b-role: AccessDenied: .*iam:GetRolePolicy/,
+    );
+    assert.match(x.notes.join("\n"), /the evaluation took what it could not read to allow/);
+    assert.match(report(checks), /- note: could not read the policies of role account-b-role/);
+  });
+
+  it("reads an S3ServiceException's detailed message: the endpoint policy", async () => {
+    const e = new S3ServiceException({
+      name: "AccessDenied",
+      $fault: "client",
+      $metadata: { httpStatusCode: 403 },
+      message: `User: arn:aws:sts::222222222222:assumed-role/account-b-role/i-0abc is not authorized to perform: s3:GetObject on resource: "${d.contract.bucketArn}/${tgt.objectKey}" because no VPC endpoint policy allows the s3:GetObject action`,
+    });
+    const x = await diagnose(d.contract, tgt, world(healthy()).clients, e);
+    assert.deepEqual(kinds(x), ["endpoint"]);
+  });
+
+  it("turns each of AWS's AccessDenied phrasings into its link", () => {
+    const who = "User: arn:aws:sts::222222222222:assumed-role/account-b-role/i-0abc is not authorized to perform:";
+    const cases: [string, LinkKind | undefined][] = [
+      [
+        `${who} s3:GetObject on resource: "x" because no resource-based policy allows the s3:GetObject action`,
+        "bucket-policy",
+      ],
+      [
+        `${who} s3:GetObject on resource: "x" because no identity-based policy allows the s3:GetObject action`,
+        "identity",
+      ],
+      [`${who} s3:GetObject on resource: "x" with an explicit deny in a VPC endpoint policy`, "endpoint"],
+      [
+        `${who} s3:GetObject on resource: "x" because no permissions boundary allows the s3:GetObject action`,
+        "boundary",
+      ],
+      [`${who} s3:GetObject on resource: "x" with an explicit deny in a resource control policy`, "rcp"],
+      [
+        `${who} kms:Decrypt on resource: "k" because no resource-based policy allows the kms:Decrypt action`,
+        "key-policy",
+      ],
+      [
+        `${who} kms:Decrypt on the resource associated with this ciphertext because no identity-based policy allows the kms:Decrypt action`,
+        "identity",
+      ],
+      [
+        "An error occurred (AccessDenied) when calling the GetObject operation: The ciphertext refers to a customer master key that does not exist, does not exist in this region, or you are not allowed to access it.",
+        "key-policy",
+      ],
+      [`${who} kms:Decrypt on resource: k`, "key-policy"],
+      [PLAIN_DENIED, undefined],
+    ];
+    for (const [text, kind] of cases) assert.equal(fromMessage(text, d.contract, tgt)?.kind, kind, text);
+    const kmsResource = fromMessage(cases[5][0], d.contract, tgt);
+    assert.match(
+      kmsResource?.problem ?? "",
+      new RegExp(`the key policy \\(${d.contract.keyArn}\\) does not allow kms:Decrypt`),
+    );
+  });
+});
