@@ -1,5 +1,6 @@
 import { strict as assert } from "assert";
 import {
+  AccessCase,
   AccessPolicies,
   AccessResult,
   accessCases,
@@ -7,9 +8,11 @@ import {
   captureDeployment,
   Deployment,
   evaluate,
+  evaluateAll,
   evaluateCases,
   generatedPolicies,
   mutate,
+  PARALLEL_FROM,
   serviceCases,
   Principal,
   vocabularyProblems,
@@ -17,7 +20,7 @@ import {
 import { RawConfig } from "../shared/program/config";
 import { policyDocument, Statement } from "../shared/program/iam/document";
 import { actionsOf } from "../shared/offline/policy-queries";
-import { committedConfig } from "../shared/offline/fixtures";
+import { committedConfig, manyConsumers, sourceGranting, TARGET_BASE } from "../shared/offline/fixtures";
 
 const SOURCE = committedConfig("source");
 const TARGET = committedConfig("target");
@@ -369,5 +372,36 @@ describe("access model: an organization-wide grant", () => {
       await canDownload({ ...open, restrictPublicBuckets: false }, d.contract, outsider, me, d.contract.objectKeys[0]),
       true,
     );
+  });
+});
+
+describe("access model: a large matrix on every core", function () {
+  this.timeout(60_000);
+  let d: Deployment;
+  let cases: AccessCase[];
+  before(async () => {
+    const consumers = [
+      { accountId: "222222222222", roleName: "account-b-role" },
+      ...manyConsumers(Math.ceil(PARALLEL_FROM / 18)),
+    ];
+    d = await captureDeployment(sourceGranting(consumers), { ...TARGET_BASE });
+    cases = accessCases(d.policies, d.contract);
+    assert.ok(cases.length >= PARALLEL_FROM, `${cases.length} cases`);
+  });
+
+  it("answers on two threads exactly as on one, in the cases' order", async () => {
+    const serial = await evaluateCases(d.policies, d.contract, cases);
+    assert.deepEqual(await evaluateAll(d.policies, d.contract, cases, 2), serial);
+  });
+
+  it("rejects with a worker's error, rather than answering without its cases", async () => {
+    const broken = [...cases];
+    const last = broken[broken.length - 1];
+    broken[broken.length - 1] = {
+      ...last,
+      action: "s3:GetObjects",
+      request: { ...last.request, action: "s3:GetObjects" },
+    };
+    await assert.rejects(evaluateAll(d.policies, d.contract, broken, 2), /the simulator rejected s3:GetObjects/);
   });
 });

@@ -8,7 +8,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { parse, stringify } from "yaml";
-import { evaluateCases, accessCases, mutate } from "../shared/offline/access";
+import { accessCases, Deployment, evaluateCases, mutate } from "../shared/offline/access";
 import { PROJECT_ROOT } from "../shared/program/project";
 import { plan, PLAN_TOOL, PlanReport, verdict } from "../shared/tools/plan";
 import { BasePlan, planBase, startBase } from "../shared/tools/plan-base";
@@ -51,6 +51,7 @@ describe("plan --base: access changes against a git revision", function () {
   let repo: string;
   let files: { source: string; target: string };
   let head: PlanReport;
+  let deployment: Deployment;
   let base: BasePlan;
 
   before(async () => {
@@ -58,7 +59,7 @@ describe("plan --base: access changes against a git revision", function () {
     files = { source: path.join(repo, "Pulumi.source.yaml"), target: path.join(repo, "Pulumi.target.yaml") };
     // The base in its own process while the head plans here, as the tool runs them.
     const planning = planBase("HEAD~1", files, repo);
-    head = (await plan({ sourceConfig: files.source, targetConfig: files.target })).report;
+    ({ report: head, deployment } = await plan({ sourceConfig: files.source, targetConfig: files.target }));
     base = await planning;
   });
   after(() => fs.rmSync(repo, { recursive: true, force: true }));
@@ -104,7 +105,6 @@ describe("plan --base: access changes against a git revision", function () {
   });
 
   it("turns a removed TLS deny into plain HTTP reads that become Allowed, and nothing else", async () => {
-    const { deployment } = await plan({ sourceConfig: files.source, targetConfig: files.target });
     const open = mutate(deployment.policies, {
       bucket: (s) => s.filter((x) => x.Sid !== "DenyInsecureTransport"),
     });

@@ -1,10 +1,15 @@
 /**
  * `npm run bench`: how the program scales with the number of consumers, offline. For N = 1, 10,
  * 100 and 200 consumer roles (each in its own account), it measures each stack's evaluation under
- * mocks (median of 5), the policy sizes against AWS's limits and the access matrix; then the time
- * of `npm test` against `tsc --noEmit` alone, in the same run.
+ * mocks (median of 5), the policy sizes against AWS's limits and the access matrix; then the whole
+ * plan as a process at 2 and 200 consumers, with and without --base; then the time of `npm test`
+ * against `tsc --noEmit` alone, in the same run.
  */
 import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { stringify } from "yaml";
 import { performance } from "perf_hooks";
 import { PROJECT_ROOT, RawConfig } from "../program/project";
 import type { StackRun } from "../offline/run";
@@ -14,6 +19,8 @@ import { manyConsumers, sourceGranting, TARGET_BASE } from "../offline/fixtures"
 import { table } from "./format";
 
 const DEFAULT_SIZES = "1,10,100,200";
+/** The whole plan's sizes: its time at the second is held to 4x the first. */
+const PLAN_SIZES = [2, 200] as const;
 const REPEATS = 5;
 /** AWS's limit on a role's inline policies, in characters, all together. */
 const INLINE_ROLE_POLICY_LIMIT = 10_240;
@@ -104,9 +111,31 @@ export async function measure(n: number): Promise<BenchRow> {
   };
 }
 
+/** The plan at each size, as a user runs it: a process, with its config files outside the project so --base reads the same ones. */
+function planSeconds(n: number, base?: string): number {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bench-plan-"));
+  try {
+    const file = (name: string, config: RawConfig) => {
+      const values = Object.fromEntries(
+        Object.entries(config).map(([k, v]) => [k, v.startsWith("[") ? (JSON.parse(v) as unknown) : v]),
+      );
+      fs.writeFileSync(path.join(dir, name), stringify({ config: values }));
+      return path.join(dir, name);
+    };
+    const args = ["--require", "tsx/cjs", "shared/tools/plan.ts", "--json"];
+    args.push("--source-config", file("Pulumi.source.yaml", sourceConfig(n)));
+    args.push("--target-config", file("Pulumi.target.yaml", TARGET));
+    if (base) args.push("--base", base);
+    const times = [0, 1, 2].map(() => seconds(process.execPath, args));
+    return median(times);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 function seconds(cmd: string, args: string[]): number {
   const t = performance.now();
-  const r = spawnSync(cmd, args, { cwd: PROJECT_ROOT, encoding: "utf8" });
+  const r = spawnSync(cmd, args, { cwd: PROJECT_ROOT, encoding: "utf8", maxBuffer: 256 * 1024 * 1024 });
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(" ")} failed:\n${r.stdout}${r.stderr}`);
   return (performance.now() - t) / 1000;
 }
@@ -156,6 +185,28 @@ async function main(sizes: number[], suite: boolean, print: (line: string) => vo
       first.sourceMs <= 1500 && first.targetMs <= 1500,
     ],
   ];
+  const [small, large] = PLAN_SIZES.map((n) => planSeconds(n));
+  const withBase = planSeconds(PLAN_SIZES[1], "HEAD");
+  print("");
+  print(
+    table(
+      ["npm run plan (a process, median of 3)", `N=${PLAN_SIZES[0]} (s)`, `N=${PLAN_SIZES[1]} (s)`],
+      [
+        ["plan", small.toFixed(1), large.toFixed(1)],
+        ["plan --base HEAD", "", withBase.toFixed(1)],
+      ],
+    ),
+  );
+  checks.push(
+    [
+      `plan at N=${PLAN_SIZES[1]} ${large.toFixed(1)} s is ${(large / small).toFixed(2)}x N=${PLAN_SIZES[0]} ${small.toFixed(1)} s (target ≤ 4x)`,
+      large <= 4 * small,
+    ],
+    [
+      `plan --base HEAD at N=${PLAN_SIZES[1]} ${withBase.toFixed(1)} s is ${(withBase / large).toFixed(2)}x the plan (target ≤ 2x)`,
+      withBase <= 2 * large,
+    ],
+  );
   if (suite) {
     const tsc = seconds("npx", ["tsc", "--noEmit"]);
     const test = seconds("npm", ["test", "--silent"]);

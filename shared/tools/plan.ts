@@ -104,7 +104,7 @@ export async function plan(args: PlanArgs): Promise<{ report: PlanReport; deploy
     source: source.label,
     target: target.label,
   });
-  const access = await model.evaluateCases(
+  const access = await model.evaluateAll(
     deployment.policies,
     deployment.contract,
     model.accessCases(deployment.policies, deployment.contract),

@@ -9,3 +9,4 @@ export * from "./evaluate";
 export * from "./matrix";
 export * from "./services";
 export * from "./vocabulary";
+export * from "./parallel";
