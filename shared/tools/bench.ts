@@ -9,13 +9,10 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { stringify } from "yaml";
 import { performance } from "perf_hooks";
 import { PROJECT_ROOT, RawConfig } from "../program/project";
 import type { StackRun } from "../offline/run";
-import { POLICY_LIMITS } from "../../source-account/documents";
 import { defineTool, EXIT, toolMain, UsageError } from "./cli";
-import { manyConsumers, sourceGranting, TARGET_BASE } from "../offline/fixtures";
 import { table } from "./format";
 
 const DEFAULT_SIZES = "1,10,100,200";
@@ -28,10 +25,16 @@ const INLINE_ROLE_POLICY_LIMIT = 10_240;
 const SOURCE_STACK = "organization/cross-account-s3-kms/source";
 
 /** N consumers: the target's own role first, then one role per further account. */
-const sourceConfig = (n: number): RawConfig =>
-  sourceGranting([{ accountId: "222222222222", roleName: "account-b-role" }, ...manyConsumers(n - 1, 1)]);
+const sourceConfig = (n: number): RawConfig => {
+  const { manyConsumers, sourceGranting } = fixtures();
+  return sourceGranting([{ accountId: "222222222222", roleName: "account-b-role" }, ...manyConsumers(n - 1, 1)]);
+};
 
-const TARGET = TARGET_BASE;
+/* eslint-disable @typescript-eslint/no-require-imports -- lazy loads, typed by their import types: --help and bad arguments answer without zod or YAML */
+const fixtures = () => require("../offline/fixtures") as typeof import("../offline/fixtures");
+const limits = () =>
+  (require("../../source-account/documents") as typeof import("../../source-account/documents")).POLICY_LIMITS;
+/* eslint-enable @typescript-eslint/no-require-imports */
 
 /** The simulator and the Pulumi runtime, loaded when a measurement starts, so --help and bad arguments answer at once. */
 const heavy = () => ({
@@ -88,9 +91,13 @@ export async function measure(n: number): Promise<BenchRow> {
   const { accessCases, captureDeployment, evaluateCases, runProgram } = heavy();
   const source = await medianOf(() => runProgram({ stack: `bench-source-${n}`, config: sourceConfig(n) }));
   const target = await medianOf(() =>
-    runProgram({ stack: `bench-target-${n}`, config: TARGET, stackOutputs: { [SOURCE_STACK]: source.run.outputs } }),
+    runProgram({
+      stack: `bench-target-${n}`,
+      config: fixtures().TARGET_BASE,
+      stackOutputs: { [SOURCE_STACK]: source.run.outputs },
+    }),
   );
-  const d = await captureDeployment(sourceConfig(n), TARGET);
+  const d = await captureDeployment(sourceConfig(n), fixtures().TARGET_BASE);
   const cases = accessCases(d.policies, d.contract);
   const matrix = await timed(() => evaluateCases(d.policies, d.contract, cases));
   const bad = matrix.value.filter((r) => !r.ok);
@@ -119,12 +126,13 @@ function planSeconds(n: number, base?: string): number {
       const values = Object.fromEntries(
         Object.entries(config).map(([k, v]) => [k, v.startsWith("[") ? (JSON.parse(v) as unknown) : v]),
       );
-      fs.writeFileSync(path.join(dir, name), stringify({ config: values }));
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- a lazy load, typed by the import type
+      fs.writeFileSync(path.join(dir, name), (require("yaml") as typeof import("yaml")).stringify({ config: values }));
       return path.join(dir, name);
     };
     const args = ["--require", "tsx/cjs", "shared/tools/plan.ts", "--json"];
     args.push("--source-config", file("Pulumi.source.yaml", sourceConfig(n)));
-    args.push("--target-config", file("Pulumi.target.yaml", TARGET));
+    args.push("--target-config", file("Pulumi.target.yaml", fixtures().TARGET_BASE));
     if (base) args.push("--base", base);
     const times = [0, 1, 2].map(() => seconds(process.execPath, args));
     return median(times);
@@ -160,8 +168,8 @@ async function main(sizes: number[], suite: boolean, print: (line: string) => vo
         String(r.n),
         ms(r.sourceMs),
         ms(r.targetMs),
-        pct(r.bucketPolicy, POLICY_LIMITS.bucketPolicy),
-        pct(r.keyPolicy, POLICY_LIMITS.keyPolicy),
+        pct(r.bucketPolicy, limits().bucketPolicy),
+        pct(r.keyPolicy, limits().keyPolicy),
         pct(r.identityPolicy, INLINE_ROLE_POLICY_LIMIT),
         String(r.cases),
         ms(r.matrixMs),
@@ -173,8 +181,8 @@ async function main(sizes: number[], suite: boolean, print: (line: string) => vo
   const last = rows[rows.length - 1];
   const checks: [string, boolean][] = [
     [
-      `200 consumers fit: bucket ${pct(last.bucketPolicy, POLICY_LIMITS.bucketPolicy)}, key ${pct(last.keyPolicy, POLICY_LIMITS.keyPolicy)}`,
-      last.bucketPolicy <= POLICY_LIMITS.bucketPolicy && last.keyPolicy <= POLICY_LIMITS.keyPolicy,
+      `200 consumers fit: bucket ${pct(last.bucketPolicy, limits().bucketPolicy)}, key ${pct(last.keyPolicy, limits().keyPolicy)}`,
+      last.bucketPolicy <= limits().bucketPolicy && last.keyPolicy <= limits().keyPolicy,
     ],
     [
       `source eval at N=200 is ${(last.sourceMs / first.sourceMs).toFixed(2)}x N=1 (target ≤ 3x)`,

@@ -7,8 +7,6 @@ import type { OpMap } from "@pulumi/pulumi/automation";
 import { CommandError, ConcurrentUpdateError, StackNotFoundError } from "@pulumi/pulumi/automation/errors";
 import * as path from "path";
 import * as readline from "readline";
-import { checkSourceConfig } from "../../source-account/checks";
-import { parseTargetConfig } from "../program/config/target";
 import { configKey } from "../program/project";
 import { UserError } from "../program/errors";
 import { defineTool, EXIT, Failure, toolMain } from "./cli";
@@ -40,8 +38,14 @@ export interface DeployArgs {
 function checkSideConfig(info: StackInfo): void {
   const label = path.relative(PROJECT_ROOT, info.file) || info.file;
   try {
-    if (info.name === "source") checkSourceConfig(info.config);
-    else if (info.name === "target") parseTargetConfig(info.config);
+    /* eslint-disable @typescript-eslint/no-require-imports -- zod loads only once the arguments parsed */
+    if (info.name === "source")
+      (require("../../source-account/checks") as typeof import("../../source-account/checks")).checkSourceConfig(
+        info.config,
+      );
+    else if (info.name === "target")
+      (require("../program/config/target") as typeof import("../program/config/target")).parseTargetConfig(info.config);
+    /* eslint-enable @typescript-eslint/no-require-imports */
   } catch (e) {
     throw e instanceof UserError ? new UserError(`${label}: ${e.message}`) : e;
   }

@@ -3,7 +3,6 @@
  * happened, and that nobody else can read. Credentials come from each stack's aws:profile, or
  * the environment. Exit 0 when every check passes, 1 when one fails, 2 when it cannot start.
  */
-import { validateContract } from "../program/contract";
 import { UserError } from "../program/errors";
 import { defineTool, EXIT, Failure, toolMain } from "./cli";
 import { engineMessage, preflight } from "./deploy";
@@ -50,6 +49,8 @@ export const VERIFY_TOOL = defineTool({
     const sourceOutputs = await read("source");
     if (!sourceOutputs)
       throw new UserError("The source stack has not been deployed on this backend: deploy it first (npm run deploy).");
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- zod: only once the checks passed
+    const { validateContract } = require("../program/contract") as typeof import("../program/contract");
     const contract = validateContract(sourceOutputs);
     if (!contract.ok)
       throw new UserError(

@@ -7,7 +7,10 @@ import * as fs from "fs";
 import * as path from "path";
 import { PROJECT_ROOT, RawConfig } from "../program/project";
 import { UserError } from "../program/errors";
-import { readStackFile, requireSide, stackAccountId } from "../offline/stack-files";
+
+/** Reading stack files needs YAML and zod: loaded only once a tool's arguments parsed. */
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- a lazy load, typed by the import type
+const stackFiles = () => require("../offline/stack-files") as typeof import("../offline/stack-files");
 
 /** The stacks are named after the program's sides. */
 export type { Side as StackName } from "../program/project";
@@ -34,7 +37,7 @@ const shown = (file: string, root: string): string => {
 /** The stack's settings from a config map, by the same rules wherever the map came from. */
 export function stackInfoFrom(name: string, file: string, config: RawConfig, root = PROJECT_ROOT): StackInfo {
   const label = shown(file, root);
-  const accountId = stackAccountId(config, label);
+  const accountId = stackFiles().stackAccountId(config, label);
   const region = config["aws:region"];
   if (!region) throw new UserError(`${label}: aws:region is not set: set it to the stack's region, e.g. us-west-2`);
   return { name, file, config, accountId, region, profile: config["aws:profile"] };
@@ -49,6 +52,7 @@ export function stackInfo(name: string, root = PROJECT_ROOT): StackInfo {
   const file = path.join(root, `Pulumi.${name}.yaml`);
   const label = shown(file, root);
   if (!fs.existsSync(file)) throw new UserError(`${label} does not exist: every stack needs its Pulumi.<stack>.yaml`);
+  const { readStackFile, requireSide } = stackFiles();
   const { config, secrets } = readStackFile(file, "skip", label);
   const side = name.replace(/^it-/, "");
   if (side === "source" || side === "target") requireSide(config, side, label);

@@ -33,14 +33,17 @@ function inWorker(chunk: Chunk): Promise<AccessResult[]> {
   });
 }
 
-/** evaluateCases, split over `threads` threads (this one included); the results keep the cases' order. */
+/**
+ * evaluateCases, split over `threads` threads (this one included) from `from` cases on; the results
+ * keep the cases' order.
+ */
 export async function evaluateAll(
   policies: AccessPolicies,
   contract: SourceContract,
   cases: AccessCase[],
-  threads: number = os.availableParallelism(),
+  { threads = os.availableParallelism(), from = PARALLEL_FROM }: { threads?: number; from?: number } = {},
 ): Promise<AccessResult[]> {
-  if (threads < 2 || cases.length < PARALLEL_FROM) return evaluateCases(policies, contract, cases);
+  if (threads < 2 || cases.length < from) return evaluateCases(policies, contract, cases);
   const size = Math.ceil(cases.length / threads);
   const chunks = Array.from({ length: threads }, (_, i) => cases.slice(i * size, (i + 1) * size));
   const [own, ...others] = chunks;
