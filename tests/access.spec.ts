@@ -10,6 +10,7 @@ import {
   evaluate,
   evaluateAll,
   evaluateCases,
+  MatrixWorkers,
   generatedPolicies,
   mutate,
   serviceCases,
@@ -384,7 +385,10 @@ describe("access model: a matrix on every core", () => {
 
   it("answers on two threads exactly as on one, in the cases' order", async () => {
     const serial = await evaluateCases(d.policies, d.contract, cases);
-    assert.deepEqual(await evaluateAll(d.policies, d.contract, cases, { threads: 2, from: 0 }), serial);
+    assert.deepEqual(
+      await evaluateAll(d.policies, d.contract, cases, { from: 0, workers: new MatrixWorkers(1) }),
+      serial,
+    );
   });
 
   it("rejects with a worker's error, rather than answering without its cases", async () => {
@@ -396,7 +400,7 @@ describe("access model: a matrix on every core", () => {
       request: { ...last.request, action: "s3:GetObjects" },
     };
     await assert.rejects(
-      evaluateAll(d.policies, d.contract, broken, { threads: 2, from: 0 }),
+      evaluateAll(d.policies, d.contract, broken, { from: 0, workers: new MatrixWorkers(1) }),
       /the simulator rejected s3:GetObjects/,
     );
   });

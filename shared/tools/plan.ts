@@ -100,29 +100,40 @@ export async function plan(args: PlanArgs): Promise<{ report: PlanReport; deploy
   // Loaded only now: the simulator and the Pulumi runtime take a second, and bad input should not wait for them.
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- a lazy load, typed by the import type
   const model = require("../offline/access") as typeof import("../offline/access");
-  const deployment = await model.captureDeployment(source.config, target.config, {
-    source: source.label,
-    target: target.label,
-  });
-  const access = await model.evaluateAll(
-    deployment.policies,
-    deployment.contract,
-    model.accessCases(deployment.policies, deployment.contract),
-  );
-  const services = await model.evaluateCases(
-    deployment.policies,
-    deployment.contract,
-    model.serviceCases(deployment.policies, deployment.contract),
-  );
-  return {
-    deployment,
-    report: {
-      source: stackPlan(deployment.source, source.config, source.label),
-      target: stackPlan(deployment.target, target.config, target.label),
-      access,
-      services,
-    },
-  };
+  let workers: InstanceType<typeof model.MatrixWorkers> | undefined;
+  try {
+    const deployment = await model.captureDeployment(
+      source.config,
+      target.config,
+      { source: source.label, target: target.label },
+      // A large matrix's workers load the evaluator while the target programs run.
+      (c) => {
+        if (model.expectedCases(c) >= model.PARALLEL_FROM) workers = new model.MatrixWorkers();
+      },
+    );
+    const access = await model.evaluateAll(
+      deployment.policies,
+      deployment.contract,
+      model.accessCases(deployment.policies, deployment.contract),
+      { workers },
+    );
+    const services = await model.evaluateCases(
+      deployment.policies,
+      deployment.contract,
+      model.serviceCases(deployment.policies, deployment.contract),
+    );
+    return {
+      deployment,
+      report: {
+        source: stackPlan(deployment.source, source.config, source.label),
+        target: stackPlan(deployment.target, target.config, target.label),
+        access,
+        services,
+      },
+    };
+  } finally {
+    workers?.close();
+  }
 }
 
 /** The stack files a tool's --source-config and --target-config name, or the project's. */

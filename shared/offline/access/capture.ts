@@ -93,6 +93,8 @@ export async function captureDeployment(
   sourceConfig: RawConfig,
   targetConfig: RawConfig,
   labels?: { source: string; target: string },
+  /** Called with the source's contract before the target programs run: what the caller can start meanwhile. */
+  afterSource?: (contract: SourceContract) => void,
 ): Promise<Deployment> {
   // A user error names the file it came from, when the caller read two.
   const labelled = async <T>(label: string | undefined, run: () => Promise<T>): Promise<T> => {
@@ -106,6 +108,7 @@ export async function captureDeployment(
   const checked = validateContract(source.outputs);
   if (!checked.ok) throw new Error(`the source stack's outputs break the contract: ${checked.problems.join("; ")}`);
   const contract = checked.contract;
+  afterSource?.(contract);
   const sourceStack = targetConfig[configKey("sourceStack")] ?? TARGET_DEFAULTS.sourceStack;
   const runTarget = (stack: string, config: RawConfig) =>
     runProgram({ stack, config, stackOutputs: { [sourceStack]: source.outputs } });

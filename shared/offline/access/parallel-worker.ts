@@ -1,7 +1,8 @@
-/** A worker thread of parallel.ts: evaluates its chunk of the matrix and posts the results. */
-import { parentPort, workerData } from "worker_threads";
+/** A worker thread of parallel.ts: loads the evaluator at once, then evaluates the one chunk it is sent. */
+import { parentPort } from "worker_threads";
 import { evaluateCases } from "./evaluate";
 import type { Chunk } from "./parallel";
 
-const { policies, contract, cases } = workerData as Chunk;
-void evaluateCases(policies, contract, cases).then((results) => parentPort?.postMessage(results));
+parentPort?.once("message", ({ policies, contract, cases }: Chunk) => {
+  void evaluateCases(policies, contract, cases).then((results) => parentPort?.postMessage(results));
+});

@@ -8,7 +8,7 @@ import * as path from "path";
 import { Worker } from "worker_threads";
 import { SourceContract } from "../../program/contract";
 import { AccessPolicies } from "./capture";
-import { AccessCase } from "./cases";
+import { AccessCase, CASES } from "./cases";
 import { AccessResult, evaluateCases } from "./evaluate";
 
 /** Below this many cases, one thread is quicker. */
@@ -22,34 +22,70 @@ export interface Chunk {
 
 const WORKER = path.join(__dirname, "parallel-worker.ts");
 
-/** Evaluates a chunk in a worker thread, which loads TypeScript through tsx as this process does. */
-function inWorker(chunk: Chunk): Promise<AccessResult[]> {
-  return new Promise((resolve, reject) => {
+/** About how many cases the matrix of this contract has: enough to decide early whether to start workers. */
+export const expectedCases = (contract: SourceContract): number =>
+  (contract.consumerRoleArns.length + (contract.consumerOrg ? 1 : 0)) * CASES.length;
+
+/**
+ * Worker threads that load the evaluator as soon as they start, so that their start can overlap
+ * other work (the target programs' runs); each then evaluates one chunk and ends. They never keep
+ * the process alive while idle, only while evaluating.
+ */
+export class MatrixWorkers {
+  private readonly workers: Worker[];
+
+  constructor(count: number = os.availableParallelism() - 1) {
+    // tsx loads TypeScript in the worker as it does here.
     const code = `require(${JSON.stringify(require.resolve("tsx/cjs"))}); require(${JSON.stringify(WORKER)});`;
-    const worker = new Worker(code, { eval: true, workerData: chunk });
-    worker.once("message", (results: AccessResult[]) => resolve(results));
-    worker.once("error", reject);
-    worker.once("exit", (exitCode) => reject(new Error(`a matrix worker exited with ${exitCode} before answering`)));
-  });
+    this.workers = Array.from({ length: Math.max(count, 0) }, () => new Worker(code, { eval: true }));
+    for (const w of this.workers) w.unref();
+  }
+
+  get size(): number {
+    return this.workers.length;
+  }
+
+  evaluate(i: number, chunk: Chunk): Promise<AccessResult[]> {
+    const worker = this.workers[i];
+    return new Promise((resolve, reject) => {
+      worker.ref();
+      worker.once("message", (results: AccessResult[]) => resolve(results));
+      worker.once("error", reject);
+      worker.once("exit", (code) => reject(new Error(`a matrix worker exited with ${code} before answering`)));
+      worker.postMessage(chunk);
+    });
+  }
+
+  /** Stops the workers that are left, e.g. when the matrix turned out small or the run failed. */
+  close(): void {
+    for (const w of this.workers) void w.terminate();
+  }
 }
 
 /**
- * evaluateCases, split over `threads` threads (this one included) from `from` cases on; the results
- * keep the cases' order.
+ * evaluateCases, split over this thread and the workers (started here, or given) from `from` cases
+ * on; the results keep the cases' order.
  */
 export async function evaluateAll(
   policies: AccessPolicies,
   contract: SourceContract,
   cases: AccessCase[],
-  { threads = os.availableParallelism(), from = PARALLEL_FROM }: { threads?: number; from?: number } = {},
+  { from = PARALLEL_FROM, workers }: { from?: number; workers?: MatrixWorkers } = {},
 ): Promise<AccessResult[]> {
-  if (threads < 2 || cases.length < from) return evaluateCases(policies, contract, cases);
-  const size = Math.ceil(cases.length / threads);
-  const chunks = Array.from({ length: threads }, (_, i) => cases.slice(i * size, (i + 1) * size));
-  const [own, ...others] = chunks;
-  const workers = others.map((part) => inWorker({ policies, contract, cases: part }));
-  // Handled below; a worker failing while this thread evaluates must not be an unhandled rejection.
-  for (const w of workers) w.catch(() => undefined);
-  const mine = await evaluateCases(policies, contract, own);
-  return [...mine, ...(await Promise.all(workers)).flat()];
+  if (cases.length < from || (workers && workers.size === 0) || os.availableParallelism() < 2) {
+    workers?.close();
+    return evaluateCases(policies, contract, cases);
+  }
+  const pool = workers ?? new MatrixWorkers();
+  try {
+    const size = Math.ceil(cases.length / (pool.size + 1));
+    const [own, ...others] = Array.from({ length: pool.size + 1 }, (_, i) => cases.slice(i * size, (i + 1) * size));
+    const theirs = others.map((part, i) => pool.evaluate(i, { policies, contract, cases: part }));
+    // Handled below; a worker failing while this thread evaluates must not be an unhandled rejection.
+    for (const t of theirs) t.catch(() => undefined);
+    const mine = await evaluateCases(policies, contract, own);
+    return [...mine, ...(await Promise.all(theirs)).flat()];
+  } finally {
+    pool.close();
+  }
 }
