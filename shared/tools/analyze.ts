@@ -74,7 +74,7 @@ export const ANALYZE_TOOL = defineTool({
     const { REGION } = require("../program/config/rules") as typeof import("../program/config/rules");
     if (args.region !== undefined && !REGION.test(args.region))
       throw new UserError(`--region = ${JSON.stringify(args.region)}: must be an AWS region code, e.g. us-west-2`);
-    const { report, deployment, base } = await planWithBase(stackFiles(args), args.base, io.cwd);
+    const { report, deployment, base } = await planWithBase(stackFiles(args), args.base, io);
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- the AWS SDK: only once the plan ran
     const checks = require("./analyze-checks") as typeof import("./analyze-checks");
     const region = args.region ?? report.source.region;

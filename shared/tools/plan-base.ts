@@ -11,6 +11,9 @@ import { PROJECT_ROOT } from "../program/project";
 import { UserError } from "../program/errors";
 import type { PlanReport } from "./plan";
 
+/** Set for a base's plan, which runs beside this checkout's: each keeps to one core. */
+export const ONE_CORE_ENV = "CROSS_ACCOUNT_S3_KMS_PLAN_ONE_CORE";
+
 export interface BasePlan {
   ref: string;
   sha: string;
@@ -127,7 +130,7 @@ export async function startBase(
     throw e;
   }
   // Not as an npm script: its INIT_CWD would point at the caller's folder.
-  const env = { ...process.env };
+  const env: NodeJS.ProcessEnv = { ...process.env, [ONE_CORE_ENV]: "1" };
   delete env.npm_lifecycle_event;
   const controller = new AbortController();
   const report = run(process.execPath, args, dir, env, controller.signal)

@@ -9,14 +9,17 @@ import type { StackRun } from "../offline/run";
 import { roleArn } from "../program/iam/arn";
 import type { PolicyDocument } from "../program/iam/document";
 import { PROJECT_ROOT, RawConfig, Side } from "../program/project";
-import { defineTool, ExitCode, toolMain } from "./cli";
+import { defineTool, ExitCode, toolMain, ToolIo } from "./cli";
 import { table } from "./format";
+import { ONE_CORE_ENV, startBase } from "./plan-base";
 
 export interface PlanArgs {
   sourceConfig: string;
   targetConfig: string;
   /** The caller's folder: messages name files relative to it. */
   cwd?: string;
+  /** Whether a large matrix may take the other cores (default true): not while a base plans beside it. */
+  workers?: boolean;
 }
 
 export interface StackPlan {
@@ -108,14 +111,15 @@ export async function plan(args: PlanArgs): Promise<{ report: PlanReport; deploy
       { source: source.label, target: target.label },
       // A large matrix's workers load the evaluator while the target programs run.
       (c) => {
-        if (model.expectedCases(c) >= model.PARALLEL_FROM) workers = new model.MatrixWorkers();
+        if (args.workers !== false && model.expectedCases(c) >= model.PARALLEL_FROM)
+          workers = new model.MatrixWorkers();
       },
     );
     const access = await model.evaluateAll(
       deployment.policies,
       deployment.contract,
       model.accessCases(deployment.policies, deployment.contract),
-      { workers },
+      args.workers === false ? { from: Infinity } : { workers },
     );
     const services = await model.evaluateCases(
       deployment.policies,
@@ -149,16 +153,18 @@ export const stackFiles = (args: { "source-config"?: string; "target-config"?: s
 export async function planWithBase(
   files: { source: string; target: string },
   ref: string | undefined,
-  cwd: string,
+  io: Pick<ToolIo, "cwd" | "env">,
 ): Promise<{ report: PlanReport; deployment: Deployment; base?: { sha: string; report: PlanReport } }> {
-  const started =
-    ref === undefined
-      ? undefined
-      : // eslint-disable-next-line @typescript-eslint/no-require-imports -- a lazy load, typed by the import type
-        await (require("./plan-base") as typeof import("./plan-base")).startBase(ref, files);
+  const started = ref === undefined ? undefined : await startBase(ref, files);
   let planned: Awaited<ReturnType<typeof plan>>;
   try {
-    planned = await plan({ sourceConfig: files.source, targetConfig: files.target, cwd });
+    planned = await plan({
+      sourceConfig: files.source,
+      targetConfig: files.target,
+      cwd: io.cwd,
+      // Two plans at once (this and a base's), each on one core: four threads on two cores only thrash.
+      workers: ref === undefined && io.env[ONE_CORE_ENV] !== "1",
+    });
   } catch (e) {
     started?.cancel();
     throw e;
@@ -264,7 +270,7 @@ export const PLAN_TOOL = defineTool({
     json: { type: "boolean", description: "print the report as JSON instead of tables" },
   },
   async run(args, io): Promise<ExitCode> {
-    const { report, deployment, base } = await planWithBase(stackFiles(args), args.base, io.cwd);
+    const { report, deployment, base } = await planWithBase(stackFiles(args), args.base, io);
     const code = exitCodeFor(report.access, report.services);
     if (!base || args.base === undefined) {
       io.out(`${args.json ? JSON.stringify(report, null, 2) : humanReport(report, deployment)}\n`);
