@@ -195,7 +195,7 @@ async function main(sizes: number[], suite: boolean, print: (line: string) => vo
   const last = rows[rows.length - 1];
   const checks: [string, boolean][] = [
     [
-      `200 consumers fit: bucket ${pct(last.bucketPolicy, limits().bucketPolicy)}, key ${pct(last.keyPolicy, limits().keyPolicy)}`,
+      `${last.n} consumers fit: bucket ${pct(last.bucketPolicy, limits().bucketPolicy)}, key ${pct(last.keyPolicy, limits().keyPolicy)}`,
       last.bucketPolicy <= limits().bucketPolicy && last.keyPolicy <= limits().keyPolicy,
     ],
     [
