@@ -18,7 +18,7 @@ interface Step {
   with?: Record<string, unknown>;
 }
 interface Workflow {
-  jobs: Record<string, { steps?: Step[] }>;
+  jobs: Record<string, { steps?: Step[]; permissions?: Record<string, string>; environment?: string }>;
 }
 
 const files = fs.readdirSync(DIR).filter((f) => f.endsWith(".yml"));
@@ -90,7 +90,7 @@ describe("CI workflows", () => {
 });
 
 describe("the pull request's access review", () => {
-  const preview = (parse(text("preview.yml")) as Workflow).jobs.test.steps ?? [];
+  const preview = (parse(text("preview.yml")) as Workflow).jobs["access-review"].steps ?? [];
   let dir: string;
   let calls: string;
   before(() => {
@@ -132,6 +132,19 @@ describe("the pull request's access review", () => {
     });
     return { status: r.status, stderr: r.stderr, calls: fs.readFileSync(calls, "utf8").trim().split("\n") };
   };
+
+  it("only the review job may assume the analyzer's role and comment, in the preview environment", () => {
+    const jobs = (parse(text("preview.yml")) as Workflow).jobs;
+    assert.deepEqual(jobs.test.permissions, { contents: "read" });
+    assert.deepEqual(jobs["access-review"].permissions, {
+      contents: "read",
+      "id-token": "write",
+      "pull-requests": "write",
+    });
+    assert.equal(jobs["access-review"].environment, "preview");
+    // Untrusted values reach the scripts as environment variables, never spliced into them.
+    for (const step of preview) assert.doesNotMatch(step.run ?? "", /\$\{\{/, step.name);
+  });
 
   it("the preview workflow fetches the history, reviews against the PR's base branch, and comments with it", () => {
     const checkout = preview.find((s) => s.uses?.startsWith("actions/checkout@"));
