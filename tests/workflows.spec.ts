@@ -201,7 +201,7 @@ describe("the pull request's access review", () => {
     assert.equal(again.calls[1], `gh api -X PATCH repos/o/r/issues/comments/42 -F body=@${body}`);
   });
 
-  it("finds its earlier comment by the marker, not another bot's", function () {
+  it("finds its own earlier comment by the marker: not another bot's text, nor a look-alike by a person", function () {
     const probe = spawnSync("jq", ["--version"], { encoding: "utf8" });
     if (probe.error) {
       console.log("      skipped: jq is not installed (gh evaluates the same filter with its built-in jq)");
@@ -209,10 +209,12 @@ describe("the pull request's access review", () => {
     }
     const filter = /--jq "(.+)" \| tail/.exec(fs.readFileSync(path.join(ROOT, ".ci", "pr-comment"), "utf8"))?.[1];
     assert.ok(filter);
+    const bot = { login: "github-actions[bot]" };
     const comments = [
-      { id: 1, body: "Pulumi preview: <!-- access-review --> quoted" },
-      { id: 2, body: "<!-- access-review -->\nold review" },
-      { id: 3, body: "a person's comment" },
+      { id: 1, user: bot, body: "Pulumi preview: <!-- access-review --> quoted" },
+      { id: 2, user: bot, body: "<!-- access-review -->\nold review" },
+      { id: 3, user: { login: "someone" }, body: "<!-- access-review -->\na look-alike" },
+      { id: 4, user: { login: "someone" }, body: "a person's comment" },
     ];
     const r = spawnSync("jq", [filter.replace(/\\"/g, '"').replace("$marker", "<!-- access-review -->")], {
       input: JSON.stringify(comments),

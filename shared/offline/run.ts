@@ -143,6 +143,10 @@ async function load(
   return outputs ?? {};
 }
 
+/** Runs in progress with traces off, and the limit to put back when the last one ends. */
+let quiet = 0;
+let savedLimit = Error.stackTraceLimit;
+
 /**
  * Loads the program with JavaScript stack traces off. The SDK records one for every promise it
  * makes (runtime/debuggable.js), for a leak report the mocks never print; with tsx's source maps,
@@ -153,12 +157,12 @@ async function loadQuickly(
   captured: CapturedResource[],
   invokes: Invoke[],
 ): Promise<Record<string, unknown>> {
-  const limit = Error.stackTraceLimit;
+  if (quiet++ === 0) savedLimit = Error.stackTraceLimit;
   Error.stackTraceLimit = 0;
   try {
     return await load(opts, captured, invokes);
   } finally {
-    Error.stackTraceLimit = limit;
+    if (--quiet === 0) Error.stackTraceLimit = savedLimit;
   }
 }
 
@@ -180,7 +184,7 @@ export async function runProgram(opts: RunOptions): Promise<StackRun> {
   }
 }
 
-/** Runs the program expecting it to fail; rejects if it succeeds. */
+/** Runs the program expecting it to fail; rejects if it succeeds. Its error has no stack: tests read its message. */
 export async function runProgramExpectingError(opts: RunOptions): Promise<FailedRun> {
   const resources: CapturedResource[] = [];
   try {

@@ -103,15 +103,29 @@ const PUBLIC_RESOURCE_TYPE: Record<string, AccessCheckResourceType> = {
   "aws:kms/key:Key": AccessCheckResourceType.KMS_KEY,
 };
 
-const ACCOUNT_OF = /^(?:arn:[^:]+:(?:iam|sts)::)?(\d{12})(?::|$)/;
+/** The account itself as a principal: its ID, or its root ARN. A role or user of it is not. */
+const ACCOUNT_ROOT = /^(?:arn:[^:]+:iam::(\d{12}):root|(\d{12}))$/;
 
-/** The owner's own statement: a grant to AWS services, or an unconditional grant to the stack's own account. */
+/** Condition keys that tie a service's grant to this deployment's own resources. */
+const SOURCE_SCOPED = ["aws:SourceArn", "aws:SourceAccount"];
+
+/**
+ * The owner's own statement: an unconditional grant to the stack's own account (root), or a grant
+ * to AWS services that a condition ties to this account's resources (aws:SourceArn, aws:SourceAccount).
+ */
 function ownersOwn(s: Statement, owner: string): boolean {
   if (s.Effect !== "Allow" || s.Principal === undefined || s.Principal === "*") return false;
   const { AWS, Service, ...other } = s.Principal as Record<string, string | string[] | undefined>;
   if (Object.keys(other).length > 0) return false;
-  if (Service !== undefined) return AWS === undefined;
-  const accounts = [AWS ?? []].flat().map((a) => ACCOUNT_OF.exec(a)?.[1]);
+  if (Service !== undefined)
+    return (
+      AWS === undefined &&
+      Object.values(s.Condition ?? {}).some((block) => SOURCE_SCOPED.some((k) => Object.hasOwn(block, k)))
+    );
+  const accounts = [AWS ?? []].flat().map((a) => {
+    const m = ACCOUNT_ROOT.exec(a);
+    return m?.[1] ?? m?.[2];
+  });
   return s.Condition === undefined && accounts.length > 0 && accounts.every((a) => a === owner);
 }
 

@@ -18,6 +18,8 @@ export interface BasePlan {
   ref: string;
   sha: string;
   report: PlanReport;
+  /** Its package-lock.json differs from this checkout's, whose node_modules it ran with. */
+  dependenciesDiffer: boolean;
 }
 
 interface Ran {
@@ -92,6 +94,7 @@ export function baseFile(file: string, root: string, dir: string, ref: string, f
 /** A base whose ref, tree and stack files were found, planning in its own process. */
 export interface StartedBase {
   sha: string;
+  dependenciesDiffer: boolean;
   report: Promise<PlanReport>;
   /** Stops the base's plan: this checkout's plan failed, so its answer is not needed. */
   cancel(): void;
@@ -108,6 +111,8 @@ export async function startBase(
   root: string = PROJECT_ROOT,
 ): Promise<StartedBase> {
   const { sha, prefix } = await resolveRef(ref, root);
+  // Exit 1: the working tree's lock file differs from the revision's.
+  const lock = await run("git", ["diff", "--quiet", sha, "--", "package-lock.json"], root);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "plan-base-"));
   const cleanup = () => fs.rmSync(dir, { recursive: true, force: true });
   let args: string[];
@@ -151,7 +156,7 @@ export async function startBase(
     .finally(cleanup);
   // The caller awaits it after its own plan: until then, a rejection is not unhandled.
   report.catch(() => undefined);
-  return { sha, report, cancel: () => controller.abort() };
+  return { sha, dependenciesDiffer: lock.code === 1, report, cancel: () => controller.abort() };
 }
 
 /** Plans REF to the end. */
@@ -161,5 +166,5 @@ export async function planBase(
   root: string = PROJECT_ROOT,
 ): Promise<BasePlan> {
   const started = await startBase(ref, files, root);
-  return { ref, sha: started.sha, report: await started.report };
+  return { ref, sha: started.sha, dependenciesDiffer: started.dependenciesDiffer, report: await started.report };
 }

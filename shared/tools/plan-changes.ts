@@ -27,7 +27,11 @@ export interface PolicyChange {
 export interface Changes {
   base: string;
   access: AccessChange[];
+  /** Cases denied on both sides that lost their explicit deny: a guard rail gone, though something else still denies. */
+  weakened: AccessChange[];
   policies: PolicyChange[];
+  /** The base's package-lock.json differs from this checkout's, whose node_modules the base ran with. */
+  dependenciesDiffer?: boolean;
 }
 
 type Row = PlanReport["access"][number];
@@ -45,6 +49,23 @@ function answers(report: PlanReport): Map<string, { row: Row; answer: Answer }> 
   return out;
 }
 
+const change = (row: Row, before: Answer, after: Answer): AccessChange => ({
+  case: row.case,
+  principal: row.principal,
+  action: row.action,
+  resource: row.resource,
+  before,
+  after,
+});
+
+/** Cases explicitly denied in the base and only implicitly denied now. */
+export function weakenedDenies(base: PlanReport, head: PlanReport): AccessChange[] {
+  const before = answers(base);
+  return [...answers(head)]
+    .filter(([key, a]) => a.row.result === "ImplicitlyDenied" && before.get(key)?.row.result === "ExplicitlyDenied")
+    .map(([, a]) => change(a.row, "Denied", "Denied"));
+}
+
 export function accessChanges(base: PlanReport, head: PlanReport): AccessChange[] {
   const before = answers(base);
   const after = answers(head);
@@ -54,14 +75,7 @@ export function accessChanges(base: PlanReport, head: PlanReport): AccessChange[
     const a = after.get(key);
     const row = (a ?? b)?.row;
     if (!row || b?.answer === a?.answer) continue;
-    changes.push({
-      case: row.case,
-      principal: row.principal,
-      action: row.action,
-      resource: row.resource,
-      before: b?.answer ?? "absent",
-      after: a?.answer ?? "absent",
-    });
+    changes.push(change(row, b?.answer ?? "absent", a?.answer ?? "absent"));
   }
   return changes;
 }
@@ -73,7 +87,11 @@ function policyTexts(report: PlanReport): Map<string, string> {
     ["source", report.source],
     ["target", report.target],
   ] as const)
-    for (const p of generatedPolicies(plan)) out.set(`${stack} ${p.where}`, `${JSON.stringify(p.doc, null, 2)}\n`);
+    for (const p of generatedPolicies(plan)) {
+      const key = `${stack} ${p.where}`;
+      if (out.has(key)) throw new Error(`two policies of one plan share a stack, type, name and field: ${key}`);
+      out.set(key, `${JSON.stringify(p.doc, null, 2)}\n`);
+    }
   return out;
 }
 
@@ -101,7 +119,12 @@ export function policyChanges(base: PlanReport, head: PlanReport, baseLabel: str
 }
 
 export function compare(base: PlanReport, head: PlanReport, sha: string, ref: string): Changes {
-  return { base: sha, access: accessChanges(base, head), policies: policyChanges(base, head, ref) };
+  return {
+    base: sha,
+    access: accessChanges(base, head),
+    weakened: weakenedDenies(base, head),
+    policies: policyChanges(base, head, ref),
+  };
 }
 
 /** Principals with a case that became Allowed, and principals with one that no longer is. */
@@ -126,6 +149,21 @@ export function humanChanges(changes: Changes, ref: string): string {
     out.push(`Principals that gain access: ${gain.length > 0 ? gain.join(", ") : "none"}`);
     out.push(`Principals that lose access: ${lose.length > 0 ? lose.join(", ") : "none"}`, "");
   }
+  if (changes.weakened.length > 0)
+    out.push(
+      "Explicit denies lost (still denied, by something else: a guard rail is gone):",
+      "",
+      table(
+        ["case", "principal", "action", "resource"],
+        changes.weakened.map((c) => [c.case, c.principal, c.action, c.resource]),
+      ),
+      "",
+    );
+  if (changes.dependenciesDiffer)
+    out.push(
+      `Note: ${ref} has another package-lock.json; it was planned with this checkout's node_modules, so a dependency's own change to the policies is not shown.`,
+      "",
+    );
   if (changes.policies.length === 0) out.push("No policy changes.");
   else {
     out.push(`Policy changes (${changes.policies.length}):`, "");

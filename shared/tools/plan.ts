@@ -154,7 +154,11 @@ export async function planWithBase(
   files: { source: string; target: string },
   ref: string | undefined,
   io: Pick<ToolIo, "cwd" | "env">,
-): Promise<{ report: PlanReport; deployment: Deployment; base?: { sha: string; report: PlanReport } }> {
+): Promise<{
+  report: PlanReport;
+  deployment: Deployment;
+  base?: { sha: string; report: PlanReport; dependenciesDiffer: boolean };
+}> {
   const started = ref === undefined ? undefined : await startBase(ref, files);
   let planned: Awaited<ReturnType<typeof plan>>;
   try {
@@ -169,7 +173,10 @@ export async function planWithBase(
     started?.cancel();
     throw e;
   }
-  return { ...planned, base: started && { sha: started.sha, report: await started.report } };
+  return {
+    ...planned,
+    base: started && { sha: started.sha, dependenciesDiffer: started.dependenciesDiffer, report: await started.report },
+  };
 }
 
 export const exitCodeFor = (...results: AccessResult[][]): ExitCode => (results.flat().every((r) => r.ok) ? 0 : 1);
@@ -278,7 +285,10 @@ export const PLAN_TOOL = defineTool({
     }
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- a lazy load, typed by the import type
     const { compare, humanChanges } = require("./plan-changes") as typeof import("./plan-changes");
-    const changes = compare(base.report, report, base.sha, args.base);
+    const changes = {
+      ...compare(base.report, report, base.sha, args.base),
+      dependenciesDiffer: base.dependenciesDiffer,
+    };
     io.out(
       `${args.json ? JSON.stringify({ ...report, changes }, null, 2) : `${humanChanges(changes, args.base)}\n\n${verdict(report)}`}\n`,
     );

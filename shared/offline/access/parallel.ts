@@ -33,12 +33,17 @@ export const expectedCases = (contract: SourceContract): number =>
  */
 export class MatrixWorkers {
   private readonly workers: Worker[];
+  /** A worker's failure before it was asked anything (its start), reported by its evaluate(). */
+  private readonly failures = new Map<Worker, Error>();
 
   constructor(count: number = os.availableParallelism() - 1) {
     // tsx loads TypeScript in the worker as it does here.
     const code = `require(${JSON.stringify(require.resolve("tsx/cjs"))}); require(${JSON.stringify(WORKER)});`;
     this.workers = Array.from({ length: Math.max(count, 0) }, () => new Worker(code, { eval: true }));
-    for (const w of this.workers) w.unref();
+    for (const w of this.workers) {
+      w.unref();
+      w.once("error", (e) => this.failures.set(w, e));
+    }
   }
 
   get size(): number {
@@ -47,6 +52,8 @@ export class MatrixWorkers {
 
   evaluate(i: number, chunk: Chunk): Promise<AccessResult[]> {
     const worker = this.workers[i];
+    const failed = this.failures.get(worker);
+    if (failed) return Promise.reject(failed);
     return new Promise((resolve, reject) => {
       worker.ref();
       worker.once("message", (results: AccessResult[]) => resolve(results));
@@ -63,8 +70,8 @@ export class MatrixWorkers {
 }
 
 /**
- * evaluateCases, split over this thread and the workers (started here, or given) from `from` cases
- * on; the results keep the cases' order.
+ * evaluateCases, split over this thread and the workers (given, or started here when this machine
+ * has another core) from `from` cases on; the results keep the cases' order.
  */
 export async function evaluateAll(
   policies: AccessPolicies,
@@ -72,7 +79,7 @@ export async function evaluateAll(
   cases: AccessCase[],
   { from = PARALLEL_FROM, workers }: { from?: number; workers?: MatrixWorkers } = {},
 ): Promise<AccessResult[]> {
-  if (cases.length < from || (workers && workers.size === 0) || os.availableParallelism() < 2) {
+  if (cases.length < from || (workers ? workers.size === 0 : os.availableParallelism() < 2)) {
     workers?.close();
     return evaluateCases(policies, contract, cases);
   }
