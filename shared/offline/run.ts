@@ -7,6 +7,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { parse } from "yaml";
 import { PROJECT, PROJECT_ROOT, RawConfig } from "../program/project";
+import { isUserError } from "../program/errors";
 import { parsePolicy, PolicyDocument } from "../program/iam/document";
 import { createMocks, Invoke, MockContext } from "./mocks";
 import { stackAccount } from "./stack-files";
@@ -165,9 +166,6 @@ async function loadQuickly(
     if (--quiet === 0) Error.stackTraceLimit = savedLimit;
   }
 }
-
-/** The program's own verdict on its input (UserError, Pulumi's RunError): a message, never a trace. */
-const isUserError = (e: unknown): boolean => (e as { __pulumiRunError?: unknown } | null)?.__pulumiRunError === true;
 
 /** Runs the program and returns what it declared and exported. Rejects if the program fails. */
 export async function runProgram(opts: RunOptions): Promise<StackRun> {

@@ -13,3 +13,7 @@ export class UserError extends Error {
     this.name = "UserError";
   }
 }
+
+/** True for a UserError or Pulumi's RunError, from any copy of either: an error with its message and no trace. */
+export const isUserError = (e: unknown): e is Error =>
+  e instanceof Error && (e as { __pulumiRunError?: unknown }).__pulumiRunError === true;

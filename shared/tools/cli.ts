@@ -9,6 +9,7 @@
  */
 import * as path from "path";
 import { parseArgs } from "node:util";
+import { isUserError } from "../program/errors";
 
 export const EXIT = { ok: 0, failed: 1, cannotStart: 2, internal: 3 } as const;
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
@@ -30,8 +31,7 @@ export class UsageError extends Error {
 }
 
 /** True for the program's and the tools' "could not start" errors (UserError carries Pulumi's RunError mark). */
-const cannotStart = (e: unknown): e is Error =>
-  e instanceof UsageError || (e instanceof Error && (e as { __pulumiRunError?: unknown }).__pulumiRunError === true);
+const cannotStart = (e: unknown): e is Error => e instanceof UsageError || isUserError(e);
 
 export interface OptionSpec {
   type: "string" | "boolean";

@@ -93,6 +93,7 @@ export function baseFile(file: string, root: string, dir: string, ref: string, f
 
 /** A base whose ref, tree and stack files were found, planning in its own process. */
 export interface StartedBase {
+  ref: string;
   sha: string;
   dependenciesDiffer: boolean;
   report: Promise<PlanReport>;
@@ -156,8 +157,16 @@ export async function startBase(
     .finally(cleanup);
   // The caller awaits it after its own plan: until then, a rejection is not unhandled.
   report.catch(() => undefined);
-  return { sha, dependenciesDiffer: lock.code === 1, report, cancel: () => controller.abort() };
+  return { ref, sha, dependenciesDiffer: lock.code === 1, report, cancel: () => controller.abort() };
 }
+
+/** A started base, once its plan answered. */
+export const finished = async ({ ref, sha, dependenciesDiffer, report }: StartedBase): Promise<BasePlan> => ({
+  ref,
+  sha,
+  dependenciesDiffer,
+  report: await report,
+});
 
 /** Plans REF to the end. */
 export async function planBase(
@@ -165,6 +174,5 @@ export async function planBase(
   files: { source: string; target: string },
   root: string = PROJECT_ROOT,
 ): Promise<BasePlan> {
-  const started = await startBase(ref, files, root);
-  return { ref, sha: started.sha, dependenciesDiffer: started.dependenciesDiffer, report: await started.report };
+  return finished(await startBase(ref, files, root));
 }

@@ -11,7 +11,7 @@ import type { PolicyDocument } from "../program/iam/document";
 import { PROJECT_ROOT, RawConfig, Side } from "../program/project";
 import { defineTool, ExitCode, toolMain, ToolIo } from "./cli";
 import { table } from "./format";
-import { ONE_CORE_ENV, startBase } from "./plan-base";
+import { BasePlan, finished, ONE_CORE_ENV, startBase } from "./plan-base";
 
 export interface PlanArgs {
   sourceConfig: string;
@@ -154,11 +154,7 @@ export async function planWithBase(
   files: { source: string; target: string },
   ref: string | undefined,
   io: Pick<ToolIo, "cwd" | "env">,
-): Promise<{
-  report: PlanReport;
-  deployment: Deployment;
-  base?: { sha: string; report: PlanReport; dependenciesDiffer: boolean };
-}> {
+): Promise<{ report: PlanReport; deployment: Deployment; base?: BasePlan }> {
   const started = ref === undefined ? undefined : await startBase(ref, files);
   let planned: Awaited<ReturnType<typeof plan>>;
   try {
@@ -175,7 +171,7 @@ export async function planWithBase(
   }
   return {
     ...planned,
-    base: started && { sha: started.sha, dependenciesDiffer: started.dependenciesDiffer, report: await started.report },
+    base: started && (await finished(started)),
   };
 }
 
@@ -279,18 +275,18 @@ export const PLAN_TOOL = defineTool({
   async run(args, io): Promise<ExitCode> {
     const { report, deployment, base } = await planWithBase(stackFiles(args), args.base, io);
     const code = exitCodeFor(report.access, report.services);
-    if (!base || args.base === undefined) {
+    if (!base) {
       io.out(`${args.json ? JSON.stringify(report, null, 2) : humanReport(report, deployment)}\n`);
       return code;
     }
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- a lazy load, typed by the import type
     const { compare, humanChanges } = require("./plan-changes") as typeof import("./plan-changes");
     const changes = {
-      ...compare(base.report, report, base.sha, args.base),
+      ...compare(base.report, report, base.sha, base.ref),
       dependenciesDiffer: base.dependenciesDiffer,
     };
     io.out(
-      `${args.json ? JSON.stringify({ ...report, changes }, null, 2) : `${humanChanges(changes, args.base)}\n\n${verdict(report)}`}\n`,
+      `${args.json ? JSON.stringify({ ...report, changes }, null, 2) : `${humanChanges(changes, base.ref)}\n\n${verdict(report)}`}\n`,
     );
     return code;
   },
