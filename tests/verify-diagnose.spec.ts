@@ -1,45 +1,33 @@
 import { strict as assert } from "assert";
-import { createHash } from "crypto";
-import { Readable } from "stream";
-import {
-  DescribeInstancesCommand,
-  DescribeVpcEndpointsCommand,
-  EC2Client,
-  GetConsoleOutputCommand,
-} from "@aws-sdk/client-ec2";
+import { DescribeInstancesCommand, DescribeVpcEndpointsCommand, GetConsoleOutputCommand } from "@aws-sdk/client-ec2";
 import {
   GetInstanceProfileCommand,
   GetPolicyCommand,
   GetPolicyVersionCommand,
   GetRoleCommand,
   GetRolePolicyCommand,
-  IAMClient,
   IAMServiceException,
   ListAttachedRolePoliciesCommand,
   ListRolePoliciesCommand,
 } from "@aws-sdk/client-iam";
-import { GetKeyPolicyCommand, KMSClient } from "@aws-sdk/client-kms";
+import { GetKeyPolicyCommand } from "@aws-sdk/client-kms";
 import {
   GetBucketLocationCommand,
   GetBucketPolicyCommand,
   GetObjectCommand,
   HeadObjectCommand,
-  S3Client,
   S3ServiceException,
 } from "@aws-sdk/client-s3";
-import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
-import { sdkStreamMixin } from "@smithy/util-stream";
-import { mockClient } from "aws-sdk-client-mock";
+import { GetCallerIdentityCommand } from "@aws-sdk/client-sts";
 import { captureDeployment, Deployment } from "../shared/offline/access";
 import { SOURCE_BASE, TARGET_BASE } from "../shared/offline/fixtures";
 import { ofType } from "../shared/offline/run";
 import { PolicyDocument, Statement } from "../shared/program/iam/document";
-import { parseTargetOutputs, report, TargetReport, verify, VerifyClients } from "../shared/tools/verify-checks";
+import { parseTargetOutputs, report, TargetReport, verify } from "../shared/tools/verify-checks";
 import { diagnose, Diagnosis, LinkKind } from "../shared/tools/verify-diagnose";
 import { fromMessage } from "../shared/tools/verify-links";
+import { accessDenied, BODY, clock, consoleOutput, mockedClients, s3Body, SHA } from "./verify-world";
 
-const BODY = "object body from account A\n";
-const SHA = createHash("sha256").update(BODY).digest("hex");
 const ROLE = "arn:aws:iam::222222222222:role/account-b-role";
 const PROFILE = "arn:aws:iam::222222222222:instance-profile/reader-profile";
 const OTHER_KEY = "arn:aws:kms:us-west-2:111111111111:key/00000000-1111-2222-3333-444444444444";
@@ -91,33 +79,15 @@ const without = (sid: string) => (s: Statement[]) => s.filter((x) => x.Sid !== s
 const failedWith = (text: string) => `CROSS_ACCOUNT_COPY FAILED after 9 attempts in 300000ms: ${text}`;
 
 function world(l: Live) {
-  const region = l.targetRegion;
-  const clients: VerifyClients = {
-    sourceS3: new S3Client({ region: "us-west-2" }),
-    sourceKms: new KMSClient({ region: "us-west-2" }),
-    targetS3: new S3Client({ region: "us-west-2" }),
-    targetEc2: new EC2Client({ region }),
-    targetSts: new STSClient({ region }),
-    targetIam: new IAMClient({ region }),
-  };
-  const m = {
-    sourceS3: mockClient(clients.sourceS3),
-    sourceKms: mockClient(clients.sourceKms),
-    targetS3: mockClient(clients.targetS3),
-    targetEc2: mockClient(clients.targetEc2),
-    targetSts: mockClient(clients.targetSts),
-    targetIam: mockClient(clients.targetIam),
-  };
+  const { clients, m } = mockedClients(l.targetRegion);
   m.sourceS3
     .on(HeadObjectCommand)
     .resolves({ ServerSideEncryption: "aws:kms", SSEKMSKeyId: l.keyId, BucketKeyEnabled: true });
   m.sourceS3.on(GetBucketPolicyCommand).resolves({ Policy: JSON.stringify(l.bucket) });
   m.sourceS3.on(GetBucketLocationCommand).resolves({ LocationConstraint: l.location as "us-west-2" });
-  m.sourceS3.on(GetObjectCommand).callsFake(() => ({ Body: sdkStreamMixin(Readable.from([Buffer.from(BODY)])) }));
+  m.sourceS3.on(GetObjectCommand).callsFake(() => ({ Body: s3Body(BODY) }));
   m.sourceKms.on(GetKeyPolicyCommand).resolves({ Policy: JSON.stringify(l.key) });
-  m.targetEc2
-    .on(GetConsoleOutputCommand)
-    .resolves({ Output: Buffer.from(`[  5.1] cloud-init: booting\n${l.console}\n`).toString("base64") });
+  m.targetEc2.on(GetConsoleOutputCommand).resolves({ Output: consoleOutput(l.console) });
   m.targetEc2.on(DescribeInstancesCommand).resolves({
     Reservations: [
       { Instances: [{ InstanceId: tgt.instanceId, VpcId: "vpc-0abc", IamInstanceProfile: { Arn: PROFILE } }] },
@@ -163,31 +133,12 @@ function world(l: Live) {
   m.targetSts
     .on(GetCallerIdentityCommand)
     .resolves({ Account: "222222222222", Arn: "arn:aws:sts::222222222222:assumed-role/Admin/alice" });
-  m.targetS3.on(GetObjectCommand).rejects(
-    new S3ServiceException({
-      name: "AccessDenied",
-      $fault: "client",
-      $metadata: { httpStatusCode: 403 },
-      message: "Access Denied",
-    }),
-  );
+  m.targetS3.on(GetObjectCommand).rejects(accessDenied());
   return { clients, m };
 }
 
-/** A clock that only moves when verify sleeps: no wall-clock wait. */
-const clock = () => {
-  let t = 0;
-  return {
-    waitSeconds: 60,
-    pollSeconds: 15,
-    now: () => t,
-    sleep: (ms: number) => ((t += ms), Promise.resolve()),
-    log: () => undefined,
-  };
-};
-
 async function verified(l: Live) {
-  const checks = await verify(d.contract, tgt, world(l).clients, clock());
+  const checks = await verify(d.contract, tgt, world(l).clients, clock().opts);
   assert.ok(
     checks.some((c) => !c.ok),
     `expected a failing check in ${JSON.stringify(checks)}`,
@@ -206,7 +157,7 @@ const problem = (x: Diagnosis, kind: LinkKind): string => {
 describe("npm run verify: the diagnosis names the broken link (AWS SDK calls mocked)", () => {
   it("healthy: every check passes and there is no diagnosis; asked anyway, all links hold", async () => {
     const { clients } = world(healthy());
-    const checks = await verify(d.contract, tgt, clients, clock());
+    const checks = await verify(d.contract, tgt, clients, clock().opts);
     assert.deepEqual(
       checks.filter((c) => !c.ok),
       [],
@@ -349,7 +300,7 @@ describe("npm run verify: the diagnosis names the broken link (AWS SDK calls moc
           "User: arn:aws:sts::222222222222:assumed-role/Admin/alice is not authorized to perform: iam:GetRolePolicy",
       }),
     );
-    const checks = await verify(d.contract, tgt, clients, clock());
+    const checks = await verify(d.contract, tgt, clients, clock().opts);
     const x = checks.diagnosis as Diagnosis;
     assert.deepEqual(kinds(x), ["bucket-policy"]);
     assert.match(

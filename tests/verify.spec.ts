@@ -1,34 +1,14 @@
 import { strict as assert } from "assert";
-import { createHash } from "crypto";
-import { Readable } from "stream";
-import { EC2Client, GetConsoleOutputCommand } from "@aws-sdk/client-ec2";
-import { IAMClient } from "@aws-sdk/client-iam";
-import { GetKeyPolicyCommand, KMSClient } from "@aws-sdk/client-kms";
-import {
-  GetBucketPolicyCommand,
-  GetObjectCommand,
-  HeadObjectCommand,
-  S3Client,
-  S3ServiceException,
-} from "@aws-sdk/client-s3";
-import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
-import { sdkStreamMixin } from "@smithy/util-stream";
-import { mockClient } from "aws-sdk-client-mock";
+import { GetConsoleOutputCommand } from "@aws-sdk/client-ec2";
+import { GetKeyPolicyCommand } from "@aws-sdk/client-kms";
+import { GetBucketPolicyCommand, GetObjectCommand, HeadObjectCommand } from "@aws-sdk/client-s3";
+import { GetCallerIdentityCommand } from "@aws-sdk/client-sts";
 import { SourceContract, validateContract } from "../shared/program/contract";
 import { ofType, runProgram } from "../shared/offline/run";
-import {
-  Check,
-  parseTargetOutputs,
-  TargetReport,
-  verify,
-  VerifyClients,
-  verifyWithStacks,
-} from "../shared/tools/verify-checks";
+import { Check, parseTargetOutputs, TargetReport, verify, verifyWithStacks } from "../shared/tools/verify-checks";
 import { StackInfo } from "../shared/tools/workspace";
 import { committedConfig } from "../shared/offline/fixtures";
-
-const BODY = "object body from account A\n";
-const SHA = createHash("sha256").update(BODY).digest("hex");
+import { accessDenied, BODY, clock, consoleOutput, mockedClients, s3Body, SHA } from "./verify-world";
 
 const SOURCE_INFO: StackInfo = {
   name: "source",
@@ -47,16 +27,6 @@ const TARGET_INFO: StackInfo = {
   profile: "account-b",
 };
 
-const denied = () =>
-  new S3ServiceException({
-    name: "AccessDenied",
-    $fault: "client",
-    $metadata: { httpStatusCode: 403 },
-    message: "Access Denied",
-  });
-const body = (s: string) => sdkStreamMixin(Readable.from([Buffer.from(s)]));
-const console64 = (...lines: string[]) =>
-  Buffer.from(["[  5.1] cloud-init[1234]: booting", ...lines, ""].join("\n")).toString("base64");
 const credentialsError = () =>
   Object.assign(new Error("Could not load credentials from any providers"), { name: "CredentialsProviderError" });
 
@@ -76,36 +46,21 @@ before(async () => {
 });
 
 function world() {
-  const clients: VerifyClients = {
-    sourceS3: new S3Client({ region: "us-west-2" }),
-    sourceKms: new KMSClient({ region: "us-west-2" }),
-    targetS3: new S3Client({ region: "us-west-2" }),
-    targetEc2: new EC2Client({ region: "us-west-2" }),
-    targetSts: new STSClient({ region: "us-west-2" }),
-    targetIam: new IAMClient({ region: "us-west-2" }),
-  };
-  const m = {
-    sourceS3: mockClient(clients.sourceS3),
-    sourceKms: mockClient(clients.sourceKms),
-    targetS3: mockClient(clients.targetS3),
-    targetEc2: mockClient(clients.targetEc2),
-    targetSts: mockClient(clients.targetSts),
-    // The diagnosis's reads (tests/verify-diagnose.spec.ts): unanswered here, so it notes what it could not read.
-    targetIam: mockClient(clients.targetIam),
-  };
+  // The diagnosis's reads (tests/verify-diagnose.spec.ts): unanswered here, so it notes what it could not read.
+  const { clients, m } = mockedClients();
   m.sourceS3
     .on(HeadObjectCommand)
     .resolves({ ServerSideEncryption: "aws:kms", SSEKMSKeyId: contract.keyArn, BucketKeyEnabled: true });
   m.sourceS3.on(GetBucketPolicyCommand).resolves({ Policy: bucketPolicy });
-  m.sourceS3.on(GetObjectCommand).callsFake(() => ({ Body: body(BODY) }));
+  m.sourceS3.on(GetObjectCommand).callsFake(() => ({ Body: s3Body(BODY) }));
   m.sourceKms.on(GetKeyPolicyCommand).resolves({ Policy: keyPolicy });
   m.targetEc2
     .on(GetConsoleOutputCommand)
-    .resolves({ Output: console64(`CROSS_ACCOUNT_COPY OK ${contract.objectKeys[0]} sha256=${SHA}`) });
+    .resolves({ Output: consoleOutput(`CROSS_ACCOUNT_COPY OK ${contract.objectKeys[0]} sha256=${SHA}`) });
   m.targetSts
     .on(GetCallerIdentityCommand)
     .resolves({ Account: "222222222222", Arn: "arn:aws:sts::222222222222:assumed-role/Admin/alice" });
-  m.targetS3.on(GetObjectCommand).rejects(denied());
+  m.targetS3.on(GetObjectCommand).rejects(accessDenied());
   return { clients, m };
 }
 
@@ -115,21 +70,6 @@ const target = (): TargetReport => ({
   objectKey: contract.objectKeys[0],
   markerPrefix: "CROSS_ACCOUNT_COPY",
 });
-
-/** A clock that only moves when verify sleeps. */
-function clock(waitSeconds = 60) {
-  let t = 0;
-  const sleeps: number[] = [];
-  const logs: string[] = [];
-  const opts = {
-    waitSeconds,
-    pollSeconds: 15,
-    now: () => t,
-    sleep: (ms: number) => ((t += ms), sleeps.push(ms), Promise.resolve()),
-    log: (l: string) => logs.push(l),
-  };
-  return { opts, sleeps, logs };
-}
 
 const failing = (checks: Check[]) => checks.filter((c) => !c.ok);
 const byName = (checks: Check[], fragment: string) => {
@@ -196,7 +136,7 @@ describe("npm run verify (AWS SDK calls mocked)", () => {
   it("reports the boot script's FAILED marker at once", async () => {
     const { clients, m } = world();
     m.targetEc2.on(GetConsoleOutputCommand).resolves({
-      Output: console64("CROSS_ACCOUNT_COPY FAILED after 9 attempts in 300000ms: An error occurred (AccessDenied)"),
+      Output: consoleOutput("CROSS_ACCOUNT_COPY FAILED after 9 attempts in 300000ms: An error occurred (AccessDenied)"),
     });
     const c = clock();
     const checks = await verify(contract, target(), clients, c.opts);
@@ -210,7 +150,7 @@ describe("npm run verify (AWS SDK calls mocked)", () => {
 
   it("waits with a bounded poll while the marker is missing, saying how long it waited", async () => {
     const { clients, m } = world();
-    m.targetEc2.on(GetConsoleOutputCommand).resolves({ Output: console64() });
+    m.targetEc2.on(GetConsoleOutputCommand).resolves({ Output: consoleOutput() });
     const c = clock(60);
     const checks = await verify(contract, target(), clients, c.opts);
     assert.deepEqual(c.sleeps, [15000, 15000, 15000, 15000]);
@@ -223,9 +163,9 @@ describe("npm run verify (AWS SDK calls mocked)", () => {
     const { clients, m } = world();
     m.targetEc2
       .on(GetConsoleOutputCommand)
-      .resolvesOnce({ Output: console64() })
-      .resolvesOnce({ Output: console64() })
-      .resolves({ Output: console64(`CROSS_ACCOUNT_COPY OK ${contract.objectKeys[0]} sha256=${SHA}`) });
+      .resolvesOnce({ Output: consoleOutput() })
+      .resolvesOnce({ Output: consoleOutput() })
+      .resolves({ Output: consoleOutput(`CROSS_ACCOUNT_COPY OK ${contract.objectKeys[0]} sha256=${SHA}`) });
     const checks = await verify(contract, target(), clients, clock(600).opts);
     assert.deepEqual(failing(checks), []);
     assert.match(byName(checks, "console reports").detail, /^after 30s/);
@@ -239,7 +179,7 @@ describe("npm run verify (AWS SDK calls mocked)", () => {
     m.targetEc2
       .on(GetConsoleOutputCommand)
       .rejectsOnce(unsupported)
-      .resolves({ Output: console64(`CROSS_ACCOUNT_COPY OK ${contract.objectKeys[0]} sha256=${SHA}`) });
+      .resolves({ Output: consoleOutput(`CROSS_ACCOUNT_COPY OK ${contract.objectKeys[0]} sha256=${SHA}`) });
     const checks = await verify(contract, target(), clients, clock().opts);
     assert.deepEqual(failing(checks), []);
     const calls = m.targetEc2.commandCalls(GetConsoleOutputCommand).map((c) => c.args[0].input);
@@ -253,7 +193,7 @@ describe("npm run verify (AWS SDK calls mocked)", () => {
     const { clients, m } = world();
     m.targetEc2
       .on(GetConsoleOutputCommand)
-      .resolves({ Output: console64(`CROSS_ACCOUNT_COPY OK ${contract.objectKeys[0]} sha256=${"0".repeat(64)}`) });
+      .resolves({ Output: consoleOutput(`CROSS_ACCOUNT_COPY OK ${contract.objectKeys[0]} sha256=${"0".repeat(64)}`) });
     const checks = await verify(contract, target(), clients, clock().opts);
     assert.equal(byName(checks, "sha256 matches").ok, false);
     assert.equal(failing(checks).length, 1);
@@ -261,7 +201,7 @@ describe("npm run verify (AWS SDK calls mocked)", () => {
 
   it("fails when another principal of the target account can read (the grant is too wide)", async () => {
     const { clients, m } = world();
-    m.targetS3.on(GetObjectCommand).callsFake(() => ({ Body: body(BODY) }));
+    m.targetS3.on(GetObjectCommand).callsFake(() => ({ Body: s3Body(BODY) }));
     const checks = await verify(contract, target(), clients, clock().opts);
     assert.match(byName(checks, "negative").detail, /the grant is too wide/);
     assert.equal(failing(checks).length, 1);
