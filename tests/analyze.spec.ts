@@ -26,9 +26,10 @@ import {
   MAX_ACTIONS_PER_ACCESS,
   StackPolicy,
   stackPolicies,
-} from "../shared/tools/analyze-checks";
+} from "../shared/tools/analyze/checks";
 import { runToolCaptured } from "../shared/tools/cli";
-import { plan, PlanReport } from "../shared/tools/plan";
+import { plan } from "../shared/tools/plan/plan";
+import type { PlanReport } from "../shared/tools/plan/report";
 
 const runCli = (argv: string[]) => runToolCaptured(ANALYZE_TOOL, argv, { cwd: PROJECT_ROOT });
 const docOf = (json: string | undefined): PolicyDocument => JSON.parse(json ?? "null") as PolicyDocument;

@@ -10,18 +10,11 @@ import { mockClient } from "aws-sdk-client-mock";
 import { parse } from "yaml";
 import { captureDeployment } from "../shared/offline/access";
 import { readStackConfig } from "../shared/offline/stack-files";
-import { checkStackCredentials } from "../shared/tools/credentials";
+import { checkStackCredentials } from "../shared/tools/stacks/credentials";
 import { Failure, runToolCaptured } from "../shared/tools/cli";
-import {
-  Action,
-  DeployArgs,
-  deployTool,
-  DeployIo,
-  explain,
-  runDeploy,
-  selectStacks,
-  StackOps,
-} from "../shared/tools/deploy";
+import { deployTool } from "../shared/tools/deploy";
+import { DeployArgs, DeployIo, explain, runDeploy, selectStacks } from "../shared/tools/deploy/flow";
+import type { Action, StackOps } from "../shared/tools/stacks/ops";
 import {
   INTEGRATION_TOOL,
   IT_STACKS,
@@ -30,7 +23,8 @@ import {
   skipReason,
   writeItStackFiles,
 } from "../shared/tools/integration";
-import { backend, checkPassphrase, checkPulumiCli, stackInfo, StackInfo } from "../shared/tools/workspace";
+import { backend, checkPassphrase, checkPulumiCli } from "../shared/tools/stacks/backend";
+import { stackInfo, StackInfo } from "../shared/tools/stacks/files";
 
 const ROOT = path.resolve(__dirname, "..");
 

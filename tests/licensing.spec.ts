@@ -29,7 +29,7 @@ function reachable(entry: string): Map<string, string[]> {
 
 describe("licensing", () => {
   it("the program never loads the AGPL policy simulator (a devDependency for tests and tools)", () => {
-    const graph = reachable(path.join(ROOT, "shared", "program", "main.ts"));
+    const graph = reachable(programEntry());
     assert.ok(graph.size >= 10, `walked ${graph.size} modules`);
     for (const [file, specs] of graph) {
       assert.ok(
@@ -41,6 +41,26 @@ describe("licensing", () => {
       dependencies: Record<string, string>;
     };
     assert.ok(!Object.keys(pkg.dependencies).some((d) => d.startsWith("@cloud-copilot/")));
+  });
+
+  it("the program's library imports neither side: only the entry point stands above both", () => {
+    const graph = reachable(programEntry());
+    const library = path.join(ROOT, "shared", "program") + path.sep;
+    const sides = [path.join(ROOT, "source-account") + path.sep, path.join(ROOT, "target-account") + path.sep];
+    const upward = [...graph]
+      .filter(([file]) => file.startsWith(library))
+      .flatMap(([file, specs]) =>
+        specs
+          .filter((s) => s.startsWith("."))
+          .map((s) => path.resolve(path.dirname(file), s))
+          .filter((target) => sides.some((side) => `${target}${path.sep}`.startsWith(side)))
+          .map((target) => `${path.relative(ROOT, file)} → ${path.relative(ROOT, target)}`),
+      );
+    assert.deepEqual(upward, []);
+    assert.ok(
+      [...graph.keys()].some((f) => f.startsWith(library)),
+      "the walk reached the library, so the check means something",
+    );
   });
 });
 

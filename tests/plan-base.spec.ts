@@ -10,10 +10,12 @@ import * as path from "path";
 import { parse, stringify } from "yaml";
 import { accessCases, Deployment, evaluateCases, mutate } from "../shared/offline/access";
 import { PROJECT_ROOT } from "../shared/program/project";
-import { plan, PLAN_TOOL, PlanReport, verdict } from "../shared/tools/plan";
-import { BasePlan, planBase, startBase } from "../shared/tools/plan-base";
+import { PLAN_TOOL } from "../shared/tools/plan";
+import { plan } from "../shared/tools/plan/plan";
+import { PlanReport, verdict } from "../shared/tools/plan/report";
+import { BasePlan, planBase, startBase } from "../shared/tools/plan/base";
 import { runToolCaptured } from "../shared/tools/cli";
-import { accessChanges, compare, humanChanges, principalsChanged } from "../shared/tools/plan-changes";
+import { accessChanges, compare, humanChanges, principalsChanged } from "../shared/tools/plan/changes";
 import { UserError } from "../shared/program/errors";
 
 const git = (cwd: string, ...args: string[]) =>
@@ -186,11 +188,20 @@ describe("plan --base: access changes against a git revision", function () {
   });
 
   it("says why a base cannot be planned: a revision without the plan tool exits 2 with its error", async () => {
-    git(repo, "rm", "-q", "shared/tools/plan.ts");
+    git(repo, "rm", "-q", "shared/tools/plan/index.ts");
     git(repo, "commit", "-qm", "no plan tool");
     await rejectsWith(
       planBase("HEAD", files, repo),
-      /--base HEAD \([0-9a-f]{12}\) cannot be planned: its plan exited 1:\n.*plan\.ts/s,
+      /--base HEAD \([0-9a-f]{12}\) cannot be planned: its plan exited 1:\n.*plan\/index\.ts/s,
     );
+  });
+
+  it("runs the plan the base's package.json names, and refuses a base whose package.json has no plan script", async () => {
+    const pkgFile = path.join(repo, "package.json");
+    const pkg = JSON.parse(fs.readFileSync(pkgFile, "utf8")) as { scripts: Record<string, string> };
+    delete pkg.scripts.plan;
+    fs.writeFileSync(pkgFile, JSON.stringify(pkg, null, 2));
+    git(repo, "commit", "-qam", "no plan script");
+    await rejectsWith(planBase("HEAD", files, repo), /--base HEAD: package\.json has no "plan" script/);
   });
 });

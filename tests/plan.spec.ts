@@ -4,7 +4,8 @@ import * as os from "os";
 import * as path from "path";
 import { stringify } from "yaml";
 import { runToolCaptured } from "../shared/tools/cli";
-import { exitCodeFor, PLAN_TOOL, PlanReport } from "../shared/tools/plan";
+import { PLAN_TOOL } from "../shared/tools/plan";
+import { exitCodeFor, PlanReport } from "../shared/tools/plan/report";
 
 const runPlanCli = (argv: string[]) => runToolCaptured(PLAN_TOOL, argv);
 
@@ -25,7 +26,7 @@ describe("npm run plan", () => {
     const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")) as {
       scripts: Record<string, string>;
     };
-    assert.equal(pkg.scripts.plan, "node --require tsx/cjs shared/tools/plan.ts");
+    assert.equal(pkg.scripts.plan, "node --require tsx/cjs shared/tools/plan/index.ts");
     const r = await runPlanCli([]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /source stack: account 111111111111, us-west-2, \d+ resources/);

@@ -66,14 +66,4 @@ describe("README", () => {
       for (const f of sources) assert.ok(names.includes(f), `${folder}${f} is missing from the README's layout`);
     }
   });
-
-  it("keeps every source file outside tests/ within 300 lines", () => {
-    const files = execFileSync("git", ["ls-files", "*.ts", "*.sh", "*.mjs", ".ci/*"], { cwd: ROOT, encoding: "utf8" })
-      .split("\n")
-      .filter((f) => f && !f.startsWith("tests/"));
-    const long = files
-      .map((f) => ({ f, lines: fs.readFileSync(path.join(ROOT, f), "utf8").split("\n").length - 1 }))
-      .filter((x) => x.lines > 300);
-    assert.deepEqual(long, []);
-  });
 });

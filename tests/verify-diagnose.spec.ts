@@ -23,9 +23,9 @@ import { captureDeployment, Deployment } from "../shared/offline/access";
 import { SOURCE_BASE, TARGET_BASE } from "../shared/offline/fixtures";
 import { ofType } from "../shared/offline/run";
 import { PolicyDocument, Statement } from "../shared/program/iam/document";
-import { parseTargetOutputs, report, TargetReport, verify } from "../shared/tools/verify-checks";
-import { diagnose, Diagnosis, LinkKind } from "../shared/tools/verify-diagnose";
-import { fromMessage } from "../shared/tools/verify-links";
+import { parseTargetOutputs, report, TargetReport, verify } from "../shared/tools/verify/checks";
+import { diagnose, Diagnosis, LinkKind } from "../shared/tools/verify/diagnose";
+import { fromMessage } from "../shared/tools/verify/links";
 import { accessDenied, BODY, clock, consoleOutput, mockedClients, s3Body, SHA } from "./verify-world";
 
 const ROLE = "arn:aws:iam::222222222222:role/account-b-role";

@@ -8,7 +8,7 @@ import { S3Client, S3ServiceException } from "@aws-sdk/client-s3";
 import { STSClient } from "@aws-sdk/client-sts";
 import { sdkStreamMixin } from "@smithy/util-stream";
 import { mockClient } from "aws-sdk-client-mock";
-import type { VerifyClients } from "../shared/tools/verify-checks";
+import type { VerifyClients } from "../shared/tools/verify/checks";
 
 export const BODY = "object body from account A\n";
 export const SHA = createHash("sha256").update(BODY).digest("hex");

@@ -5,8 +5,8 @@ import { GetBucketPolicyCommand, GetObjectCommand, HeadObjectCommand } from "@aw
 import { GetCallerIdentityCommand } from "@aws-sdk/client-sts";
 import { SourceContract, validateContract } from "../shared/program/contract";
 import { ofType, runProgram } from "../shared/offline/run";
-import { Check, parseTargetOutputs, TargetReport, verify, verifyWithStacks } from "../shared/tools/verify-checks";
-import { StackInfo } from "../shared/tools/workspace";
+import { Check, parseTargetOutputs, TargetReport, verify, verifyWithStacks } from "../shared/tools/verify/checks";
+import { StackInfo } from "../shared/tools/stacks/files";
 import { committedConfig } from "../shared/offline/fixtures";
 import { accessDenied, BODY, clock, consoleOutput, mockedClients, s3Body, SHA } from "./verify-world";
 

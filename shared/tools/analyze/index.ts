@@ -4,19 +4,15 @@
  * CheckAccessNotGranted on the consumers' grants, and with --base CheckNoNewAccess against a git
  * revision's policies. Credentials of any account (the default chain, or --profile). Exit 0 when every check passes, 1 when one fails, 2 when it cannot start.
  */
-import { UserError } from "../program/errors";
-import { defineTool, EXIT, Failure, toolMain } from "./cli";
-import { table } from "./format";
-import { PLAN_TOOL, planWithBase, stackFiles } from "./plan";
-import type { CheckResult } from "./analyze-checks";
+import { UserError } from "../../program/errors";
+import { defineTool, EXIT, Failure, toolMain } from "../cli";
+import { table } from "../cli/format";
+import { CONFIG_OPTIONS, stackFiles } from "../plan/options";
+import { planWithBase } from "../plan/plan";
+import type { CheckResult } from "./checks";
+import { ANALYZE_BILLING, ANALYZE_NEEDS } from "./needs";
 
-/** What the tool needs, said wherever credentials or permissions are missing. */
-export const ANALYZE_NEEDS =
-  "analyze needs credentials of any AWS account allowed to call access-analyzer:ValidatePolicy, " +
-  "access-analyzer:CheckNoPublicAccess, access-analyzer:CheckAccessNotGranted and access-analyzer:CheckNoNewAccess " +
-  "(e.g. AWS_PROFILE=<profile>, or --profile <profile>).";
-export const ANALYZE_BILLING =
-  "The custom policy checks (CheckNoPublicAccess, CheckAccessNotGranted, CheckNoNewAccess) are billed per call by AWS; ValidatePolicy is free.";
+export { ANALYZE_BILLING, ANALYZE_NEEDS } from "./needs";
 
 export const summary = (checks: CheckResult[]): string => {
   const failed = checks.filter((c) => !c.ok).length;
@@ -49,8 +45,7 @@ export const ANALYZE_TOOL = defineTool({
     ANALYZE_BILLING,
   ].join("\n"),
   options: {
-    "source-config": PLAN_TOOL.options["source-config"],
-    "target-config": PLAN_TOOL.options["target-config"],
+    ...CONFIG_OPTIONS,
     base: {
       type: "string",
       value: "REF",
@@ -71,12 +66,12 @@ export const ANALYZE_TOOL = defineTool({
   },
   async run(args, io) {
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- zod comes with the rules: only once the arguments parsed
-    const { REGION } = require("../program/config/rules") as typeof import("../program/config/rules");
+    const { REGION } = require("../../program/config/rules") as typeof import("../../program/config/rules");
     if (args.region !== undefined && !REGION.test(args.region))
       throw new UserError(`--region = ${JSON.stringify(args.region)}: must be an AWS region code, e.g. us-west-2`);
     const { report, deployment, base } = await planWithBase(stackFiles(args), args.base, io);
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- the AWS SDK: only once the plan ran
-    const checks = require("./analyze-checks") as typeof import("./analyze-checks");
+    const checks = require("./checks") as typeof import("./checks");
     const region = args.region ?? report.source.region;
     const results = await checks.analyzePolicies(checks.analyzerClient(region, args.profile), {
       policies: checks.stackPolicies(deployment),

@@ -1,7 +1,7 @@
 /** Credentials per stack: each stack's aws:profile, or the environment's credentials. */
 import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
-import { UserError } from "../program/errors";
-import { StackInfo } from "./workspace";
+import { UserError } from "../../program/errors";
+import type { StackInfo } from "./files";
 
 /** Client settings for a stack's account: its region and, when set, its profile. */
 export const clientConfig = (s: StackInfo): { region: string; profile?: string } =>

@@ -9,7 +9,7 @@
  */
 import * as path from "path";
 import { parseArgs } from "node:util";
-import { isUserError } from "../program/errors";
+import { isUserError } from "../../program/errors";
 
 export const EXIT = { ok: 0, failed: 1, cannotStart: 2, internal: 3 } as const;
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];

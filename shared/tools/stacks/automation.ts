@@ -1,8 +1,8 @@
 /** The real StackOps: the Automation API's LocalWorkspace over this folder. Loaded only when a tool has passed its checks. */
 import { LocalWorkspace, Stack, StackNotFoundError } from "@pulumi/pulumi/automation";
-import { PROJECT_ROOT } from "../program/project";
-import type { Action, StackOps } from "./deploy";
-import { Backend } from "./workspace";
+import { PROJECT_ROOT } from "../../program/project";
+import type { Backend } from "./backend";
+import type { Action, StackOps } from "./ops";
 
 /** Streams the engine's output to onOutput. */
 export function automationOps(b: Backend, onOutput: (s: string) => void): StackOps {

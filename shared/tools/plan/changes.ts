@@ -3,9 +3,9 @@
  * one side), the principals that gain or lose access, and a unified diff of each policy that changed.
  */
 import { createTwoFilesPatch } from "diff";
-import { generatedPolicies } from "../offline/access/capture";
-import type { PlanReport } from "./plan";
-import { table } from "./format";
+import { generatedPolicies } from "../../offline/access/capture";
+import type { PlanReport } from "./report";
+import { table } from "../cli/format";
 
 export type Answer = "Allowed" | "Denied" | "absent";
 

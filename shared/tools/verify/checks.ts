@@ -1,43 +1,25 @@
 /** The checks of `npm run verify`, over the AWS SDK: each stack's clients, the live policies and the boot marker. */
 import { createHash } from "crypto";
-import { EC2Client, GetConsoleOutputCommand, GetConsoleOutputCommandOutput } from "@aws-sdk/client-ec2";
-import { IAMClient } from "@aws-sdk/client-iam";
-import { GetKeyPolicyCommand, KMSClient } from "@aws-sdk/client-kms";
-import {
-  GetBucketPolicyCommand,
-  GetObjectCommand,
-  HeadObjectCommand,
-  S3Client,
-  S3ServiceException,
-} from "@aws-sdk/client-s3";
-import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
-import { parseRoleArn } from "../program/iam/arn";
-import { SourceContract } from "../program/contract";
-import { UserError } from "../program/errors";
-import { parsePolicy, PolicyDocument } from "../program/iam/document";
-import { actionsOf, cond } from "../offline/policy-queries";
-import { clientConfig, isCredentialsError, noCredentials } from "./credentials";
-import { Failure } from "./cli";
-import { table } from "./format";
-import { diagnose, Diagnosis, renderDiagnosis } from "./verify-diagnose";
-import { StackInfo } from "./workspace";
+import { GetConsoleOutputCommand, GetConsoleOutputCommandOutput } from "@aws-sdk/client-ec2";
+import { GetKeyPolicyCommand } from "@aws-sdk/client-kms";
+import { GetBucketPolicyCommand, GetObjectCommand, HeadObjectCommand, S3ServiceException } from "@aws-sdk/client-s3";
+import { GetCallerIdentityCommand } from "@aws-sdk/client-sts";
+import { parseRoleArn } from "../../program/iam/arn";
+import { SourceContract } from "../../program/contract";
+import { parsePolicy, PolicyDocument } from "../../program/iam/document";
+import { actionsOf, cond } from "../../offline/policy-queries";
+import { isCredentialsError, noCredentials } from "../stacks/credentials";
+import { Failure } from "../cli";
+import { table } from "../cli/format";
+import { diagnose, Diagnosis, renderDiagnosis } from "./diagnose";
+import type { StackInfo } from "../stacks/files";
+import type { VerifyClients } from "./clients";
+import type { TargetReport } from "./target";
 
-export interface TargetReport {
-  instanceId: string;
-  roleArn: string;
-  objectKey: string;
-  markerPrefix: string;
-}
-
-export interface VerifyClients {
-  sourceS3: S3Client;
-  sourceKms: KMSClient;
-  targetS3: S3Client;
-  targetEc2: EC2Client;
-  targetSts: STSClient;
-  /** Reads the reader role, its policies and the instance's profile, for the diagnosis. */
-  targetIam: IAMClient;
-}
+export type { VerifyClients } from "./clients";
+export { clientsFor } from "./clients";
+export { parseTargetOutputs } from "./target";
+export type { TargetReport } from "./target";
 
 export interface VerifyOptions {
   /** How long to wait for the boot marker on the console. */
@@ -56,24 +38,6 @@ export interface Check {
 
 /** The checks, and when one failed, the diagnosis of the broken link (a Check[] for the callers that print it). */
 export type Checks = Check[] & { diagnosis?: Diagnosis };
-
-export function parseTargetOutputs(o: Record<string, unknown> | undefined): TargetReport {
-  const s = (k: string) => (typeof o?.[k] === "string" ? String(o[k]) : undefined);
-  const r = {
-    instanceId: s("instanceId"),
-    roleArn: s("roleArn"),
-    objectKey: s("objectKey"),
-    markerPrefix: s("markerPrefix"),
-  };
-  const missing = Object.entries(r)
-    .filter(([, v]) => v === undefined)
-    .map(([k]) => k);
-  if (!o)
-    throw new UserError("The target stack has not been deployed on this backend: deploy it first (npm run deploy).");
-  if (missing.length > 0)
-    throw new UserError(`The target stack lacks the outputs ${missing.join(", ")}: deploy it first (npm run deploy).`);
-  return r as TargetReport;
-}
 
 /** A call that failed for want of credentials, tagged with the account's side. */
 class CredentialsFailure extends Error {
@@ -282,17 +246,4 @@ export async function verifyWithStacks(
     if (e instanceof Error && "$metadata" in e) throw new Failure(`an AWS call failed: ${e.name}: ${e.message}`);
     throw e;
   }
-}
-
-export function clientsFor(source: StackInfo, target: StackInfo): VerifyClients {
-  const s = clientConfig(source);
-  const t = clientConfig(target);
-  return {
-    sourceS3: new S3Client(s),
-    sourceKms: new KMSClient(s),
-    targetS3: new S3Client({ ...t, region: source.region }),
-    targetEc2: new EC2Client(t),
-    targetSts: new STSClient(t),
-    targetIam: new IAMClient(t),
-  };
 }

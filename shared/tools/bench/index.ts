@@ -10,10 +10,11 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { performance } from "perf_hooks";
-import { PROJECT_ROOT, RawConfig } from "../program/project";
-import type { StackRun } from "../offline/run";
-import { defineTool, EXIT, toolMain, UsageError } from "./cli";
-import { table } from "./format";
+import { PROJECT_ROOT, RawConfig } from "../../program/project";
+import type { StackRun } from "../../offline/run";
+import { defineTool, EXIT, toolMain, UsageError } from "../cli";
+import { table } from "../cli/format";
+import { planCommand } from "../plan/base";
 
 const DEFAULT_SIZES = "1,10,100,200";
 /** The whole plan's sizes: its time at the second is held to 4x the first. */
@@ -22,8 +23,6 @@ const REPEATS = 5;
 /** AWS's limit on a role's inline policies, in characters, all together. */
 const INLINE_ROLE_POLICY_LIMIT = 10_240;
 
-const SOURCE_STACK = "organization/cross-account-s3-kms/source";
-
 /** N consumers: the target's own role first, then one role per further account. */
 const sourceConfig = (n: number): RawConfig => {
   const { manyConsumers, sourceGranting } = fixtures();
@@ -31,17 +30,20 @@ const sourceConfig = (n: number): RawConfig => {
 };
 
 /* eslint-disable @typescript-eslint/no-require-imports -- lazy loads, typed by their import types: --help and bad arguments answer without zod or YAML */
-const fixtures = () => require("../offline/fixtures") as typeof import("../offline/fixtures");
+const fixtures = () => require("../../offline/fixtures") as typeof import("../../offline/fixtures");
+/** The target's default upstream stack, which the bench's target reads. */
+const sourceStack = () =>
+  (require("../../program/config/target") as typeof import("../../program/config/target")).TARGET_DEFAULTS.sourceStack;
 const limits = () =>
-  (require("../../source-account/documents") as typeof import("../../source-account/documents")).POLICY_LIMITS;
+  (require("../../../source-account/documents") as typeof import("../../../source-account/documents")).POLICY_LIMITS;
 /* eslint-enable @typescript-eslint/no-require-imports */
 
 /** The simulator and the Pulumi runtime, loaded when a measurement starts, so --help and bad arguments answer at once. */
 const heavy = () => ({
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- a lazy load, typed by the import type
-  ...(require("../offline/access") as typeof import("../offline/access")),
+  ...(require("../../offline/access") as typeof import("../../offline/access")),
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- a lazy load, typed by the import type
-  ...(require("../offline/run") as typeof import("../offline/run")),
+  ...(require("../../offline/run") as typeof import("../../offline/run")),
 });
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -94,7 +96,7 @@ export async function measure(n: number): Promise<BenchRow> {
     runProgram({
       stack: `bench-target-${n}`,
       config: fixtures().TARGET_BASE,
-      stackOutputs: { [SOURCE_STACK]: source.run.outputs },
+      stackOutputs: { [sourceStack()]: source.run.outputs },
     }),
   );
   const d = await captureDeployment(sourceConfig(n), fixtures().TARGET_BASE);
@@ -136,7 +138,8 @@ function planSeconds(): { small: number; large: number; withBase: number } {
     };
     const target = file("Pulumi.target.yaml", fixtures().TARGET_BASE);
     const args = (n: number, base?: string) => [
-      ...["--require", "tsx/cjs", "shared/tools/plan.ts", "--json"],
+      ...planCommand(PROJECT_ROOT),
+      "--json",
       ...["--source-config", file(`Pulumi.source-${n}.yaml`, sourceConfig(n)), "--target-config", target],
       ...(base ? ["--base", base] : []),
     ];

@@ -16,10 +16,11 @@ import {
 } from "@aws-sdk/client-iam";
 import { GetKeyPolicyCommand } from "@aws-sdk/client-kms";
 import { GetBucketLocationCommand, GetBucketPolicyCommand, HeadObjectCommand } from "@aws-sdk/client-s3";
-import { SourceContract } from "../program/contract";
-import { parseRoleArn } from "../program/iam/arn";
-import { parsePolicy, PolicyDocument } from "../program/iam/document";
-import type { TargetReport, VerifyClients } from "./verify-checks";
+import { SourceContract } from "../../program/contract";
+import { parseRoleArn } from "../../program/iam/arn";
+import { parsePolicy, PolicyDocument } from "../../program/iam/document";
+import type { VerifyClients } from "./clients";
+import type { TargetReport } from "./target";
 
 export interface LivePolicy {
   /** How the diagnosis names it: "the key policy (arn:…)", "the inline policy x of role y". */

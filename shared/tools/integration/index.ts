@@ -9,13 +9,15 @@
 import * as fs from "fs";
 import * as path from "path";
 import { parse, stringify } from "yaml";
-import { Consumer } from "../program/iam/arn";
-import { defaultBucketName, configKey, PROJECT_ROOT, SOURCE_DEFAULTS, TARGET_DEFAULTS } from "../program/config";
-import { validateContract } from "../program/contract";
-import { UserError } from "../program/errors";
-import { defineTool, EXIT, Failure, toolMain, ToolIo } from "./cli";
-import { Action, DeployArgs, DeployIo, preflight, runDeploy, StackOps } from "./deploy";
-import { stackInfo, StackInfo, StackName } from "./workspace";
+import { Consumer } from "../../program/iam/arn";
+import { defaultBucketName, configKey, PROJECT_ROOT, SOURCE_DEFAULTS, TARGET_DEFAULTS } from "../../program/config";
+import { validateContract } from "../../program/contract";
+import { UserError } from "../../program/errors";
+import { defineTool, EXIT, Failure, toolMain, ToolIo } from "../cli";
+import { DeployArgs, DeployIo, runDeploy } from "../deploy/flow";
+import { preflight } from "../stacks/backend";
+import { stackInfo, StackInfo, StackName } from "../stacks/files";
+import type { Action, StackOps } from "../stacks/ops";
 
 export const IT_STACKS: Record<StackName, string> = { source: "it-source", target: "it-target" };
 
@@ -114,9 +116,9 @@ async function main(io: ToolIo): Promise<void> {
   const { source, target } = itStacks();
   const b = preflight();
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- the Automation API loads all of Pulumi: only once the checks passed
-  const { automationOps } = require("./automation") as typeof import("./automation");
+  const { automationOps } = require("../stacks/automation") as typeof import("../stacks/automation");
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- the AWS SDK clients, likewise
-  const verifyChecks = require("./verify-checks") as typeof import("./verify-checks");
+  const verifyChecks = require("../verify/checks") as typeof import("../verify/checks");
   const { clientsFor, parseTargetOutputs, report, verifyWithStacks } = verifyChecks;
   const log = (line: string) => io.out(`${line}\n`);
   const ops = automationOps(b, (s) => io.out(s));
@@ -127,8 +129,9 @@ async function main(io: ToolIo): Promise<void> {
       interactive: false,
       confirm: () => Promise.resolve(true),
       stack: (name) => Promise.resolve(name === "source" ? source : target),
-      // eslint-disable-next-line @typescript-eslint/no-require-imports -- the STS client, likewise
-      checkCredentials: (s) => (require("./credentials") as typeof import("./credentials")).checkStackCredentials(s),
+      checkCredentials: (s) =>
+        // eslint-disable-next-line @typescript-eslint/no-require-imports -- the STS client, likewise
+        (require("../stacks/credentials") as typeof import("../stacks/credentials")).checkStackCredentials(s),
       now: () => Date.now(),
     };
     const passed = await runIntegration(ops, deployIo, async () => {

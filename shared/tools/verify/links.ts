@@ -16,10 +16,10 @@
  *   exist…' when I download from S3?" (https://repost.aws/knowledge-center/s3-download-object-ciphertext-error):
  *   S3's answer when the caller may not use the object's KMS key.
  */
-import { SourceContract } from "../program/contract";
-import { awsPrincipals } from "../offline/policy-queries";
-import type { TargetReport } from "./verify-checks";
-import { LiveState } from "./verify-live";
+import { SourceContract } from "../../program/contract";
+import { awsPrincipals } from "../../offline/policy-queries";
+import type { TargetReport } from "./target";
+import { LiveState } from "./live";
 
 export type LinkKind =
   | "bucket-policy"

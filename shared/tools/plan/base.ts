@@ -7,9 +7,9 @@ import { spawn } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { PROJECT_ROOT } from "../program/project";
-import { UserError } from "../program/errors";
-import type { PlanReport } from "./plan";
+import { PROJECT_ROOT } from "../../program/project";
+import { UserError } from "../../program/errors";
+import type { PlanReport } from "./report";
 
 /** Set for a base's plan, which runs beside this checkout's: each keeps to one core. */
 export const ONE_CORE_ENV = "CROSS_ACCOUNT_S3_KMS_PLAN_ONE_CORE";
@@ -91,6 +91,26 @@ export function baseFile(file: string, root: string, dir: string, ref: string, f
   return inBase;
 }
 
+/**
+ * Node's arguments for `npm run plan` in a project folder, read from its package.json: a revision
+ * runs its own plan wherever its tree keeps it. Not through npm, whose INIT_CWD would point at the caller's folder.
+ */
+export function planCommand(dir: string, label = dir): string[] {
+  let script: unknown;
+  try {
+    script = (JSON.parse(fs.readFileSync(path.join(dir, "package.json"), "utf8")) as { scripts?: { plan?: unknown } })
+      .scripts?.plan;
+  } catch (e) {
+    throw new UserError(`${label}: cannot read package.json: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  const words = typeof script === "string" ? script.trim().split(/\s+/) : [];
+  if (words[0] !== "node" || words.length < 2)
+    throw new UserError(
+      `${label}: package.json has no "plan" script of the form "node <args>" (found ${JSON.stringify(script)}), so it cannot be planned`,
+    );
+  return words.slice(1);
+}
+
 /** A base whose ref, tree and stack files were found, planning in its own process. */
 export interface StartedBase {
   ref: string;
@@ -122,9 +142,7 @@ export async function startBase(
     const modules = path.join(dir, "node_modules");
     if (!fs.existsSync(modules)) fs.symlinkSync(path.join(root, "node_modules"), modules, "dir");
     args = [
-      "--require",
-      "tsx/cjs",
-      "shared/tools/plan.ts",
+      ...planCommand(dir, `--base ${ref}`),
       "--json",
       "--source-config",
       baseFile(files.source, root, dir, ref, "--source-config"),

@@ -3,10 +3,11 @@
  * happened, and that nobody else can read. Credentials come from each stack's aws:profile, or
  * the environment. Exit 0 when every check passes, 1 when one fails, 2 when it cannot start.
  */
-import { UserError } from "../program/errors";
-import { defineTool, EXIT, Failure, toolMain } from "./cli";
-import { engineMessage, preflight } from "./deploy";
-import { stackInfo } from "./workspace";
+import { UserError } from "../../program/errors";
+import { defineTool, EXIT, Failure, toolMain } from "../cli";
+import { preflight } from "../stacks/backend";
+import { engineMessage } from "../stacks/ops";
+import { stackInfo } from "../stacks/files";
 
 /** Reads a stack's outputs; a backend or CLI failure says which stack and why, never a trace. */
 async function outputsOf(
@@ -40,9 +41,9 @@ export const VERIFY_TOOL = defineTool({
     const target = stackInfo("target");
     const b = preflight();
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- the Automation API loads all of Pulumi: only once the checks passed
-    const { automationOps } = require("./automation") as typeof import("./automation");
+    const { automationOps } = require("../stacks/automation") as typeof import("../stacks/automation");
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- the AWS SDK clients: only once the checks passed
-    const verifyChecks = require("./verify-checks") as typeof import("./verify-checks");
+    const verifyChecks = require("./checks") as typeof import("./checks");
     const { clientsFor, parseTargetOutputs, report, verifyWithStacks } = verifyChecks;
     const ops = automationOps(b, () => undefined);
     const read = (name: string) => outputsOf((n) => ops.outputs(n), name);
@@ -50,7 +51,7 @@ export const VERIFY_TOOL = defineTool({
     if (!sourceOutputs)
       throw new UserError("The source stack has not been deployed on this backend: deploy it first (npm run deploy).");
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- zod: only once the checks passed
-    const { validateContract } = require("../program/contract") as typeof import("../program/contract");
+    const { validateContract } = require("../../program/contract") as typeof import("../../program/contract");
     const contract = validateContract(sourceOutputs);
     if (!contract.ok)
       throw new UserError(

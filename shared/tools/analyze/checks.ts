@@ -14,14 +14,16 @@ import {
   ValidatePolicyFinding,
   ValidatePolicyResourceType,
 } from "@aws-sdk/client-accessanalyzer";
-import { GeneratedPolicy, generatedPolicies } from "../offline/access/capture";
-import { UserError } from "../program/errors";
-import { PolicyDocument, renderPolicy, Statement } from "../program/iam/document";
-import { ANALYZE_BILLING, ANALYZE_NEEDS } from "./analyze";
-import { Failure } from "./cli";
-import { isCredentialsError } from "./credentials";
+import { GeneratedPolicy, generatedPolicies } from "../../offline/access/capture";
+import { UserError } from "../../program/errors";
+import { PolicyDocument, renderPolicy, Statement } from "../../program/iam/document";
+import { SIDES, Side } from "../../program/project";
+import { Failure } from "../cli";
+import { isCredentialsError } from "../stacks/credentials";
+import { ANALYZE_BILLING, ANALYZE_NEEDS } from "./needs";
 
-export type StackName = "source" | "target";
+/** The stack a policy belongs to. */
+export type StackName = Side;
 
 /** A policy the program renders, labelled with its stack: what every check takes, and the shape of a base revision's policies. */
 export interface StackPolicy extends GeneratedPolicy {
@@ -30,7 +32,7 @@ export interface StackPolicy extends GeneratedPolicy {
 
 /** Every policy both stacks send: from a Deployment's runs, or from a plan report's resources (a base revision's `--json`). */
 export const stackPolicies = (stacks: Record<StackName, Parameters<typeof generatedPolicies>[0]>): StackPolicy[] =>
-  (["source", "target"] as const).flatMap((stack) => generatedPolicies(stacks[stack]).map((p) => ({ stack, ...p })));
+  SIDES.flatMap((stack) => generatedPolicies(stacks[stack]).map((p) => ({ stack, ...p })));
 
 /**
  * What the consumers must never be granted: writes, deletes, and changes to the policies, ACLs,

@@ -4,15 +4,16 @@
  * evaluation and reads AWS's own AccessDenied text (verify-links.ts), and evaluates the copy's two
  * requests with the offline plan's access model (shared/offline/access) on the LIVE policies.
  */
-import type { AccessPolicies, AccessRequest } from "../offline/access";
-import { SourceContract } from "../program/contract";
-import { parseRoleArn, s3ViaService } from "../program/iam/arn";
-import { PolicyDocument } from "../program/iam/document";
-import type { TargetReport, VerifyClients } from "./verify-checks";
-import { errorText, LivePolicy, LiveState, readLive } from "./verify-live";
-import { BrokenLink, deletedRoles, fromMessage, LinkKind, SOURCE_FIX, structural, TARGET_FIX } from "./verify-links";
+import type { AccessPolicies, AccessRequest } from "../../offline/access";
+import { SourceContract } from "../../program/contract";
+import { parseRoleArn, s3ViaService } from "../../program/iam/arn";
+import { PolicyDocument } from "../../program/iam/document";
+import type { VerifyClients } from "./clients";
+import type { TargetReport } from "./target";
+import { errorText, LivePolicy, LiveState, readLive } from "./live";
+import { BrokenLink, deletedRoles, fromMessage, LinkKind, SOURCE_FIX, structural, TARGET_FIX } from "./links";
 
-export type { BrokenLink, LinkKind } from "./verify-links";
+export type { BrokenLink, LinkKind } from "./links";
 
 export interface Diagnosis {
   links: BrokenLink[];
@@ -20,7 +21,7 @@ export interface Diagnosis {
   notes: string[];
 }
 
-type Access = typeof import("../offline/access");
+type Access = typeof import("../../offline/access");
 type Verdict = Awaited<ReturnType<Access["evaluate"]>>;
 
 /** The policies of one evaluation; an absent one is replaced by a policy that allows exactly the request. */
@@ -80,7 +81,7 @@ async function denials(src: SourceContract, tgt: TargetReport, live: LiveState):
   const role = parseRoleArn(tgt.roleArn);
   if (!role) return [];
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- the AGPL simulator: loaded only when a check failed
-  const access = require("../offline/access") as Access;
+  const access = require("../../offline/access") as Access;
   const objectArn = `${src.bucketArn}/${tgt.objectKey}`;
   const region = live.bucketRegion ?? src.region;
   const regionFirst = region !== src.region ? "fix the region first (above); " : "";
