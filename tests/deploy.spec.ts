@@ -9,7 +9,7 @@ import { CommandError } from "@pulumi/pulumi/automation/errors";
 import { mockClient } from "aws-sdk-client-mock";
 import { parse } from "yaml";
 import { captureDeployment } from "../shared/offline/access";
-import { readStackConfig } from "../shared/offline/stack-files";
+import { readStackFile } from "../shared/offline/stack-files";
 import { checkStackCredentials } from "../shared/tools/stacks/credentials";
 import { Failure, runToolCaptured } from "../shared/tools/cli";
 import { deployTool } from "../shared/tools/deploy";
@@ -294,7 +294,10 @@ describe("npm run test:integration", () => {
       const [src, tgt] = files.map(
         (f) => (parse(fs.readFileSync(f, "utf8")) as { config: Record<string, unknown> }).config,
       );
-      const d = await captureDeployment(readStackConfig(files[0]), readStackConfig(files[1]));
+      const d = await captureDeployment(
+        readStackFile(files[0], "reject").config,
+        readStackFile(files[1], "reject").config,
+      );
       assert.equal(
         d.target.outputs.roleArn,
         "arn:aws:iam::222222222222:role/account-b-role-it",

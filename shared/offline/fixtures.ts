@@ -1,12 +1,10 @@
 /** Base configs the tests and the bench share: the seed's accounts, as the committed stack files set them. */
-import * as path from "path";
 import { Consumer } from "../program/iam/arn";
-import { PROJECT_ROOT, RawConfig, Side } from "../program/project";
-import { readStackConfig } from "./stack-files";
+import { RawConfig, Side, stackFilePath } from "../program/project";
+import { readStackFile } from "./stack-files";
 
 /** The committed Pulumi.<side>.yaml, as Pulumi hands it to the program. */
-export const committedConfig = (side: Side): RawConfig =>
-  readStackConfig(path.join(PROJECT_ROOT, `Pulumi.${side}.yaml`));
+export const committedConfig = (side: Side): RawConfig => readStackFile(stackFilePath(side), "reject").config;
 
 /** The smallest valid source config: account 111111111111 grants account-b-role in 222222222222. */
 export const SOURCE_BASE: Readonly<RawConfig> = {

@@ -1,6 +1,6 @@
 import * as fs from "fs";
 import { parse } from "yaml";
-import { accountIdProblem, configKey, RawConfig, Side } from "../program/config";
+import { allowedAccountIdsSchema, configKey, RawConfig, Side } from "../program/config";
 import { UserError } from "../program/errors";
 
 export interface StackFile {
@@ -12,11 +12,11 @@ export interface StackFile {
 }
 
 /**
- * Reads a `Pulumi.<stack>.yaml`. Offline tools cannot decrypt secrets: with `secrets: "reject"`
- * a secret is an error; with "skip" it is left out (the deploy tools read what they need around it).
- * Every error names the file and, through `label`, the flag or stack it was given as.
+ * The one reader of a `Pulumi.<stack>.yaml`: its `config:` mapping as YAML wrote it, secrets
+ * (`secure:`) included as they are. Every error names the file and, through `label`, the flag or
+ * stack it was given as.
  */
-export function readStackFile(file: string, secrets: "reject" | "skip", label = file): StackFile {
+export function readStackDocument(file: string, label = file): Record<string, unknown> {
   if (!fs.existsSync(file)) throw new UserError(`${label}: no such file`);
   let doc: unknown;
   try {
@@ -27,15 +27,24 @@ export function readStackFile(file: string, secrets: "reject" | "skip", label = 
   const body = doc ?? {};
   const cfg: unknown =
     typeof body === "object" && !Array.isArray(body) ? (body as { config?: unknown }).config : undefined;
-  if (cfg === undefined && typeof body === "object" && !Array.isArray(body)) return { file, config: {}, secrets: [] };
+  if (cfg === undefined && typeof body === "object" && !Array.isArray(body)) return {};
   if (cfg === null || typeof cfg !== "object" || Array.isArray(cfg)) {
     throw new UserError(
       `${label}: must be a Pulumi stack file: a YAML mapping with a "config:" mapping of keys to values`,
     );
   }
+  return cfg as Record<string, unknown>;
+}
+
+/**
+ * A stack file's config as Pulumi hands it to the program. Offline tools cannot decrypt secrets:
+ * with `secrets: "reject"` a secret is an error; with "skip" it is left out (the deploy tools read
+ * what they need around it).
+ */
+export function readStackFile(file: string, secrets: "reject" | "skip", label = file): StackFile {
   const config: RawConfig = {};
   const secretKeys: string[] = [];
-  for (const [k, v] of Object.entries(cfg)) {
+  for (const [k, v] of Object.entries(readStackDocument(file, label))) {
     if (v !== null && typeof v === "object" && "secure" in v) {
       if (secrets === "reject")
         throw new UserError(
@@ -49,28 +58,29 @@ export function readStackFile(file: string, secrets: "reject" | "skip", label = 
   return { file, config, secrets: secretKeys };
 }
 
-/** Reads a stack file for offline use; kept for the tests' fixtures, where a secret is a mistake. */
-export const readStackConfig = (file: string): RawConfig => readStackFile(file, "reject").config;
-
 /**
  * The one place that reads a stack's account: the one entry of aws:allowedAccountIds, by the
- * program's own account-ID rule. Returns the problem, naming the key and the value, when there is one.
+ * program's own rule (config/rules.ts). Returns the problem, naming the key and the value, when there is one.
  */
 export function stackAccount(config: RawConfig): { accountId: string } | { problem: string } {
   const raw = config["aws:allowedAccountIds"];
-  const rule = 'must list this stack\'s one account ID, quoted, e.g. ["111111111111"]';
-  if (raw === undefined) return { problem: `aws:allowedAccountIds is not set: it ${rule}` };
+  const example = 'e.g. ["111111111111"]';
+  if (raw === undefined)
+    return { problem: `aws:allowedAccountIds is not set: it must list this stack's account ID, ${example}` };
   let ids: unknown;
   try {
     ids = JSON.parse(raw);
   } catch {
-    return { problem: `aws:allowedAccountIds = ${JSON.stringify(raw)}: ${rule}` };
+    return {
+      problem: `aws:allowedAccountIds = ${JSON.stringify(raw)}: must be a YAML list of this stack's account ID, ${example}`,
+    };
   }
-  if (!Array.isArray(ids) || ids.length !== 1) return { problem: `aws:allowedAccountIds = ${raw}: ${rule}` };
-  const problem = accountIdProblem(ids[0]);
-  return problem
-    ? { problem: `aws:allowedAccountIds[0] = ${JSON.stringify(ids[0])}: ${problem}` }
-    : { accountId: ids[0] as string };
+  const r = allowedAccountIdsSchema.safeParse(ids);
+  if (r.success) return { accountId: r.data[0] };
+  const issue = r.error.issues[0];
+  const where = `aws:allowedAccountIds${issue.path.map((p) => `[${String(p)}]`).join("")}`;
+  const value = issue.path.length > 0 && Array.isArray(ids) ? (ids as unknown[])[Number(issue.path[0])] : ids;
+  return { problem: `${where} = ${JSON.stringify(value)}: ${issue.message}` };
 }
 
 /** The stack's account; a UserError naming `label` (the file, or the flag it was given as) when it has none. */

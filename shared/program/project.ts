@@ -8,6 +8,10 @@ export const PROJECT_ROOT = path.resolve(__dirname, "..", "..");
 export const SIDES = ["source", "target"] as const;
 export type Side = (typeof SIDES)[number];
 
+/** A stack's file, Pulumi.<stack>.yaml, in the project folder (or another). */
+export const stackFilePath = (stack: string, root: string = PROJECT_ROOT): string =>
+  path.join(root, `Pulumi.${stack}.yaml`);
+
 /** All config of a stack, fully-qualified keys to raw strings, as Pulumi hands it to the program. */
 export type RawConfig = Record<string, string>;
 

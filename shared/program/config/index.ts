@@ -8,6 +8,7 @@ export { ConfigError, readSide } from "./parse";
 export {
   accountIdProblem,
   accountIdSchema,
+  allowedAccountIdsSchema,
   bucketNameProblems,
   objectKeyProblem,
   REGION,

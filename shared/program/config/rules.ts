@@ -1,9 +1,8 @@
 /** The value rules both stacks share; each names the rule in its message. */
 import { z } from "zod";
+import { ACCOUNT_ID, ACCOUNT_ID_PATTERN } from "../iam/arn";
 
 export const rule = (error: string) => ({ error });
-
-const ACCOUNT_ID = /^\d{12}$/;
 
 /**
  * The one account-ID rule, for the program and every tool: 12 digits, as a string. YAML reads an
@@ -38,6 +37,9 @@ export const regionSchema = z
 export const allowedAccountIdsSchema = z
   .array(accountIdSchema, rule('must list this stack\'s account ID, e.g. ["111111111111"]'))
   .length(1, "must list exactly one account ID: this stack's own (it guards against a wrong AWS profile)");
+
+/** An IAM managed policy ARN: an account's, or AWS's own (`aws`). */
+export const MANAGED_POLICY_ARN = new RegExp(`^arn:aws:iam::(${ACCOUNT_ID_PATTERN}|aws):policy/[\\w+=,.@/-]+$`);
 
 export const boolSchema = z.enum(["true", "false"], rule("must be true or false")).transform((v) => v === "true");
 

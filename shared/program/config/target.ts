@@ -6,6 +6,7 @@ import {
   allowedAccountIdsSchema,
   boolSchema,
   intSchema,
+  MANAGED_POLICY_ARN,
   objectKeyProblem,
   regionSchema,
   roleNameSchema,
@@ -88,10 +89,7 @@ const targetSchema = z.object({
   [configKey("enableSsm")]: boolSchema.optional(),
   [configKey("permissionsBoundaryArn")]: z
     .string(rule("must be an IAM policy ARN"))
-    .regex(
-      /^arn:aws:iam::(\d{12}|aws):policy\/[\w+=,.@/-]+$/,
-      "must be an IAM managed policy ARN, arn:aws:iam::<account>:policy/<name>",
-    )
+    .regex(MANAGED_POLICY_ARN, "must be an IAM managed policy ARN, arn:aws:iam::<account>:policy/<name>")
     .optional(),
   [configKey("copyTimeoutSeconds")]: intSchema(30, 3600, "the boot script's total retry time in seconds").optional(),
 });

@@ -2,6 +2,10 @@
 
 export const PARTITION = "aws";
 
+/** An AWS account ID: 12 digits. The one pattern; config/rules.ts says what is wrong with a value that misses it. */
+export const ACCOUNT_ID_PATTERN = "\\d{12}";
+export const ACCOUNT_ID = new RegExp(`^${ACCOUNT_ID_PATTERN}$`);
+
 export interface Consumer {
   accountId: string;
   roleName: string;
@@ -18,6 +22,16 @@ export interface OrgGrant {
 }
 
 export const accountRootArn = (accountId: string): string => `arn:${PARTITION}:iam::${accountId}:root`;
+
+const ACCOUNT_PRINCIPAL = new RegExp(
+  `^(?:arn:${PARTITION}:iam::(${ACCOUNT_ID_PATTERN}):root|(${ACCOUNT_ID_PATTERN}))$`,
+);
+
+/** The account a principal names as a whole (its root ARN, or its bare ID, which IAM treats alike); undefined for a role, user or service. */
+export function accountOfPrincipal(principal: string): string | undefined {
+  const m = ACCOUNT_PRINCIPAL.exec(principal);
+  return m ? (m[1] ?? m[2]) : undefined;
+}
 
 export const roleArn = (c: Consumer): string => `arn:${PARTITION}:iam::${c.accountId}:role/${c.roleName}`;
 
@@ -36,7 +50,7 @@ export const trailArn = (region: string, accountId: string, trailName: string): 
 /** The value S3 puts in `kms:ViaService` when it calls KMS on a caller's behalf. */
 export const s3ViaService = (region: string): string => `s3.${region}.amazonaws.com`;
 
-const ROLE_ARN = new RegExp(`^arn:${PARTITION}:iam::(\\d{12}):role/([\\w+=,.@-]{1,64})$`);
+const ROLE_ARN = new RegExp(`^arn:${PARTITION}:iam::(${ACCOUNT_ID_PATTERN}):role/([\\w+=,.@-]{1,64})$`);
 
 /** Parses a path-less role ARN; undefined when it is not one. */
 export function parseRoleArn(arn: string): Consumer | undefined {

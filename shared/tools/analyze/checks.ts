@@ -16,6 +16,7 @@ import {
 } from "@aws-sdk/client-accessanalyzer";
 import { GeneratedPolicy, generatedPolicies } from "../../offline/access/capture";
 import { UserError } from "../../program/errors";
+import { accountOfPrincipal } from "../../program/iam/arn";
 import { PolicyDocument, renderPolicy, Statement } from "../../program/iam/document";
 import { SIDES, Side } from "../../program/project";
 import { Failure } from "../cli";
@@ -105,9 +106,6 @@ const PUBLIC_RESOURCE_TYPE: Record<string, AccessCheckResourceType> = {
   "aws:kms/key:Key": AccessCheckResourceType.KMS_KEY,
 };
 
-/** The account itself as a principal: its ID, or its root ARN. A role or user of it is not. */
-const ACCOUNT_ROOT = /^(?:arn:[^:]+:iam::(\d{12}):root|(\d{12}))$/;
-
 /** Condition keys that tie a service's grant to this deployment's own resources. */
 const SOURCE_SCOPED = ["aws:SourceArn", "aws:SourceAccount"];
 
@@ -124,10 +122,7 @@ function ownersOwn(s: Statement, owner: string): boolean {
       AWS === undefined &&
       Object.values(s.Condition ?? {}).some((block) => SOURCE_SCOPED.some((k) => Object.hasOwn(block, k)))
     );
-  const accounts = [AWS ?? []].flat().map((a) => {
-    const m = ACCOUNT_ROOT.exec(a);
-    return m?.[1] ?? m?.[2];
-  });
+  const accounts = [AWS ?? []].flat().map(accountOfPrincipal);
   return s.Condition === undefined && accounts.length > 0 && accounts.every((a) => a === owner);
 }
 

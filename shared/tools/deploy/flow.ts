@@ -24,9 +24,9 @@ export interface DeployArgs {
 /** Which stacks a --stack value selects. */
 export function selectStacks(value: string | undefined): StackName[] {
   if (value === undefined) return [...SIDES];
-  if (value !== "source" && value !== "target")
-    throw new UserError(`--stack = ${JSON.stringify(value)}: must be source or target`);
-  return [value];
+  const side = SIDES.find((s) => s === value);
+  if (side === undefined) throw new UserError(`--stack = ${JSON.stringify(value)}: must be ${SIDES.join(" or ")}`);
+  return [side];
 }
 
 export interface DeployIo {
@@ -100,9 +100,8 @@ export async function runDeploy(args: DeployArgs, ops: StackOps, io: DeployIo): 
     throw new UserError(
       `No terminal to confirm changes on: pass --yes to ${args.action === "up" ? "deploy" : "destroy"} without questions.`,
     );
-  const order = (args.action === "up" ? ["source", "target"] : ["target", "source"]).filter((s): s is StackName =>
-    args.stacks.includes(s as StackName),
-  );
+  const deployOrder = args.action === "up" ? SIDES : [...SIDES].reverse();
+  const order = deployOrder.filter((s) => args.stacks.includes(s));
   for (const name of order) {
     let info: StackInfo;
     try {

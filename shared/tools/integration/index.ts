@@ -7,16 +7,17 @@
  * Pulumi.target.yaml, with protectData off so that destroy can finish), never yours.
  */
 import * as fs from "fs";
-import * as path from "path";
-import { parse, stringify } from "yaml";
+import { stringify } from "yaml";
 import { Consumer } from "../../program/iam/arn";
 import { defaultBucketName, configKey, PROJECT_ROOT, SOURCE_DEFAULTS, TARGET_DEFAULTS } from "../../program/config";
+import { SIDES, stackFilePath } from "../../program/project";
 import { validateContract } from "../../program/contract";
 import { UserError } from "../../program/errors";
 import { defineTool, EXIT, Failure, toolMain, ToolIo } from "../cli";
 import { DeployArgs, DeployIo, runDeploy } from "../deploy/flow";
 import { preflight } from "../stacks/backend";
 import { stackInfo, StackInfo, StackName } from "../stacks/files";
+import { readStackDocument } from "../../offline/stack-files";
 import type { Action, StackOps } from "../stacks/ops";
 
 export const IT_STACKS: Record<StackName, string> = { source: "it-source", target: "it-target" };
@@ -52,8 +53,7 @@ const IT_SUFFIX = "-it";
  * get their own bucket, alias and role names, so they never collide with your deployed stacks.
  */
 export function writeItStackFiles(root = PROJECT_ROOT): string[] {
-  const read = (name: string) =>
-    parse(fs.readFileSync(path.join(root, `Pulumi.${name}.yaml`), "utf8")) as { config: Record<string, unknown> };
+  const read = (name: string) => ({ config: readStackDocument(stackFilePath(name, root)) });
   const source = read("source");
   const target = read("target");
   const str = (v: unknown, fallback: string): string => (typeof v === "string" ? v : fallback);
@@ -85,10 +85,7 @@ export function writeItStackFiles(root = PROJECT_ROOT): string[] {
     TARGET_DEFAULTS.sourceStack,
   ).replace(/[^/]+$/, IT_STACKS.source);
 
-  const files = [
-    path.join(root, `Pulumi.${IT_STACKS.source}.yaml`),
-    path.join(root, `Pulumi.${IT_STACKS.target}.yaml`),
-  ];
+  const files = [stackFilePath(IT_STACKS.source, root), stackFilePath(IT_STACKS.target, root)];
   fs.writeFileSync(files[0], `# Written by npm run test:integration; removed when it ends.\n${stringify(source)}`);
   fs.writeFileSync(files[1], `# Written by npm run test:integration; removed when it ends.\n${stringify(target)}`);
   return files;
@@ -98,7 +95,7 @@ export function writeItStackFiles(root = PROJECT_ROOT): string[] {
 export async function runIntegration(ops: StackOps, io: DeployIo, verifyIt: () => Promise<boolean>): Promise<boolean> {
   const args = (action: Action): DeployArgs => ({
     action,
-    stacks: ["source", "target"],
+    stacks: [...SIDES],
     yes: true,
     stackNames: IT_STACKS,
   });

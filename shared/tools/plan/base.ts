@@ -9,6 +9,7 @@ import * as os from "os";
 import * as path from "path";
 import { PROJECT_ROOT } from "../../program/project";
 import { UserError } from "../../program/errors";
+import { EXIT } from "../cli";
 import type { PlanReport } from "./report";
 
 /** Set for a base's plan, which runs beside this checkout's: each keeps to one core. */
@@ -166,7 +167,7 @@ export async function startBase(
         parsed = undefined;
       }
       // Exit 1 is a plan whose cases are not all as expected: still the base's access.
-      if ((planned.code !== 0 && planned.code !== 1) || !parsed || !Array.isArray(parsed.access))
+      if ((planned.code !== EXIT.ok && planned.code !== EXIT.failed) || !parsed || !Array.isArray(parsed.access))
         throw new UserError(
           `--base ${ref} (${sha.slice(0, 12)}) cannot be planned: its plan exited ${String(planned.code)}:\n${firstLines(planned.stderr || planned.stdout)}`,
         );

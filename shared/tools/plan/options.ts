@@ -1,6 +1,5 @@
 /** The options the offline tools share: which stack files to plan. */
-import * as path from "path";
-import { PROJECT_ROOT } from "../../program/project";
+import { stackFilePath } from "../../program/project";
 import type { OptionSpec } from "../cli";
 
 export const CONFIG_OPTIONS = {
@@ -21,6 +20,6 @@ export const CONFIG_OPTIONS = {
 
 /** The stack files a tool's --source-config and --target-config name, or the project's. */
 export const stackFiles = (args: { "source-config"?: string; "target-config"?: string }) => ({
-  source: args["source-config"] ?? path.join(PROJECT_ROOT, "Pulumi.source.yaml"),
-  target: args["target-config"] ?? path.join(PROJECT_ROOT, "Pulumi.target.yaml"),
+  source: args["source-config"] ?? stackFilePath("source"),
+  target: args["target-config"] ?? stackFilePath("target"),
 });

@@ -1,7 +1,7 @@
 /** The stacks' files as the tools read them: each stack's account, region and profile, and its side's config checks. */
 import * as fs from "fs";
 import * as path from "path";
-import { PROJECT_ROOT, RawConfig, Side } from "../../program/project";
+import { PROJECT_ROOT, RawConfig, Side, stackFilePath } from "../../program/project";
 import { UserError } from "../../program/errors";
 
 /** Reading stack files needs YAML and zod: loaded only once a tool's arguments parsed. */
@@ -45,7 +45,7 @@ export function stackInfoFrom(name: string, file: string, config: RawConfig, roo
  * the deploy tools read the stack's config through the Pulumi CLI, which decrypts them.
  */
 export function stackInfo(name: string, root = PROJECT_ROOT): StackInfo {
-  const file = path.join(root, `Pulumi.${name}.yaml`);
+  const file = stackFilePath(name, root);
   const label = shown(file, root);
   if (!fs.existsSync(file)) throw new UserError(`${label} does not exist: every stack needs its Pulumi.<stack>.yaml`);
   const { readStackFile, requireSide } = stackFiles();
