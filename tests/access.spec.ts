@@ -76,6 +76,27 @@ describe("access model: the committed configs", () => {
     assert.notEqual(await evaluate(d.policies, d.contract, read, c.identity, closed), "Allowed");
   });
 
+  it("the matrix sends the consumer's reads over TLS through its VPC's gateway endpoint policy", async () => {
+    const me = consumerOf(TARGET);
+    const reads = async (p: AccessPolicies) =>
+      (await evaluateCases(p, d.contract, accessCases(p, d.contract)))
+        .filter(
+          (r) =>
+            r.principal === `arn:aws:iam::${me.accountId}:role/${me.roleName}` && / reads .* over TLS$/.test(r.case),
+        )
+        .map((r) => r.result);
+    assert.deepEqual(
+      await reads(d.policies),
+      d.contract.objectKeys.map(() => "Allowed"),
+    );
+    const closed = await reads(mutate(d.policies, { endpoint: (s) => s.filter((x) => x.Effect !== "Allow") }));
+    assert.equal(closed.length, d.contract.objectKeys.length);
+    assert.ok(
+      closed.every((r) => r !== "Allowed"),
+      closed.join(", "),
+    );
+  });
+
   describe("guard rails", () => {
     it("every generated policy uses only real actions, operators and condition keys", async () => {
       const problems: string[] = [];
