@@ -235,15 +235,40 @@ describe("service requests: what AWS services and the deployer ask for this depl
       assert.match(r.cites ?? "", /^https:\/\/docs\.aws\.amazon\.com\//, r.case);
     }
     for (const action of ["kms:GenerateDataKey", "kms:DescribeKey", "kms:Decrypt", "s3:GetBucketAcl", "s3:PutObject"]) {
-      const cloudTrail = results.filter(
-        (r) => r.principal.startsWith("cloudtrail.amazonaws.com") && r.action === action,
-      );
-      assert.deepEqual(
-        cloudTrail.map((r) => r.expected).sort(),
-        ["Allowed", "Denied"],
-        `${action}: this trail and another`,
-      );
+      const expected = (whose: string) =>
+        results
+          .filter((r) => r.principal === `cloudtrail.amazonaws.com (${whose})` && r.action === action)
+          .map((r) => r.expected);
+      assert.ok(expected("this trail").includes("Allowed"), `${action}: this trail`);
+      assert.deepEqual(expected("another trail of the account"), ["Denied"], `${action}: another trail`);
     }
+  });
+
+  it("the log bucket refuses a CloudTrail write that asks for SSE-S3 or SSE-C instead of its SSE-KMS key", async () => {
+    const results = await run(d.policies);
+    const writes = results.filter((r) => / log file asking for /.test(r.case));
+    assert.deepEqual(
+      writes.map((r) => [r.case, r.result]),
+      [
+        ["CloudTrail writes this trail's log file asking for AES256", "ExplicitlyDenied"],
+        ["CloudTrail writes this trail's log file asking for a customer-provided key (SSE-C)", "ExplicitlyDenied"],
+      ],
+    );
+    // The write the trail really makes, aws:kms with its key, stays allowed.
+    const kms = results.find(
+      (r) => r.case === "CloudTrail writes this trail's log file, bucket-owner-full-control, SSE-KMS",
+    );
+    assert.equal(kms?.result, "Allowed");
+    // Without the log bucket's encryption denies, CloudTrailWrite would admit both.
+    const open = await run(
+      mutate(d.policies, {
+        logs: (s) => s.filter((x) => !(x.Effect === "Deny" && actionsOf(x).includes("s3:PutObject"))),
+      }),
+    );
+    assert.deepEqual(
+      open.filter((r) => !r.ok).map((r) => r.case),
+      writes.map((r) => r.case),
+    );
   });
 
   it("without CloudTrail's Decrypt statement (the Bucket Key needs it), creating the trail would fail", async () => {
