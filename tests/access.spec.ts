@@ -76,6 +76,27 @@ describe("access model: the committed configs", () => {
     assert.notEqual(await evaluate(d.policies, d.contract, read, c.identity, closed), "Allowed");
   });
 
+  it("the matrix sends the consumer's reads over TLS through its VPC's gateway endpoint policy", async () => {
+    const me = consumerOf(TARGET);
+    const reads = async (p: AccessPolicies) =>
+      (await evaluateCases(p, d.contract, accessCases(p, d.contract)))
+        .filter(
+          (r) =>
+            r.principal === `arn:aws:iam::${me.accountId}:role/${me.roleName}` && / reads .* over TLS$/.test(r.case),
+        )
+        .map((r) => r.result);
+    assert.deepEqual(
+      await reads(d.policies),
+      d.contract.objectKeys.map(() => "Allowed"),
+    );
+    const closed = await reads(mutate(d.policies, { endpoint: (s) => s.filter((x) => x.Effect !== "Allow") }));
+    assert.equal(closed.length, d.contract.objectKeys.length);
+    assert.ok(
+      closed.every((r) => r !== "Allowed"),
+      closed.join(", "),
+    );
+  });
+
   describe("guard rails", () => {
     it("every generated policy uses only real actions, operators and condition keys", async () => {
       const problems: string[] = [];
@@ -214,15 +235,40 @@ describe("service requests: what AWS services and the deployer ask for this depl
       assert.match(r.cites ?? "", /^https:\/\/docs\.aws\.amazon\.com\//, r.case);
     }
     for (const action of ["kms:GenerateDataKey", "kms:DescribeKey", "kms:Decrypt", "s3:GetBucketAcl", "s3:PutObject"]) {
-      const cloudTrail = results.filter(
-        (r) => r.principal.startsWith("cloudtrail.amazonaws.com") && r.action === action,
-      );
-      assert.deepEqual(
-        cloudTrail.map((r) => r.expected).sort(),
-        ["Allowed", "Denied"],
-        `${action}: this trail and another`,
-      );
+      const expected = (whose: string) =>
+        results
+          .filter((r) => r.principal === `cloudtrail.amazonaws.com (${whose})` && r.action === action)
+          .map((r) => r.expected);
+      assert.ok(expected("this trail").includes("Allowed"), `${action}: this trail`);
+      assert.deepEqual(expected("another trail of the account"), ["Denied"], `${action}: another trail`);
     }
+  });
+
+  it("the log bucket refuses a CloudTrail write that asks for SSE-S3 or SSE-C instead of its SSE-KMS key", async () => {
+    const results = await run(d.policies);
+    const writes = results.filter((r) => / log file asking for /.test(r.case));
+    assert.deepEqual(
+      writes.map((r) => [r.case, r.result]),
+      [
+        ["CloudTrail writes this trail's log file asking for AES256", "ExplicitlyDenied"],
+        ["CloudTrail writes this trail's log file asking for a customer-provided key (SSE-C)", "ExplicitlyDenied"],
+      ],
+    );
+    // The write the trail really makes, aws:kms with its key, stays allowed.
+    const kms = results.find(
+      (r) => r.case === "CloudTrail writes this trail's log file, bucket-owner-full-control, SSE-KMS",
+    );
+    assert.equal(kms?.result, "Allowed");
+    // Without the log bucket's encryption denies, CloudTrailWrite would admit both.
+    const open = await run(
+      mutate(d.policies, {
+        logs: (s) => s.filter((x) => !(x.Effect === "Deny" && actionsOf(x).includes("s3:PutObject"))),
+      }),
+    );
+    assert.deepEqual(
+      open.filter((r) => !r.ok).map((r) => r.case),
+      writes.map((r) => r.case),
+    );
   });
 
   it("without CloudTrail's Decrypt statement (the Bucket Key needs it), creating the trail would fail", async () => {

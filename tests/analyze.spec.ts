@@ -401,4 +401,16 @@ describe("analyze: which statements are the owner's own, and left out of the con
     assert.ok(kept(grant({ AWS: "arn:aws:iam::222222222222:root" })));
     assert.ok(kept(grant({ AWS: `arn:aws:iam::${owner}:root` }, { Bool: { "aws:SecureTransport": "true" } })));
   });
+
+  it("leaves out a service grant tied to the account by aws:SourceAccount alone, and keeps one whose conditions name neither source key", () => {
+    assert.ok(!kept(grant({ Service: "cloudtrail.amazonaws.com" }, { StringEquals: { "aws:SourceAccount": owner } })));
+    assert.ok(
+      kept(
+        grant(
+          { Service: "cloudtrail.amazonaws.com" },
+          { StringEquals: { "s3:x-amz-acl": "bucket-owner-full-control" }, Bool: { "aws:SecureTransport": "true" } },
+        ),
+      ),
+    );
+  });
 });

@@ -2,7 +2,7 @@ import { strict as assert } from "assert";
 import { PolicyResource, ResourceValidationArgs, StackValidationArgs } from "@pulumi/policy";
 import { RawConfig } from "../shared/program/config";
 import { runProgram } from "../shared/offline/run";
-import { NARROWING_KEYS, policies } from "../shared/policy-pack/rules";
+import { policies } from "../shared/policy-pack/rules";
 import { committedConfig } from "../shared/offline/fixtures";
 
 interface Res {
@@ -308,23 +308,90 @@ describe("CrossGuard policy pack", () => {
       assert.equal(byPolicy(allowed, "ec2-imdsv2-no-public-ip-no-key-pair").length, 0);
     });
 
-    it("no-public-resource-policy: each narrowing condition key it accepts, with a fixed value and with a wildcard", async () => {
-      for (const key of NARROWING_KEYS) {
-        const statement = (value: string) => ({
-          Sid: "Narrowed",
-          Effect: "Allow",
-          Principal: "*",
-          Action: "s3:GetObject",
-          Resource: "*",
-          Condition: { StringLike: { [key]: value } },
-        });
-        const fixed = await runPolicies([
-          policyFor("aws:ec2/vpcEndpoint:VpcEndpoint", "ep", [statement("fixed-value")]),
-        ]);
-        assert.equal(byPolicy(fixed, "no-public-resource-policy").length, 0, `${key} with a fixed value narrows`);
-        const open = await runPolicies([policyFor("aws:ec2/vpcEndpoint:VpcEndpoint", "ep", [statement("*")])]);
-        assert.equal(byPolicy(open, "no-public-resource-policy").length, 1, `${key} = "*" narrows nothing`);
-      }
+    /**
+     * Amazon S3 User Guide, "Blocking public access to your Amazon S3 storage", "The meaning of
+     * \"public\"" (https://docs.aws.amazon.com/AmazonS3/latest/userguide/access-control-block-public-access.html#access-control-block-public-access-policy-status):
+     * a policy is non-public when it grants only to fixed values (no wildcard, no policy variable) of
+     * an AWS principal (e.g. aws:PrincipalOrgID), aws:SourceArn, aws:SourceVpc, aws:SourceVpce,
+     * aws:SourceOwner, aws:SourceAccount, or aws:userid outside the pattern "AROLEID:*". The principal
+     * keys: aws:PrincipalOrgID, aws:PrincipalAccount and aws:PrincipalArn (IAM User Guide, "AWS global
+     * condition context keys", https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html).
+     * AWS KMS Developer Guide, "AWS KMS condition keys", kms:CallerAccount
+     * (https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-caller-account):
+     * Principal {"AWS": "*"} with a fixed kms:CallerAccount admits the identities of that one account.
+     */
+    const AWS_NARROWING: [key: string, fixed: string, wildcard: string][] = [
+      ["aws:PrincipalOrgID", "o-a1b2c3d4e5", "o-*"],
+      ["aws:PrincipalAccount", "222222222222", "2222222222*"],
+      ["aws:PrincipalArn", "arn:aws:iam::222222222222:role/reader", "arn:aws:iam::*:role/reader"],
+      ["aws:SourceArn", "arn:aws:cloudtrail:us-west-2:111111111111:trail/audit", "arn:aws:cloudtrail:*"],
+      ["aws:SourceVpc", "vpc-91237329", "vpc-*"],
+      ["aws:SourceVpce", "vpce-1a2b3c4d", "vpce-${aws:username}"],
+      ["aws:SourceOwner", "111111111111", "*"],
+      ["aws:SourceAccount", "111111111111", "11111111111?"],
+      ["aws:userid", "AROAEXAMPLEROLEID:reader", "AROAEXAMPLEROLEID:*"],
+      ["kms:CallerAccount", "222222222222", "*"],
+    ];
+    /** Keys that narrow nobody: any caller can meet them, whatever the value. */
+    const NOT_NARROWING: [key: string, value: string][] = [
+      ["aws:SecureTransport", "true"],
+      ["s3:prefix", "home/"],
+      ["aws:PrincipalType", "AssumedRole"],
+      ["aws:RequestedRegion", "us-west-2"],
+      ["kms:ViaService", "s3.us-west-2.amazonaws.com"],
+    ];
+    /**
+     * On AWS's list, but the pack is stricter on purpose: a CIDR's breadth is not judged (any
+     * aws:SourceIp counts as open), a KMS key ID names no caller, and this project has no access points.
+     */
+    const STRICTER_THAN_S3: [key: string, value: string][] = [
+      ["s3:x-amz-server-side-encryption-aws-kms-key-id", "arn:aws:kms:us-west-2:111111111111:key/k"],
+      ["s3:DataAccessPointAccount", "111111111111"],
+      ["s3:DataAccessPointArn", "arn:aws:s3:us-west-2:111111111111:accesspoint/reader"],
+    ];
+    const reported = async (operator: string, rows: [string, string][]): Promise<string[]> => {
+      const v = await runPolicies([
+        policyFor(
+          "aws:s3/bucketPolicy:BucketPolicy",
+          "p",
+          rows.map(([key, value]) => ({
+            Sid: key,
+            Effect: "Allow",
+            Principal: "*",
+            Action: "s3:GetObject",
+            Resource: "arn:aws:s3:::b/*",
+            Condition: { [operator]: { [key]: value } },
+          })),
+        ),
+      ]);
+      return byPolicy(v, "no-public-resource-policy").map((x) => x.message.split(" ")[1]);
+    };
+
+    it('no-public-resource-policy: each key AWS counts as narrowing Principal "*" narrows it with a fixed value, never with a wildcard or variable', async () => {
+      assert.deepEqual(
+        await reported(
+          "StringEquals",
+          AWS_NARROWING.map(([k, fixed]) => [k, fixed]),
+        ),
+        [],
+      );
+      assert.deepEqual(
+        await reported(
+          "StringLike",
+          AWS_NARROWING.map(([k, , wildcard]) => [k, wildcard]),
+        ),
+        AWS_NARROWING.map(([k]) => k),
+      );
+    });
+
+    it('no-public-resource-policy: keys that narrow nobody, and aws:SourceIp even for 0.0.0.0/0, leave Principal "*" public', async () => {
+      const all = [...NOT_NARROWING, ...STRICTER_THAN_S3];
+      assert.deepEqual(
+        await reported("StringEquals", all),
+        all.map(([k]) => k),
+      );
+      for (const cidr of ["0.0.0.0/0", "203.0.113.0/24"])
+        assert.deepEqual(await reported("IpAddress", [["aws:SourceIp", cidr]]), ["aws:SourceIp"], cidr);
     });
 
     it("no-open-ingress: 0.0.0.0/0 and ::/0, inline or as rule resources", async () => {

@@ -361,4 +361,30 @@ describe("npm run verify: the diagnosis names the broken link (AWS SDK calls moc
       new RegExp(`the key policy \\(${d.contract.keyArn}\\) does not allow kms:Decrypt`),
     );
   });
+
+  it("names the action AWS's text leaves out: kms:Decrypt when it speaks of KMS or a ciphertext, else s3:GetObject", () => {
+    const who = "User: arn:aws:sts::222222222222:assumed-role/account-b-role/i-0 is not authorized";
+    const problemOf = (text: string) => fromMessage(text, d.contract, tgt)?.problem ?? "";
+    // S3's implicit deny, phrased without "perform: <action>": the read S3 was asked for.
+    assert.match(
+      problemOf(`${who} to access this resource because no resource-based policy allows the action`),
+      new RegExp(`^the bucket policy of ${d.contract.bucketName} does not allow s3:GetObject for `),
+    );
+    // The KMS key's refusal, named by the key or by the ciphertext: the Decrypt S3 makes for the read.
+    for (const text of [
+      `${who} to use the KMS key because no resource-based policy allows the action`,
+      `${who} on the resource associated with this ciphertext because no resource-based policy allows the action`,
+    ])
+      assert.match(
+        problemOf(text),
+        new RegExp(`^the key policy \\(${d.contract.keyArn}\\) does not allow kms:Decrypt for `),
+        text,
+      );
+    assert.match(
+      problemOf(
+        "The ciphertext refers to a customer master key that does not exist, does not exist in this region, or you are not allowed to access it.",
+      ),
+      /does not allow kms:Decrypt via S3/,
+    );
+  });
 });

@@ -217,6 +217,8 @@ export function mutate(
     key?: (s: Statement[]) => Statement[];
     identity?: (s: Statement[]) => Statement[];
     logs?: (s: Statement[]) => Statement[];
+    /** Each consumer's S3 gateway endpoint policy. */
+    endpoint?: (s: Statement[]) => Statement[];
   },
 ): AccessPolicies {
   const copy = JSON.parse(JSON.stringify(policies)) as AccessPolicies;
@@ -224,7 +226,9 @@ export function mutate(
   copy.bucket.Statement = (change.bucket ?? id)(copy.bucket.Statement);
   copy.key.Statement = (change.key ?? id)(copy.key.Statement);
   if (copy.audit) copy.audit.logBucketPolicy.Statement = (change.logs ?? id)(copy.audit.logBucketPolicy.Statement);
-  for (const c of copy.consumers)
+  for (const c of copy.consumers) {
     c.identity = c.identity.map((d) => ({ ...d, Statement: (change.identity ?? id)(d.Statement) }));
+    if (c.endpoint) c.endpoint.Statement = (change.endpoint ?? id)(c.endpoint.Statement);
+  }
   return copy;
 }

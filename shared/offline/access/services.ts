@@ -16,6 +16,8 @@ const DOCS = {
     "https://docs.aws.amazon.com/awscloudtrail/latest/userguide/create-s3-bucket-policy-for-cloudtrail.html",
   sseKms: "https://docs.aws.amazon.com/AmazonS3/latest/userguide/specifying-kms-encryption.html",
   bucketKey: "https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucket-key.html",
+  sseS3: "https://docs.aws.amazon.com/AmazonS3/latest/userguide/UsingServerSideEncryption.html",
+  sseC: "https://docs.aws.amazon.com/AmazonS3/latest/userguide/specifying-s3-c-encryption.html",
 };
 
 const CLOUDTRAIL = "cloudtrail.amazonaws.com";
@@ -94,6 +96,33 @@ export function serviceCases(policies: AccessPolicies, contract: SourceContract)
         },
         DOCS.cloudTrailBucket,
         who,
+      );
+    }
+    // The log bucket's default encryption is SSE-KMS with the trail's key: its policy admits CloudTrail's
+    // writes (DOCS.cloudTrailBucket), asking for aws:kms as above, but refuses one asking for SSE-S3
+    // (x-amz-server-side-encryption: AES256, DOCS.sseS3) or SSE-C (the customer-algorithm header, DOCS.sseC).
+    const thisTrail = { principal: CLOUDTRAIL, sourceArn: audit.trailArn, sourceAccount: account };
+    const logFile = `${audit.logBucketArn}/AWSLogs/${account}/CloudTrail/${contract.region}/2026/01/01/${account}_CloudTrail_${contract.region}_other.json.gz`;
+    for (const [asking, header, cites] of [
+      ["AES256", { "s3:x-amz-server-side-encryption": "AES256" }, DOCS.sseS3],
+      [
+        "a customer-provided key (SSE-C)",
+        { "s3:x-amz-server-side-encryption-customer-algorithm": "AES256" },
+        DOCS.sseC,
+      ],
+    ] as const) {
+      add(
+        `CloudTrail writes this trail's log file asking for ${asking}`,
+        "Denied",
+        {
+          resourceAccount: account,
+          service: thisTrail,
+          action: "s3:PutObject",
+          resource: logFile,
+          headers: { "s3:x-amz-acl": "bucket-owner-full-control", ...header },
+        },
+        cites,
+        `${CLOUDTRAIL} (this trail)`,
       );
     }
   }

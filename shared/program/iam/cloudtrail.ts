@@ -1,7 +1,7 @@
 /** What CloudTrail needs to write this deployment's audit logs: its statements in the key policy and the log bucket's policy. */
 import { PARTITION } from "./arn";
 import { KEY_POLICY_SELF, PolicyDocument, policyDocument, Statement } from "./document";
-import { denyInsecureTransport } from "./guards";
+import { denyInsecureTransport, denyNonKmsEncryption } from "./guards";
 
 /**
  * Lets this account's audit trail encrypt its log files with the key, and nothing else. The log
@@ -49,11 +49,16 @@ export interface AuditLogPolicyArgs {
   trailArn: string;
 }
 
-/** The CloudTrail log bucket's policy: only this trail may write, scoped by `aws:SourceArn`. */
+/**
+ * The CloudTrail log bucket's policy: only this trail may write, scoped by `aws:SourceArn`, and no
+ * write may ask for other encryption than the bucket's default SSE-KMS. No deny on the key ID:
+ * CloudTrail may name the trail's key in another form than its full ARN.
+ */
 export function auditLogBucketPolicy(a: AuditLogPolicyArgs): PolicyDocument {
   const onlyThisTrail = { "aws:SourceArn": a.trailArn };
   return policyDocument([
     ...denyInsecureTransport([a.logBucketArn, `${a.logBucketArn}/*`]),
+    ...denyNonKmsEncryption(`${a.logBucketArn}/*`),
     {
       Sid: "CloudTrailAclCheck",
       Effect: "Allow",

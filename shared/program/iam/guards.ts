@@ -31,18 +31,27 @@ export function denyInsecureTransport(resources: string[]): Statement[] {
  */
 export function denyForeignEncryption(bucketName: string, keyArn: string): Statement[] {
   const objects = `${toBucketArn(bucketName)}/*`;
-  return [
-    {
-      Sid: "DenyOtherKmsKey",
-      Effect: "Deny",
-      Principal: "*",
-      Action: "s3:PutObject",
-      Resource: objects,
-      Condition: {
-        Null: { "s3:x-amz-server-side-encryption-aws-kms-key-id": "false" },
-        StringNotEquals: { "s3:x-amz-server-side-encryption-aws-kms-key-id": keyArn },
-      },
+  return [denyOtherKmsKey(objects, keyArn), ...denyNonKmsEncryption(objects)];
+}
+
+/** Denies uploads to `objects` that name a KMS key other than `keyArn` (by its full ARN). */
+function denyOtherKmsKey(objects: string, keyArn: string): Statement {
+  return {
+    Sid: "DenyOtherKmsKey",
+    Effect: "Deny",
+    Principal: "*",
+    Action: "s3:PutObject",
+    Resource: objects,
+    Condition: {
+      Null: { "s3:x-amz-server-side-encryption-aws-kms-key-id": "false" },
+      StringNotEquals: { "s3:x-amz-server-side-encryption-aws-kms-key-id": keyArn },
     },
+  };
+}
+
+/** Denies uploads to `objects` that ask for SSE-S3 (AES256), DSSE-KMS or SSE-C instead of SSE-KMS. */
+export function denyNonKmsEncryption(objects: string): Statement[] {
+  return [
     {
       Sid: "DenyNonKmsEncryption",
       Effect: "Deny",
