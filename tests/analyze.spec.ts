@@ -388,9 +388,15 @@ describe("analyze: which statements are the owner's own, and left out of the con
   });
   const kept = (s: Statement) => consumerGrants(policyDocument([s]), owner).Statement.length === 1;
 
-  it("leaves out only the account itself, unconditionally, and services tied to this account's resources", () => {
-    assert.ok(!kept(grant({ AWS: `arn:aws:iam::${owner}:root` })));
-    assert.ok(!kept(grant({ AWS: owner })));
+  const admin = (Principal: Statement["Principal"]): Statement => ({
+    ...grant(Principal),
+    Action: "kms:*",
+    Resource: "*",
+  });
+
+  it("leaves out only the account's own unconditional kms:* administrator statement, and services tied to this account's resources", () => {
+    assert.ok(!kept(admin({ AWS: `arn:aws:iam::${owner}:root` })));
+    assert.ok(!kept(admin({ AWS: owner })));
     const scoped = { ArnLike: { "aws:SourceArn": `arn:aws:cloudtrail:us-west-2:${owner}:trail/t` } };
     assert.ok(!kept(grant({ Service: "cloudtrail.amazonaws.com" }, scoped)));
   });
@@ -400,6 +406,10 @@ describe("analyze: which statements are the owner's own, and left out of the con
     assert.ok(kept(grant({ Service: "cloudtrail.amazonaws.com" })));
     assert.ok(kept(grant({ AWS: "arn:aws:iam::222222222222:root" })));
     assert.ok(kept(grant({ AWS: `arn:aws:iam::${owner}:root` }, { Bool: { "aws:SecureTransport": "true" } })));
+    // Any other grant to the account root is checked: only the administrator statement the program builds is exempt.
+    assert.ok(kept(grant({ AWS: `arn:aws:iam::${owner}:root` })));
+    assert.ok(kept(admin({ AWS: "arn:aws:iam::222222222222:root" })));
+    assert.ok(kept(admin({ AWS: [`arn:aws:iam::${owner}:root`, `arn:aws:iam::${owner}:role/x`] })));
   });
 
   it("leaves out a service grant tied to the account by aws:SourceAccount alone, and keeps one whose conditions name neither source key", () => {

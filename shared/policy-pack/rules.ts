@@ -11,6 +11,7 @@ import {
 } from "@pulumi/policy";
 import { ofType } from "./of-type";
 import { parsePolicy, PolicyDocument, Statement } from "../program/iam/document";
+import { isAccountRootAdmin } from "../program/iam/key-admin";
 import { actionsOf, asArray, awsPrincipals, cond, resourcesOf } from "../offline/policy-queries";
 
 type Props = Record<string, unknown>;
@@ -226,13 +227,7 @@ export const policies: (ResourceValidationPolicy | StackValidationPolicy)[] = [
     enforcementLevel: "mandatory",
     validateResource: ofType("aws:kms/key:Key", (key, _args, report) => {
       const doc = parse(key.policy);
-      const ok = doc?.Statement.some(
-        (s) =>
-          s.Effect === "Allow" &&
-          awsPrincipals(s.Principal).some((p) => /^arn:aws:iam::\d{12}:root$/.test(p)) &&
-          actionsOf(s).includes("kms:*") &&
-          Object.keys(s.Condition ?? {}).length === 0,
-      );
+      const ok = doc?.Statement.some((s) => isAccountRootAdmin(s));
       if (!ok) report("The key policy has no unconditional kms:* statement for the account root.");
     }),
   },

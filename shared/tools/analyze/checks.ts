@@ -16,7 +16,7 @@ import {
 } from "@aws-sdk/client-accessanalyzer";
 import { GeneratedPolicy, generatedPolicies } from "../../offline/access/capture";
 import { UserError } from "../../program/errors";
-import { accountOfPrincipal } from "../../program/iam/arn";
+import { isAccountRootAdmin } from "../../program/iam/key-admin";
 import { PolicyDocument, renderPolicy, Statement } from "../../program/iam/document";
 import { SIDES, Side } from "../../program/project";
 import { Failure } from "../cli";
@@ -110,20 +110,16 @@ const PUBLIC_RESOURCE_TYPE: Record<string, AccessCheckResourceType> = {
 const SOURCE_SCOPED = ["aws:SourceArn", "aws:SourceAccount"];
 
 /**
- * The owner's own statement: an unconditional grant to the stack's own account (root), or a grant
- * to AWS services that a condition ties to this account's resources (aws:SourceArn, aws:SourceAccount).
+ * The owner's own statement: the key's administrator statement for the stack's own account
+ * (key-admin.ts, the one the program builds), or a grant to AWS services that a condition ties to
+ * this account's resources (aws:SourceArn, aws:SourceAccount).
  */
 function ownersOwn(s: Statement, owner: string): boolean {
+  if (isAccountRootAdmin(s, owner)) return true;
   if (s.Effect !== "Allow" || s.Principal === undefined || s.Principal === "*") return false;
   const { AWS, Service, ...other } = s.Principal as Record<string, string | string[] | undefined>;
-  if (Object.keys(other).length > 0) return false;
-  if (Service !== undefined)
-    return (
-      AWS === undefined &&
-      Object.values(s.Condition ?? {}).some((block) => SOURCE_SCOPED.some((k) => Object.hasOwn(block, k)))
-    );
-  const accounts = [AWS ?? []].flat().map(accountOfPrincipal);
-  return s.Condition === undefined && accounts.length > 0 && accounts.every((a) => a === owner);
+  if (Object.keys(other).length > 0 || AWS !== undefined || Service === undefined) return false;
+  return Object.values(s.Condition ?? {}).some((block) => SOURCE_SCOPED.some((k) => Object.hasOwn(block, k)));
 }
 
 /**
