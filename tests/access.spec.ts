@@ -10,6 +10,7 @@ import {
   evaluate,
   evaluateAll,
   evaluateCases,
+  expectedCases,
   MatrixWorkers,
   generatedPolicies,
   mutate,
@@ -21,6 +22,7 @@ import { RawConfig } from "../shared/program/config";
 import { policyDocument, Statement } from "../shared/program/iam/document";
 import { actionsOf } from "../shared/offline/policy-queries";
 import { committedConfig } from "../shared/offline/fixtures";
+import { READER_NEVER, READER_NEVER_BUCKET, READER_NEVER_KMS, READER_NEVER_OBJECT } from "./never-granted";
 
 const SOURCE = committedConfig("source");
 const TARGET = committedConfig("target");
@@ -48,16 +50,65 @@ describe("access model: the committed configs", () => {
     await assertMatrixHolds(d);
   });
 
-  it("the matrix covers each object, listing and decrypt as allowed, and the listed denials", async () => {
+  it("the matrix allows the consumer each object, listing and decrypt, and the denials hold", async () => {
     const cases = accessCases(d.policies, d.contract);
     const allowed = cases.filter((c) => c.expected === "Allowed");
-    assert.equal(allowed.length, d.contract.objectKeys.length + 2);
+    assert.deepEqual(
+      allowed.map((c) => `${c.case} ${c.action} ${c.resource}`),
+      [
+        ...d.contract.objectKeys.map((k) => `consumer reads ${k} over TLS s3:GetObject ${d.contract.bucketArn}/${k}`),
+        `consumer lists the bucket s3:ListBucket ${d.contract.bucketArn}`,
+        `consumer decrypts via S3 in the stack's region kms:Decrypt ${d.contract.keyArn}`,
+      ],
+    );
     const results = await evaluateCases(d.policies, d.contract, cases);
     assert.ok(
       results.some((r) => r.result === "ExplicitlyDenied"),
       "the TLS denies decide some cases",
     );
     assert.ok(results.filter((r) => r.expected === "Denied").length >= 15);
+  });
+
+  it("denies the consumer each action a reader must never have: on an object, the bucket, or the key via S3", () => {
+    const cases = accessCases(d.policies, d.contract).filter((c) => c.case.startsWith("consumer calls "));
+    const object = `${d.contract.bucketArn}/${d.contract.objectKeys[0]}`;
+    const viaS3 = { region: d.contract.region, bucketArn: d.contract.bucketArn };
+    assert.deepEqual(
+      cases.map((c) => [c.case, c.action, c.resource, c.expected]).sort(),
+      [
+        ...READER_NEVER_OBJECT.map((a) => [`consumer calls ${a}`, a, object, "Denied"]),
+        ...READER_NEVER_BUCKET.map((a) => [`consumer calls ${a}`, a, d.contract.bucketArn, "Denied"]),
+        ...READER_NEVER_KMS.map((a) => [`consumer calls ${a} via S3`, a, d.contract.keyArn, "Denied"]),
+        ["consumer calls kms:Decrypt directly", "kms:Decrypt", d.contract.keyArn, "Denied"],
+      ].sort(),
+    );
+    for (const c of cases.filter((x) => READER_NEVER_KMS.includes(x.action)))
+      assert.deepEqual(c.request.viaS3, viaS3, c.case);
+    // Not through the endpoint: only the bucket and identity policies may deny them.
+    for (const c of cases.filter((x) => x.action.startsWith("s3:")))
+      assert.notEqual(c.request.throughEndpoint, true, c.case);
+  });
+
+  it("fails every never-granted case, and nothing else, when the grant widens to s3:* and kms:*", async () => {
+    const widen = (s: Statement[]) =>
+      s.map((x) =>
+        x.Effect === "Allow" && actionsOf(x).some((a) => ["s3:GetObject", "s3:ListBucket", "kms:Decrypt"].includes(a))
+          ? { ...x, Action: actionsOf(x).some((a) => a.startsWith("s3:")) ? "s3:*" : "kms:*" }
+          : x,
+      );
+    const wide = mutate(d.policies, { bucket: widen, key: widen, identity: widen });
+    const results = await evaluateCases(wide, d.contract, accessCases(wide, d.contract));
+    assert.deepEqual(
+      results
+        .filter((r) => !r.ok)
+        .map((r) => r.action)
+        .sort(),
+      [...READER_NEVER].sort(),
+    );
+  });
+
+  it("counts its cases before the targets run, to decide on worker threads", () => {
+    assert.equal(expectedCases(d.contract), accessCases(d.policies, d.contract).length);
   });
 
   it("the consumer's read passes through its VPC's gateway endpoint policy", async () => {
@@ -330,6 +381,11 @@ describe("access model: another region, other accounts and two consumers", () =>
     );
     const cases = accessCases(d.policies, d.contract);
     assert.ok(cases.some((c) => c.case.includes("lists the bucket") && c.expected === "Denied"));
+    // Both share the grant's statements: the never-granted actions are tried as the first alone.
+    const putObject = cases.filter((c) => c.case === "consumer calls s3:PutObject").map((c) => c.principal);
+    assert.deepEqual(putObject, ["arn:aws:iam::555555555555:role/etl-reader"]);
+    assert.equal(cases.filter((c) => c.case.startsWith("consumer calls ")).length, READER_NEVER.length + 2);
+    assert.equal(expectedCases(d.contract), cases.length);
     await assertMatrixHolds(d);
   });
 });

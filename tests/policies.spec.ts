@@ -8,6 +8,11 @@ import {
   sourceKeyPolicy,
 } from "../shared/program/iam/grants";
 import { actionsOf, awsPrincipals, cond, resourcesOf, sorted } from "../shared/offline/policy-queries";
+import { captureDeployment, Deployment, generatedPolicies, GeneratedPolicy } from "../shared/offline/access";
+import { committedConfig } from "../shared/offline/fixtures";
+import { accountRootArn, parseRoleArn } from "../shared/program/iam/arn";
+import { Statement } from "../shared/program/iam/document";
+import { coversAction, READER_NEVER } from "./never-granted";
 
 const target: ReadTarget = {
   region: "ap-southeast-2",
@@ -79,5 +84,67 @@ describe("policy builders (pure, no Pulumi)", () => {
     assert.equal(doc.Statement[0].Resource, undefined);
     assert.deepEqual(doc.Statement[0].Principal, { Service: "ec2.amazonaws.com" });
     assert.deepEqual(actionsOf(doc.Statement[0]), ["sts:AssumeRole"]);
+  });
+});
+
+describe("the policies the program sends (committed configs): what the consumers are granted", () => {
+  let d: Deployment;
+  before(async () => (d = await captureDeployment(committedConfig("source"), committedConfig("target"))));
+
+  /** Allow statements that reach a consumer: identity and endpoint ones, resource ones to a consumer or "*". */
+  const consumerAllows = (p: GeneratedPolicy, consumerRoots: string[]): Statement[] =>
+    p.kind === "trust"
+      ? []
+      : p.doc.Statement.filter(
+          (s) =>
+            s.Effect === "Allow" &&
+            (p.kind !== "resource" ||
+              s.Principal === "*" ||
+              awsPrincipals(s.Principal).some((a) => consumerRoots.includes(a))),
+        );
+  const forbidden = (statements: Statement[]) =>
+    statements.flatMap((s) =>
+      READER_NEVER.filter((a) => actionsOf(s).some((pattern) => coversAction(pattern, a))).map((a) => `${s.Sid}: ${a}`),
+    );
+  const allPolicies = () => [...generatedPolicies(d.source), ...generatedPolicies(d.target)];
+  const roots = () => d.contract.consumerRoleArns.map((arn) => accountRootArn(parseRoleArn(arn)?.accountId ?? arn));
+
+  it("grants them exactly s3:GetObject, s3:ListBucket and kms:Decrypt, in each policy that must allow them", () => {
+    const granted = allPolicies().flatMap((p) =>
+      consumerAllows(p, roots()).flatMap((s) => actionsOf(s).map((a) => `${p.where.split(" ")[0]} ${a}`)),
+    );
+    assert.deepEqual([...new Set(granted)].sort(), [
+      "aws:ec2/vpcEndpoint:VpcEndpoint s3:GetObject",
+      "aws:ec2/vpcEndpoint:VpcEndpoint s3:ListBucket",
+      "aws:iam/rolePolicy:RolePolicy kms:Decrypt",
+      "aws:iam/rolePolicy:RolePolicy s3:GetObject",
+      "aws:iam/rolePolicy:RolePolicy s3:ListBucket",
+      "aws:kms/key:Key kms:Decrypt",
+      "aws:s3/bucketPolicy:BucketPolicy s3:GetObject",
+      "aws:s3/bucketPolicy:BucketPolicy s3:ListBucket",
+    ]);
+  });
+
+  it("grants them none of the 53 actions a reader must never have, wildcards included", () => {
+    assert.deepEqual(
+      allPolicies().flatMap((p) => forbidden(consumerAllows(p, roots()))),
+      [],
+    );
+    // The check itself sees a wildcard grant.
+    const wide: Statement = {
+      Sid: "Wide",
+      Effect: "Allow",
+      Action: ["s3:putobject*", "kms:reencrypt*"],
+      Resource: "*",
+    };
+    assert.deepEqual(forbidden([wide]).sort(), [
+      "Wide: kms:ReEncryptFrom",
+      "Wide: kms:ReEncryptTo",
+      "Wide: s3:PutObject",
+      "Wide: s3:PutObjectAcl",
+      "Wide: s3:PutObjectLegalHold",
+      "Wide: s3:PutObjectRetention",
+      "Wide: s3:PutObjectVersionAcl",
+    ]);
   });
 });

@@ -105,7 +105,7 @@ describe("CrossGuard policy pack", () => {
   });
 
   it("has only mandatory rules, each with a name and description", () => {
-    assert.equal(policies.length, 9);
+    assert.equal(policies.length, 10);
     for (const p of policies) {
       assert.equal(p.enforcementLevel, "mandatory", p.name);
       assert.ok(p.description.length > 10);
@@ -273,6 +273,49 @@ describe("CrossGuard policy pack", () => {
         ),
       ]);
       assert.equal(byPolicy(v, "kms-key-policy-keeps-root-admin").length, 1);
+    });
+
+    it("consumer-grants-within-access-levels: a consumer granted a write, a delete, a key's encryption or its administration, by name or wildcard", async () => {
+      const consumer = { AWS: "arn:aws:iam::222222222222:root" };
+      const allow = (Sid: string, Action: string | string[], Principal?: object | "*") => ({
+        Sid,
+        Effect: "Allow",
+        ...(Principal && { Principal }),
+        Action,
+        Resource: "*",
+      });
+      const v = await runPolicies([
+        policyFor("aws:s3/bucketPolicy:BucketPolicy", "b", [
+          allow("Read", ["s3:GetObject", "s3:ListBucket"], consumer),
+          allow("Put", "s3:PutObject", consumer),
+          allow("Star", "s3:*", consumer),
+          allow("Acl", "s3:PutBucket?cl", consumer),
+          { ...allow("Deny", "s3:*", consumer), Effect: "Deny" },
+        ]),
+        policyFor(
+          "aws:kms/key:Key",
+          "k",
+          [
+            allow("Admin", "kms:*", { AWS: "arn:aws:iam::111111111111:root" }),
+            allow("Trail", "kms:GenerateDataKey*", { Service: "cloudtrail.amazonaws.com" }),
+            allow("Decrypt", "kms:Decrypt", consumer),
+            allow("DataKeys", "kms:generatedatakey*", consumer),
+            allow("Grants", "kms:CreateGrant", consumer),
+          ],
+          { enableKeyRotation: true },
+        ),
+        policyFor("aws:iam/rolePolicy:RolePolicy", "p", [
+          allow("Reads", ["s3:GetObject", "kms:Decrypt"]),
+          allow("Deletes", "s3:DeleteObject"),
+        ]),
+        policyFor("aws:ec2/vpcEndpoint:VpcEndpoint", "e", [allow("Retention", "s3:PutObjectRetention", "*")]),
+      ]);
+      const found = byPolicy(v, "consumer-grants-within-access-levels").map((x) => x.message);
+      const sidsFound = found.map((m) => m.split(" ")[1]);
+      assert.deepEqual(sidsFound, ["Put", "Star", "Acl", "DataKeys", "Grants", "Deletes", "Retention"]);
+      assert.match(found[0], /grants s3:PutObject,/);
+      assert.match(found[1], /s3:DeleteBucket/);
+      assert.match(found[3], /kms:GenerateDataKey, .*kms:GenerateDataKeyWithoutPlaintext/);
     });
 
     it("ec2-imdsv2-no-public-ip-no-key-pair: IMDSv1, a public IP and a key pair; the public IP is accepted when configured", async () => {

@@ -27,3 +27,12 @@ export function cond(s: Statement, operator: string, conditionKey: string): stri
 }
 
 export const sorted = (v: string[]): string[] => [...v].sort();
+
+/** An Action element as IAM matches it: case-insensitive, `*` any run of characters, `?` any one. */
+export function actionPattern(pattern: string): RegExp {
+  const re = pattern
+    .replace(/[.+^${}()|[\]\\]/g, "\\$&")
+    .replace(/\*/g, ".*")
+    .replace(/\?/g, ".");
+  return new RegExp(`^${re}$`, "i");
+}

@@ -12,7 +12,8 @@ import {
 import { ofType } from "./of-type";
 import { parsePolicy, PolicyDocument, Statement } from "../program/iam/document";
 import { isAccountRootAdmin } from "../program/iam/key-admin";
-import { actionsOf, asArray, awsPrincipals, cond, resourcesOf } from "../offline/policy-queries";
+import { actionPattern, actionsOf, asArray, awsPrincipals, cond, resourcesOf } from "../offline/policy-queries";
+import { ACCESS_LEVEL_NAMES, neverGranted } from "../program/iam/access-levels";
 
 type Props = Record<string, unknown>;
 
@@ -119,6 +120,20 @@ const IDENTITY_POLICY_TYPES = [
   "aws:iam/groupPolicy:GroupPolicy",
 ];
 
+/** What no consumer may be granted at any access level (iam/access-levels.ts). */
+const NEVER_GRANTED = neverGranted(ACCESS_LEVEL_NAMES);
+
+/** A statement for AWS services only: their grants are the owner's (CloudTrail's), not a consumer's. */
+const servicesOnly = (s: Statement): boolean =>
+  s.Principal !== undefined &&
+  s.Principal !== "*" &&
+  s.Principal.AWS === undefined &&
+  s.Principal.Service !== undefined;
+
+/** The never-granted actions an Allow statement's actions cover, wildcards included. */
+const neverGrantedBy = (s: Statement): string[] =>
+  NEVER_GRANTED.filter((a) => actionsOf(s).some((pattern) => actionPattern(pattern).test(a)));
+
 export interface PublicIpConfig {
   /** Allow instances with a public IPv4 address (only `useDefaultVpc` needs one). Default false. */
   allowPublicIp?: boolean;
@@ -218,6 +233,23 @@ export const policies: (ResourceValidationPolicy | StackValidationPolicy)[] = [
         const wide = actions.filter((a) => a === "s3:*" || a === "kms:*");
         if (wide.length > 0 && resourcesOf(s).includes("*"))
           report(`Statement ${s.Sid} allows ${wide.join(", ")} on Resource "*".`);
+      }
+    },
+  },
+  {
+    name: "consumer-grants-within-access-levels",
+    description:
+      "No resource, endpoint or identity policy grants a consumer an action that no access level allows (writes outside a level, deletes, policy, ACL, encryption and key administration).",
+    enforcementLevel: "mandatory",
+    validateResource: (args, report) => {
+      const field =
+        RESOURCE_POLICY_FIELDS[args.type] ?? (IDENTITY_POLICY_TYPES.includes(args.type) ? "policy" : undefined);
+      const doc = field ? parse(args.props[field]) : undefined;
+      for (const s of doc?.Statement ?? []) {
+        if (s.Effect !== "Allow" || isAccountRootAdmin(s) || servicesOnly(s)) continue;
+        const granted = neverGrantedBy(s);
+        if (granted.length > 0)
+          report(`Statement ${s.Sid} grants ${granted.join(", ")}, which no access level allows a consumer.`);
       }
     },
   },

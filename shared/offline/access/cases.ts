@@ -1,5 +1,9 @@
-/** The access matrix as a table of case templates: for every consumer, what it may do and what nobody else may. */
+/**
+ * The access matrix as a table of case templates: for every consumer, what its access level grants
+ * and never grants (from the table in access-levels.ts), and what nobody else may do.
+ */
 import { SourceContract } from "../../program/contract";
+import { ACCESS_LEVEL_NAMES, ACCESS_LEVELS, AccessLevel } from "../../program/iam/access-levels";
 import { PolicyDocument } from "../../program/iam/document";
 import { Principal } from "./capture";
 import { AccessRequest, Tls } from "./context";
@@ -44,6 +48,13 @@ export type Via = "S3" | "S3 in another region" | "S3 for another bucket" | "dir
 export interface Subject {
   contract: SourceContract;
   consumer: Principal;
+  /** What the consumer is granted: the cases of its level's granted and never-granted actions. */
+  level: AccessLevel;
+  /**
+   * The first consumer of its level under its kind of grant (listed roles, or the organization's):
+   * the never-granted cases run for it alone, since the others share its statements.
+   */
+  firstOfLevel: boolean;
   /** The organization grant names no role, so another role of a member account is admitted. */
   orgAdmitsAnyRole: boolean;
   first: boolean;
@@ -65,31 +76,11 @@ export interface CaseTemplate {
 const orgNote = (s: Subject) => (s.orgAdmitsAnyRole ? " (the organization grant names no role)" : "");
 const ifOrgAdmitsAnyRole = (s: Subject): Expected => (s.orgAdmitsAnyRole ? "Allowed" : "Denied");
 
-/** The matrix, as the README lists it: for every consumer, what it may do and what nobody else may. */
+/** Every consumer's level, until the contract names one per consumer. */
+export const CONSUMER_LEVEL: AccessLevel = "read";
+
+/** The cases of every consumer, whatever its level: what nobody else may do, and the consumer by no other way. */
 export const CASES: CaseTemplate[] = [
-  // Allowed: the consumer's reads.
-  {
-    name: "consumer reads {object} over TLS",
-    who: "consumer",
-    action: "s3:GetObject",
-    on: "each object",
-    expect: "Allowed",
-  },
-  {
-    name: (s) => `consumer lists the bucket${s.contract.allowListBucket ? "" : " (allowListBucket is off)"}`,
-    who: "consumer",
-    action: "s3:ListBucket",
-    on: "the bucket",
-    expect: (s) => (s.contract.allowListBucket ? "Allowed" : "Denied"),
-  },
-  {
-    name: "consumer decrypts via S3 in the stack's region",
-    who: "consumer",
-    action: "kms:Decrypt",
-    on: "the key",
-    via: "S3",
-    expect: "Allowed",
-  },
   // Denied: anyone else.
   {
     name: (s) => `another role in the consumer account reads (same identity policy)${orgNote(s)}`,
@@ -162,38 +153,6 @@ export const CASES: CaseTemplate[] = [
     via: "S3 for another bucket",
     expect: "Denied",
   },
-  { name: "consumer calls s3:PutObject", who: "consumer", action: "s3:PutObject", on: "an object", expect: "Denied" },
-  {
-    name: "consumer calls s3:DeleteObject",
-    who: "consumer",
-    action: "s3:DeleteObject",
-    on: "an object",
-    expect: "Denied",
-  },
-  {
-    name: "consumer calls kms:Encrypt via S3",
-    who: "consumer",
-    action: "kms:Encrypt",
-    on: "the key",
-    via: "S3",
-    expect: "Denied",
-  },
-  {
-    name: "consumer calls kms:GenerateDataKey via S3",
-    who: "consumer",
-    action: "kms:GenerateDataKey",
-    on: "the key",
-    via: "S3",
-    expect: "Denied",
-  },
-  {
-    name: "consumer calls kms:ReEncryptFrom",
-    who: "consumer",
-    action: "kms:ReEncryptFrom",
-    on: "the key",
-    via: "directly",
-    expect: "Denied",
-  },
   {
     name: "consumer reads another bucket in the source account",
     who: "consumer",
@@ -247,3 +206,69 @@ export const CASES: CaseTemplate[] = [
 ];
 
 export const otherRegion = (c: SourceContract): string => (c.region === "us-east-1" ? "us-west-2" : "us-east-1");
+
+/** A granted action's case name, where a phrase reads better than "calls <action>". */
+const GRANTED_PHRASES: Record<string, string> = {
+  "s3:GetObject": "reads {object} over TLS",
+  "s3:ListBucket": "lists the bucket",
+  "kms:Decrypt": "decrypts via S3 in the stack's region",
+};
+const grantedName = (action: string, on: string) => `consumer ${GRANTED_PHRASES[action] ?? `calls ${action} ${on}`}`;
+
+/** What a level grants, Allowed for each consumer of it: object actions on each object, bucket ones with listing on. */
+function grantedCases(level: AccessLevel): CaseTemplate[] {
+  const l = ACCESS_LEVELS[level];
+  return [
+    ...l.object.map((action): CaseTemplate => ({
+      name: grantedName(action, "on {object}"),
+      who: "consumer",
+      action,
+      on: "each object",
+      expect: "Allowed",
+    })),
+    ...l.bucket.map((action): CaseTemplate => ({
+      name: (s) =>
+        `${grantedName(action, "on the bucket")}${s.contract.allowListBucket ? "" : " (allowListBucket is off)"}`,
+      who: "consumer",
+      action,
+      on: "the bucket",
+      expect: (s) => (s.contract.allowListBucket ? "Allowed" : "Denied"),
+    })),
+    ...l.kms.map((action): CaseTemplate => ({
+      name: grantedName(action, "via S3"),
+      who: "consumer",
+      action,
+      on: "the key",
+      via: "S3",
+      expect: "Allowed",
+    })),
+  ];
+}
+
+/**
+ * What a level never grants, Denied: object actions on an object, bucket actions on the bucket, KMS
+ * actions via S3 (the grant's own kms:ViaService and encryption context, so only its actions can
+ * deny them). For the first consumer of the level under each kind of grant.
+ */
+function neverCases(level: AccessLevel): CaseTemplate[] {
+  const { never } = ACCESS_LEVELS[level];
+  const denied = (action: string, on: Target, via?: Via): CaseTemplate => ({
+    name: `consumer calls ${action}${via ? ` via ${via}` : ""}`,
+    who: "consumer",
+    action,
+    on,
+    ...(via && { via }),
+    expect: "Denied",
+    when: (s) => s.firstOfLevel,
+  });
+  return [
+    ...never.object.map((a) => denied(a, "an object")),
+    ...never.bucket.map((a) => denied(a, "the bucket")),
+    ...never.kms.map((a) => denied(a, "the key", "S3")),
+  ];
+}
+
+/** A consumer's templates by its level, built once, in the matrix's order: granted, CASES, never granted. */
+export const TEMPLATES_OF = Object.fromEntries(
+  ACCESS_LEVEL_NAMES.map((l) => [l, [...grantedCases(l), ...CASES, ...neverCases(l)]]),
+) as Record<AccessLevel, CaseTemplate[]>;

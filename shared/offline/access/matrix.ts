@@ -1,8 +1,9 @@
 /** The matrix: the case templates, expanded for every consumer the source grants. */
+import { grantedActions } from "../../program/iam/access-levels";
 import { bucketArn, roleArn } from "../../program/iam/arn";
 import { SourceContract } from "../../program/contract";
 import { AccessPolicies, Principal } from "./capture";
-import { AccessCase, CASES, otherRegion, Subject, Target, Via, Who } from "./cases";
+import { AccessCase, CONSUMER_LEVEL, otherRegion, Subject, Target, TEMPLATES_OF, Via, Who } from "./cases";
 import { AccessRequest } from "./context";
 
 const describePrincipal = (p?: Principal): string => (p ? roleArn(p) : "anonymous");
@@ -32,14 +33,22 @@ export function accessCases(policies: AccessPolicies, contract: SourceContract):
   const objectArn = (k: string) => `${contract.bucketArn}/${k}`;
   const viaS3 = { region: contract.region, bucketArn: contract.bucketArn };
   const cases: AccessCase[] = [];
+  /** Each level's kinds of grant (listed roles, the organization's) that have had their first consumer. */
+  const seen = new Set<string>();
 
   for (const [i, { role: consumer, endpoint }] of policies.consumers.entries()) {
+    const level = CONSUMER_LEVEL;
+    const grant = `${level} ${consumer.orgId === undefined ? "listed" : "organization"}`;
     const subject: Subject = {
       contract,
       consumer,
+      level,
+      firstOfLevel: !seen.has(grant),
       orgAdmitsAnyRole: consumer.orgId !== undefined && contract.consumerOrg?.roleNames === undefined,
       first: i === 0,
     };
+    seen.add(grant);
+    const granted = new Set(grantedActions(level));
     const principals: Record<Who, Principal | undefined> = {
       consumer,
       "another role": { ...consumer, roleName: otherRoleName(consumer, all) },
@@ -69,14 +78,15 @@ export function accessCases(policies: AccessPolicies, contract: SourceContract):
       }
     };
 
-    for (const t of CASES) {
+    for (const t of TEMPLATES_OF[level]) {
       if (t.when && !t.when(subject)) continue;
       for (const { resource, object } of targets(t.on)) {
         const principal = principals[t.who];
         const request: AccessRequest = { principal, action: t.action, resource, resourceAccount: contract.accountId };
         if (t.via) request.viaS3 = via[t.via];
         if (t.tls) request.tls = t.tls;
-        // The consumer's own S3 reads come from its instance, through its VPC's endpoint.
+        // What the level grants comes from the instance, through its VPC's endpoint; anything else from outside
+        // the VPC, where only the bucket and identity policies can deny it.
         if (
           t.who === "consumer" &&
           t.action.startsWith("s3:") &&
@@ -84,7 +94,7 @@ export function accessCases(policies: AccessPolicies, contract: SourceContract):
           endpoint !== undefined &&
           t.on !== "another bucket's object"
         ) {
-          request.throughEndpoint = t.action === "s3:GetObject" || t.action === "s3:ListBucket";
+          request.throughEndpoint = granted.has(t.action);
         }
         const name = (typeof t.name === "string" ? t.name : t.name(subject)).replace("{object}", object ?? "");
         cases.push({

@@ -1,5 +1,5 @@
 /**
- * A large matrix evaluated on every core. The simulator is synchronous: at 200 consumers its 3,600
+ * A large matrix evaluated on every core. The simulator is synchronous: at 200 consumers its 2,650
  * cases are most of a plan's time, and each case is independent of the others. A small matrix is
  * evaluated here, since a worker's start (loading the simulator) costs more than it would save.
  */
@@ -7,8 +7,8 @@ import * as os from "os";
 import * as path from "path";
 import { Worker } from "worker_threads";
 import { SourceContract } from "../../program/contract";
-import { AccessPolicies } from "./capture";
-import { AccessCase, CASES } from "./cases";
+import { AccessPolicies, Principal } from "./capture";
+import { AccessCase, CONSUMER_LEVEL, TEMPLATES_OF } from "./cases";
 import { AccessResult, evaluateCases } from "./evaluate";
 
 /** Below this many cases, one thread is quicker. */
@@ -22,9 +22,27 @@ export interface Chunk {
 
 const WORKER = path.join(__dirname, "parallel-worker.ts");
 
-/** About how many cases the matrix of this contract has: enough to decide early whether to start workers. */
-export const expectedCases = (contract: SourceContract): number =>
-  (contract.consumerRoleArns.length + (contract.consumerOrg ? 1 : 0)) * CASES.length;
+/**
+ * How many cases the matrix of this contract has (one object action counts once per object):
+ * enough to decide early whether to start workers. The organization's consumer stands for the
+ * target's role, counted even when that role is also listed (then the capture has no such consumer).
+ */
+export function expectedCases(contract: SourceContract): number {
+  const level = CONSUMER_LEVEL;
+  const count = (consumer: Principal, first: boolean, firstOfLevel: boolean) =>
+    TEMPLATES_OF[level]
+      .filter((t) => !t.when || t.when({ contract, consumer, level, first, firstOfLevel, orgAdmitsAnyRole: false }))
+      .reduce((n, t) => n + (t.on === "each object" ? contract.objectKeys.length : 1), 0);
+  const listed = contract.consumerRoleArns.length;
+  const role = { accountId: contract.accountId, roleName: "consumer" };
+  let total = listed > 0 ? count(role, true, true) + (listed - 1) * count(role, false, false) : 0;
+  const org = contract.consumerOrg;
+  if (org) {
+    const orgPath = org.orgPaths?.[0];
+    total += count({ ...role, orgId: org.orgId ?? orgPath?.split("/")[0], orgPath }, listed === 0, true);
+  }
+  return total;
+}
 
 /**
  * Worker threads that load the evaluator as soon as they start, so that their start can overlap

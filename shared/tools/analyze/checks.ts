@@ -16,6 +16,7 @@ import {
 } from "@aws-sdk/client-accessanalyzer";
 import { GeneratedPolicy, generatedPolicies } from "../../offline/access/capture";
 import { UserError } from "../../program/errors";
+import { ACCESS_LEVEL_NAMES, neverGranted } from "../../program/iam/access-levels";
 import { isAccountRootAdmin } from "../../program/iam/key-admin";
 import { PolicyDocument, renderPolicy, Statement } from "../../program/iam/document";
 import { SIDES, Side } from "../../program/project";
@@ -36,27 +37,12 @@ export const stackPolicies = (stacks: Record<StackName, Parameters<typeof genera
   SIDES.flatMap((stack) => generatedPolicies(stacks[stack]).map((p) => ({ stack, ...p })));
 
 /**
- * What the consumers must never be granted: writes, deletes, and changes to the policies, ACLs,
- * encryption or state of the bucket and key. kms:Decrypt is absent on purpose (it is the grant);
- * ReEncryptFrom is here because it decrypts outside S3's kms:ViaService, and the GenerateDataKey
- * family because a reader needs no data key (S3 decrypts server-side). At most 100 actions go
- * into one CheckAccessNotGranted `access` entry, and a request takes one entry: longer lists are split.
+ * What no consumer may ever be granted, whatever its access level (iam/access-levels.ts): writes,
+ * deletes, and changes to the policies, ACLs, encryption or state of the bucket and key. At most 100
+ * actions go into one CheckAccessNotGranted `access` entry, and a request takes one entry: longer
+ * lists are split.
  */
-export const CONSUMER_FORBIDDEN_ACTIONS = [
-  ...["s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion", "s3:RestoreObject", "s3:ReplicateObject"],
-  ...["s3:ReplicateDelete", "s3:PutObjectRetention", "s3:PutObjectLegalHold", "s3:BypassGovernanceRetention"],
-  ...["s3:PutObjectAcl", "s3:PutObjectVersionAcl", "s3:PutBucketAcl", "s3:PutBucketPolicy", "s3:DeleteBucketPolicy"],
-  ...["s3:PutBucketOwnershipControls", "s3:PutBucketPublicAccessBlock", "s3:ObjectOwnerOverrideToBucketOwner"],
-  ...["s3:DeleteBucket", "s3:PutEncryptionConfiguration", "s3:PutBucketVersioning", "s3:PutLifecycleConfiguration"],
-  ...["s3:PutReplicationConfiguration", "s3:PutBucketObjectLockConfiguration", "s3:PutBucketLogging"],
-  ...["s3:PutBucketNotification", "s3:PutBucketWebsite", "s3:PutBucketCORS"],
-  ...["kms:Encrypt", "kms:ReEncryptFrom", "kms:ReEncryptTo", "kms:GenerateDataKey", "kms:GenerateDataKeyPair"],
-  ...["kms:GenerateDataKeyWithoutPlaintext", "kms:GenerateDataKeyPairWithoutPlaintext", "kms:PutKeyPolicy"],
-  ...["kms:CreateGrant", "kms:RetireGrant", "kms:RevokeGrant", "kms:ScheduleKeyDeletion", "kms:CancelKeyDeletion"],
-  ...["kms:DisableKey", "kms:EnableKey", "kms:DisableKeyRotation", "kms:UpdateKeyDescription", "kms:ImportKeyMaterial"],
-  ...["kms:DeleteImportedKeyMaterial", "kms:CreateAlias", "kms:UpdateAlias", "kms:DeleteAlias", "kms:ReplicateKey"],
-  ...["kms:UpdatePrimaryRegion", "kms:TagResource", "kms:UntagResource"],
-];
+export const CONSUMER_FORBIDDEN_ACTIONS = neverGranted(ACCESS_LEVEL_NAMES);
 /** CheckAccessNotGranted's limit on the actions of one `access` entry. */
 export const MAX_ACTIONS_PER_ACCESS = 100;
 

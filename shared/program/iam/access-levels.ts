@@ -1,0 +1,113 @@
+/**
+ * Access levels as data, one row per level (as aws-cdk's aws-s3/lib/perms.ts): what a consumer of
+ * the level is granted, and what it must never be granted. The grant, the access matrix and the
+ * checks of the policies all read this table. Resource kinds per action: the Service Authorization
+ * Reference, https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazons3.html
+ * and .../list_awskeymanagementservice.html.
+ */
+
+/** `aws s3 cp` also sends HeadObject, which S3 authorises as s3:GetObject. */
+export const S3_GET_OBJECT = "s3:GetObject";
+export const S3_LIST_BUCKET = "s3:ListBucket";
+/** S3 decrypts server-side with the caller's permissions: a reader calls KMS only through S3. */
+export const KMS_DECRYPT = "kms:Decrypt";
+
+/** Writes and deletes of objects and their versions, and restores of archived ones (a paid copy). */
+export const OBJECT_WRITES = ["s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion", "s3:RestoreObject"];
+/** Replication writes: the actions a replication role holds in the destination. */
+export const OBJECT_REPLICATION = ["s3:ReplicateObject", "s3:ReplicateDelete"];
+/** Object Lock: Bypass lets a caller delete under governance retention. */
+export const OBJECT_LOCK = ["s3:PutObjectRetention", "s3:PutObjectLegalHold", "s3:BypassGovernanceRetention"];
+/** Object ACLs (inert under BucketOwnerEnforced, which no grant should lean on) and replication's owner override. */
+export const OBJECT_PERMISSIONS = ["s3:PutObjectAcl", "s3:PutObjectVersionAcl", "s3:ObjectOwnerOverrideToBucketOwner"];
+
+/** Who may access the bucket: its ACL, policy, ownership and Block Public Access. */
+export const BUCKET_PERMISSIONS = [
+  ...["s3:PutBucketAcl", "s3:PutBucketPolicy", "s3:DeleteBucketPolicy", "s3:PutBucketOwnershipControls"],
+  "s3:PutBucketPublicAccessBlock",
+];
+/** The bucket itself and its configuration: encryption, versioning, lifecycle, replication, lock, logging. */
+export const BUCKET_CONFIGURATION = [
+  ...["s3:DeleteBucket", "s3:PutEncryptionConfiguration", "s3:PutBucketVersioning", "s3:PutLifecycleConfiguration"],
+  ...["s3:PutReplicationConfiguration", "s3:PutBucketObjectLockConfiguration", "s3:PutBucketLogging"],
+  ...["s3:PutBucketNotification", "s3:PutBucketWebsite", "s3:PutBucketCORS"],
+];
+
+/**
+ * Encryption with the key: S3 asks for a data key only to write, so a reader needs none. The
+ * *WithoutPlaintext and *Pair variants are listed too: an Action pattern like kms:GenerateDataKey*
+ * would grant them all.
+ */
+export const KEY_ENCRYPT = [
+  ...["kms:Encrypt", "kms:GenerateDataKey", "kms:GenerateDataKeyPair", "kms:GenerateDataKeyWithoutPlaintext"],
+  "kms:GenerateDataKeyPairWithoutPlaintext",
+];
+/**
+ * ReEncryptFrom decrypts inside KMS, under the caller's own call, not S3's: a grant scoped by
+ * kms:ViaService to S3 is no limit on it, and ReEncryptTo a key the caller owns yields data it can
+ * decrypt anywhere. Never granted to anyone outside the key's account.
+ */
+export const KEY_REENCRYPT = ["kms:ReEncryptFrom", "kms:ReEncryptTo"];
+/** The key's policy, grants, state, rotation, material, aliases, regions and tags: the owner's alone. */
+export const KEY_ADMINISTRATION = [
+  ...["kms:PutKeyPolicy", "kms:CreateGrant", "kms:RetireGrant", "kms:RevokeGrant", "kms:ScheduleKeyDeletion"],
+  ...["kms:CancelKeyDeletion", "kms:DisableKey", "kms:EnableKey", "kms:DisableKeyRotation"],
+  ...["kms:UpdateKeyDescription", "kms:ImportKeyMaterial", "kms:DeleteImportedKeyMaterial", "kms:CreateAlias"],
+  ...["kms:UpdateAlias", "kms:DeleteAlias", "kms:ReplicateKey", "kms:UpdatePrimaryRegion", "kms:TagResource"],
+  "kms:UntagResource",
+];
+
+/** Actions by what they act on: the bucket's objects, the bucket, the key. */
+export interface ActionsByKind {
+  object: readonly string[];
+  /** Bucket actions are granted only when allowListBucket is on. */
+  bucket: readonly string[];
+  /** KMS actions are granted only via S3, in the stack's region, for this bucket. */
+  kms: readonly string[];
+}
+
+export interface AccessLevelSpec extends ActionsByKind {
+  /** What a consumer of this level must never be granted, by what it acts on. */
+  never: ActionsByKind;
+}
+
+export const ACCESS_LEVELS = {
+  read: {
+    object: [S3_GET_OBJECT],
+    bucket: [S3_LIST_BUCKET],
+    kms: [KMS_DECRYPT],
+    never: {
+      object: [...OBJECT_WRITES, ...OBJECT_REPLICATION, ...OBJECT_LOCK, ...OBJECT_PERMISSIONS],
+      bucket: [...BUCKET_PERMISSIONS, ...BUCKET_CONFIGURATION],
+      kms: [...KEY_ENCRYPT, ...KEY_REENCRYPT, ...KEY_ADMINISTRATION],
+    },
+  },
+} as const satisfies Record<string, AccessLevelSpec>;
+
+export type AccessLevel = keyof typeof ACCESS_LEVELS;
+
+export const ACCESS_LEVEL_NAMES = Object.keys(ACCESS_LEVELS) as AccessLevel[];
+
+const spec = (level: AccessLevel): AccessLevelSpec => ACCESS_LEVELS[level];
+
+/** The actions a level grants: object, bucket (when listing is on), then KMS. */
+export const grantedActions = (level: AccessLevel): string[] => {
+  const l = spec(level);
+  return [...l.object, ...l.bucket, ...l.kms];
+};
+
+/** The actions a level must never be granted: object, bucket, then KMS. */
+export const neverActions = (level: AccessLevel): string[] => {
+  const { never } = spec(level);
+  return [...never.object, ...never.bucket, ...never.kms];
+};
+
+/**
+ * What a policy that grants all these levels (one statement each) must never grant: the actions in
+ * the never-list of every one of them. Throws on no level, rather than answer "nothing".
+ */
+export function neverGranted(levels: AccessLevel[]): string[] {
+  if (levels.length === 0) throw new Error("neverGranted: no access level given");
+  const [first, ...others] = levels.map(neverActions);
+  return first.filter((a) => others.every((o) => o.includes(a)));
+}
