@@ -5,7 +5,9 @@ import { GetBucketPolicyCommand, GetObjectCommand, HeadObjectCommand } from "@aw
 import { GetCallerIdentityCommand } from "@aws-sdk/client-sts";
 import { SourceContract, validateContract } from "../shared/program/contract";
 import { ofType, runProgram } from "../shared/offline/run";
-import { Check, parseTargetOutputs, TargetReport, verify, verifyWithStacks } from "../shared/tools/verify/checks";
+import { TargetOutputs } from "../shared/program/target-outputs";
+import { Check, verify, verifyWithStacks } from "../shared/tools/verify/checks";
+import { readTargetOutputs } from "../shared/tools/verify/target";
 import { StackInfo } from "../shared/tools/stacks/files";
 import { committedConfig } from "../shared/offline/fixtures";
 import { accessDenied, BODY, clock, consoleOutput, mockedClients, s3Body, SHA } from "./verify-world";
@@ -64,10 +66,12 @@ function world() {
   return { clients, m };
 }
 
-const target = (): TargetReport => ({
+const target = (): TargetOutputs => ({
   instanceId: "i-0abc",
   roleArn: "arn:aws:iam::222222222222:role/account-b-role",
+  sourceBucket: contract.bucketName,
   objectKey: contract.objectKeys[0],
+  destinationPath: "/var/lib/cross-account-s3-kms/copy",
   markerPrefix: "CROSS_ACCOUNT_COPY",
 });
 
@@ -242,11 +246,33 @@ describe("npm run verify (AWS SDK calls mocked)", () => {
     );
   });
 
-  it("reads the target's outputs, naming any that is missing", () => {
-    assert.deepEqual(parseTargetOutputs({ ...target(), destinationPath: "/x" }), target());
-    assert.throws(
-      () => parseTargetOutputs({ instanceId: "i-1" }),
-      /lacks the outputs roleArn, objectKey, markerPrefix/,
+  it("reads the target's outputs through their schema, naming any that is missing or invalid", () => {
+    const outputs = {
+      instanceId: "i-0123456789abcdef0",
+      roleArn: "arn:aws:iam::222222222222:role/account-b-role",
+      sourceBucket: "accounta-shared-bucket",
+      objectKey: "reports/q1.txt",
+      destinationPath: "/var/lib/cross-account-s3-kms/q1.txt",
+      markerPrefix: "CROSS_ACCOUNT_COPY",
+    };
+    assert.deepEqual(readTargetOutputs({ ...outputs, somethingElse: 1 }), outputs);
+    const refused = (o: Record<string, unknown> | undefined, message: string) =>
+      assert.throws(
+        () => readTargetOutputs(o),
+        (e: Error) => (assert.equal(e.name, "UserError"), assert.equal(e.message, message), true),
+      );
+    refused(undefined, "The target stack has not been deployed on this backend: deploy it first (npm run deploy).");
+    refused(
+      { instanceId: "i-0123456789abcdef0" },
+      "The target stack lacks the outputs roleArn, sourceBucket, objectKey, destinationPath, markerPrefix: deploy it first (npm run deploy).",
+    );
+    refused(
+      { ...outputs, instanceId: "i-0abc", roleArn: "arn:aws:iam::222222222222:user/alice", markerPrefix: undefined },
+      "The target stack lacks the outputs markerPrefix and has invalid outputs (instanceId: must be an EC2 instance ID, i- then 8 or 17 hex digits; roleArn: must be a role ARN arn:aws:iam::<account>:role/<name>): deploy it first (npm run deploy).",
+    );
+    refused(
+      { ...outputs, objectKey: "a\nb", destinationPath: "var/x" },
+      "The target stack has invalid outputs (objectKey: must not contain a backslash or a control character (newline, tab, ...); destinationPath: must be an absolute path, /…): deploy it first (npm run deploy).",
     );
   });
 });

@@ -14,12 +14,10 @@ import { table } from "../cli/format";
 import { diagnose, Diagnosis, renderDiagnosis } from "./diagnose";
 import type { StackInfo } from "../stacks/files";
 import type { VerifyClients } from "./clients";
-import type { TargetReport } from "./target";
+import type { TargetOutputs } from "../../program/target-outputs";
 
 export type { VerifyClients } from "./clients";
 export { clientsFor } from "./clients";
-export { parseTargetOutputs } from "./target";
-export type { TargetReport } from "./target";
 
 export interface VerifyOptions {
   /** How long to wait for the boot marker on the console. */
@@ -82,7 +80,7 @@ const escapeRegExp = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, "\\
 
 export async function verify(
   src: SourceContract,
-  tgt: TargetReport,
+  tgt: TargetOutputs,
   c: VerifyClients,
   opts: VerifyOptions,
 ): Promise<Checks> {
@@ -234,7 +232,7 @@ export async function verifyWithStacks(
   source: StackInfo,
   target: StackInfo,
   src: SourceContract,
-  tgt: TargetReport,
+  tgt: TargetOutputs,
   clients: VerifyClients,
   opts: VerifyOptions,
 ): Promise<Checks> {

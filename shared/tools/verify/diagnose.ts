@@ -9,7 +9,7 @@ import { SourceContract } from "../../program/contract";
 import { parseRoleArn, s3ViaService } from "../../program/iam/arn";
 import { PolicyDocument } from "../../program/iam/document";
 import type { VerifyClients } from "./clients";
-import type { TargetReport } from "./target";
+import type { TargetOutputs } from "../../program/target-outputs";
 import { errorText, LivePolicy, LiveState, readLive } from "./live";
 import { BrokenLink, deletedRoles, fromMessage, LinkKind, SOURCE_FIX, structural, TARGET_FIX } from "./links";
 
@@ -77,7 +77,7 @@ interface Request {
  * The permissions boundary goes through the identity slot: alone there, it allows exactly what it
  * bounds. A policy that could not be read is taken to allow, and the notes say so.
  */
-async function denials(src: SourceContract, tgt: TargetReport, live: LiveState): Promise<BrokenLink[]> {
+async function denials(src: SourceContract, tgt: TargetOutputs, live: LiveState): Promise<BrokenLink[]> {
   const role = parseRoleArn(tgt.roleArn);
   if (!role) return [];
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- the AGPL simulator: loaded only when a check failed
@@ -195,7 +195,7 @@ async function identityLinks(access: Access, src: SourceContract, q: Request, po
  */
 export async function diagnose(
   src: SourceContract,
-  tgt: TargetReport,
+  tgt: TargetOutputs,
   c: VerifyClients,
   failure?: string | Error,
 ): Promise<Diagnosis> {

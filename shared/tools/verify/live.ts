@@ -20,7 +20,7 @@ import { SourceContract } from "../../program/contract";
 import { parseRoleArn } from "../../program/iam/arn";
 import { parsePolicy, PolicyDocument } from "../../program/iam/document";
 import type { VerifyClients } from "./clients";
-import type { TargetReport } from "./target";
+import type { TargetOutputs } from "../../program/target-outputs";
 
 export interface LivePolicy {
   /** How the diagnosis names it: "the key policy (arn:…)", "the inline policy x of role y". */
@@ -99,7 +99,7 @@ async function rolePolicies(iam: IAMClient, role: string): Promise<LivePolicy[]>
 }
 
 /** The instance's profile and VPC, then the VPC's S3 gateway endpoint (the one the boot script's request passes). */
-async function instanceSide(c: VerifyClients, tgt: TargetReport, region: string, state: LiveState): Promise<void> {
+async function instanceSide(c: VerifyClients, tgt: TargetOutputs, region: string, state: LiveState): Promise<void> {
   const out = await c.targetEc2.send(new DescribeInstancesCommand({ InstanceIds: [tgt.instanceId] }));
   const instance = out?.Reservations?.[0]?.Instances?.[0];
   if (!instance) throw new Error(`DescribeInstances found no instance ${tgt.instanceId}`);
@@ -148,7 +148,7 @@ async function regionOf(client: { config: { region: unknown } }): Promise<string
   return typeof v === "string" ? v : undefined;
 }
 
-export async function readLive(src: SourceContract, tgt: TargetReport, c: VerifyClients): Promise<LiveState> {
+export async function readLive(src: SourceContract, tgt: TargetOutputs, c: VerifyClients): Promise<LiveState> {
   const state: LiveState = { unreadable: [] };
   const roleName = parseRoleArn(tgt.roleArn)?.roleName;
   await attempt(state, `the policy of bucket ${src.bucketName}`, async () => {
