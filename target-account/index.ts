@@ -4,9 +4,10 @@ import { RawConfig } from "../shared/program/project";
 import { TargetOutputs } from "../shared/program/target-outputs";
 import { readerIdentityPolicy, s3EndpointPolicy } from "../shared/program/iam/grants";
 import { renderPolicy } from "../shared/program/iam/document";
-import { MARKER_PREFIX, renderBootScript } from "./boot-script";
+import { renderBootScript } from "./boot-script";
 import { checkTarget } from "./checks";
 import { CopyInstance } from "./copy-instance";
+import { MARKER_PREFIX } from "./marker";
 import { ReaderNetwork } from "./network";
 import { ReaderRole } from "./reader-role";
 

@@ -11,6 +11,7 @@ import { actionsOf, cond } from "../../offline/policy-queries";
 import { isCredentialsError, noCredentials } from "../stacks/credentials";
 import { Failure } from "../cli";
 import { table } from "../cli/format";
+import { parseMarker } from "../../../target-account/marker";
 import { diagnose, Diagnosis, renderDiagnosis } from "./diagnose";
 import type { StackInfo } from "../stacks/files";
 import type { VerifyClients } from "./clients";
@@ -76,8 +77,6 @@ function grantsAll(doc: PolicyDocument, action: string, roles: string[]): { ok: 
 
 const sha256 = (b: Uint8Array): string => createHash("sha256").update(b).digest("hex");
 
-const escapeRegExp = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-
 export async function verify(
   src: SourceContract,
   tgt: TargetOutputs,
@@ -115,11 +114,7 @@ export async function verify(
   );
   add("source: the live key policy grants the consumer roles", k.ok, k.detail);
 
-  // The boot marker: one console line, OK with the copied file's sha256, or FAILED with the reason.
-  const okLine = new RegExp(
-    `${escapeRegExp(tgt.markerPrefix)} OK ${escapeRegExp(tgt.objectKey)} sha256=([0-9a-f]{64})`,
-  );
-  const failedLine = new RegExp(`${escapeRegExp(tgt.markerPrefix)} FAILED (.*)`);
+  // The boot marker, one console line (target-account/marker.ts): OK with the copy's sha256, or FAILED with the reason.
   const started = opts.now();
   let copied: string | undefined;
   let failure: string | undefined;
@@ -139,10 +134,9 @@ export async function verify(
     }
     const text = Buffer.from(out.Output ?? "", "base64").toString("utf8");
     const waited = Math.round((opts.now() - started) / 1000);
-    const okMatch = okLine.exec(text);
-    const failed = failedLine.exec(text);
-    if (okMatch) {
-      copied = okMatch[1];
+    const marker = parseMarker(text, tgt.markerPrefix, tgt.objectKey);
+    if (marker.kind === "ok") {
+      copied = marker.sha256;
       add(
         `target: the instance's console reports ${tgt.markerPrefix} OK for ${tgt.objectKey}`,
         true,
@@ -150,12 +144,12 @@ export async function verify(
       );
       break;
     }
-    if (failed) {
-      failure = failed[1];
+    if (marker.kind === "failed") {
+      failure = marker.reason;
       add(
         `target: the instance's console reports ${tgt.markerPrefix} OK for ${tgt.objectKey}`,
         false,
-        `${failed[0].trim()} (after ${waited}s)`,
+        `${marker.line} (after ${waited}s)`,
       );
       break;
     }
