@@ -1,6 +1,6 @@
 import { strict as assert } from "assert";
 import { GetConsoleOutputCommand } from "@aws-sdk/client-ec2";
-import { GetKeyPolicyCommand } from "@aws-sdk/client-kms";
+import { GetKeyPolicyCommand, KMSServiceException } from "@aws-sdk/client-kms";
 import { GetBucketPolicyCommand, GetObjectCommand, HeadObjectCommand } from "@aws-sdk/client-s3";
 import { GetCallerIdentityCommand } from "@aws-sdk/client-sts";
 import { SourceContract, validateContract } from "../shared/program/contract";
@@ -220,6 +220,28 @@ describe("npm run verify (AWS SDK calls mocked)", () => {
     assert.match(byName(checks, "negative").detail, /runs as the reader role itself/);
   });
 
+  it("reads each live document once when a check fails and the diagnosis reads them again", async () => {
+    const { clients, m } = world();
+    m.sourceS3.on(GetBucketPolicyCommand).resolves({
+      Policy: bucketPolicy.split(contract.consumerRoleArns[0]).join("arn:aws:iam::222222222222:role/someone-else"),
+    });
+    const checks = await verify(contract, target(), clients, clock().opts);
+    assert.ok(
+      checks.diagnosis?.links.some((l) => l.kind === "bucket-policy"),
+      `the diagnosis judged the live bucket policy: ${JSON.stringify(checks.diagnosis)}`,
+    );
+    assert.equal(
+      checks.diagnosis?.notes.join("\n").match(/could not read the (policy of bucket|key policy|encryption)/),
+      null,
+    );
+    assert.equal(m.sourceS3.commandCalls(GetBucketPolicyCommand).length, 1);
+    assert.equal(m.sourceKms.commandCalls(GetKeyPolicyCommand).length, 1);
+    assert.deepEqual(
+      m.sourceS3.commandCalls(HeadObjectCommand).map((c) => c.args[0].input.Key),
+      contract.objectKeys,
+    );
+  });
+
   it("missing source credentials: a clear message naming the stack and its profile", async () => {
     const { clients, m } = world();
     m.sourceS3.on(HeadObjectCommand).rejects(credentialsError());
@@ -235,6 +257,28 @@ describe("npm run verify (AWS SDK calls mocked)", () => {
         return true;
       },
     );
+  });
+
+  it("an AWS service error in a check fails the run (exit 1), saying what AWS said", async () => {
+    const { clients, m } = world();
+    m.sourceKms.on(GetKeyPolicyCommand).rejects(
+      new KMSServiceException({
+        name: "AccessDeniedException",
+        $fault: "client",
+        $metadata: { httpStatusCode: 400 },
+        message:
+          "User: arn:aws:sts::111111111111:assumed-role/Admin/alice is not authorized to perform: kms:GetKeyPolicy on this resource because the resource does not exist in this Region, no resource-based policies allow access, or a resource-based policy explicitly denies access",
+      }),
+    );
+    await assert.rejects(
+      verifyWithStacks(SOURCE_INFO, TARGET_INFO, contract, target(), clients, clock().opts),
+      (e: Error) => (
+        assert.equal(e.name, "Failure"),
+        assert.match(e.message, /^an AWS call failed: AccessDeniedException: User: .* kms:GetKeyPolicy/),
+        true
+      ),
+    );
+    assert.equal(m.sourceKms.commandCalls(GetKeyPolicyCommand).length, 1);
   });
 
   it("missing target credentials: the message names the target stack", async () => {

@@ -1,8 +1,7 @@
 /** The checks of `npm run verify`, over the AWS SDK: each stack's clients, the live policies and the boot marker. */
 import { createHash } from "crypto";
 import { GetConsoleOutputCommand, GetConsoleOutputCommandOutput } from "@aws-sdk/client-ec2";
-import { GetKeyPolicyCommand } from "@aws-sdk/client-kms";
-import { GetBucketPolicyCommand, GetObjectCommand, HeadObjectCommand, S3ServiceException } from "@aws-sdk/client-s3";
+import { GetObjectCommand, S3ServiceException } from "@aws-sdk/client-s3";
 import { GetCallerIdentityCommand } from "@aws-sdk/client-sts";
 import { parseRoleArn } from "../../program/iam/arn";
 import { SourceContract } from "../../program/contract";
@@ -13,6 +12,7 @@ import { Failure } from "../cli";
 import { table } from "../cli/format";
 import { parseMarker } from "../../../target-account/marker";
 import { diagnose, Diagnosis, renderDiagnosis } from "./diagnose";
+import { LiveReads } from "./live";
 import type { StackInfo } from "../stacks/files";
 import type { VerifyClients } from "./clients";
 import type { TargetOutputs } from "../../program/target-outputs";
@@ -85,9 +85,10 @@ export async function verify(
 ): Promise<Checks> {
   const checks: Checks = [];
   const add = (check: string, ok: boolean, detail: string) => checks.push({ check, ok, detail });
+  const reads = new LiveReads(src, c);
 
   for (const key of src.objectKeys) {
-    const h = await as("source", c.sourceS3.send(new HeadObjectCommand({ Bucket: src.bucketName, Key: key })));
+    const h = await as("source", reads.object(key));
     const ok = h.ServerSideEncryption === "aws:kms" && h.SSEKMSKeyId === src.keyArn && h.BucketKeyEnabled === true;
     add(
       `source: ${key} is encrypted with the stack's key and Bucket Key`,
@@ -96,17 +97,14 @@ export async function verify(
     );
   }
 
-  const bucketPolicy = await as("source", c.sourceS3.send(new GetBucketPolicyCommand({ Bucket: src.bucketName })));
+  const bucketPolicy = await as("source", reads.bucketPolicy());
   const b = grantsAll(
     parsePolicy(bucketPolicy.Policy ?? '{"Statement":[]}', `the policy of bucket ${src.bucketName}`),
     "s3:GetObject",
     src.consumerRoleArns,
   );
   add("source: the live bucket policy grants the consumer roles", b.ok, b.detail);
-  const keyPolicy = await as(
-    "source",
-    c.sourceKms.send(new GetKeyPolicyCommand({ KeyId: src.keyArn, PolicyName: "default" })),
-  );
+  const keyPolicy = await as("source", reads.keyPolicy());
   const k = grantsAll(
     parsePolicy(keyPolicy.Policy ?? '{"Statement":[]}', `the policy of key ${src.keyArn}`),
     "kms:Decrypt",
@@ -209,7 +207,7 @@ export async function verify(
       );
     }
   }
-  if (checks.some((x) => !x.ok)) checks.diagnosis = await diagnose(src, tgt, c, failure);
+  if (checks.some((x) => !x.ok)) checks.diagnosis = await diagnose(src, tgt, c, failure, reads);
   return checks;
 }
 

@@ -10,7 +10,7 @@ import { parseRoleArn, s3ViaService } from "../../program/iam/arn";
 import { PolicyDocument } from "../../program/iam/document";
 import type { VerifyClients } from "./clients";
 import type { TargetOutputs } from "../../program/target-outputs";
-import { errorText, LivePolicy, LiveState, readLive } from "./live";
+import { errorText, LivePolicy, LiveReads, LiveState, readLive } from "./live";
 import { BrokenLink, deletedRoles, fromMessage, LinkKind, SOURCE_FIX, structural, TARGET_FIX } from "./links";
 
 export type { BrokenLink, LinkKind } from "./links";
@@ -191,18 +191,20 @@ async function identityLinks(access: Access, src: SourceContract, q: Request, po
 
 /**
  * The diagnosis. `failure` is what AWS said to the reader: the boot script's FAILED line (the aws
- * cli's error text) or an S3ServiceException. Never throws: what it cannot read, it notes.
+ * cli's error text) or an S3ServiceException. `reads` holds what the checks already read, so
+ * that no document is fetched twice. Never throws: what it cannot read, it notes.
  */
 export async function diagnose(
   src: SourceContract,
   tgt: TargetOutputs,
   c: VerifyClients,
   failure?: string | Error,
+  reads: LiveReads = new LiveReads(src, c),
 ): Promise<Diagnosis> {
   const links: BrokenLink[] = [];
   const notes: string[] = [];
   try {
-    const live = await readLive(src, tgt, c);
+    const live = await readLive(src, tgt, reads);
     notes.push(...live.unreadable.map((u) => `could not read ${u}`));
     if (live.unreadable.length > 0) notes.push("the evaluation took what it could not read to allow");
     links.push(...structural(src, tgt, live, notes), ...deletedRoles(live));
