@@ -1,10 +1,8 @@
 import * as fs from "fs";
 import * as path from "path";
+import { MARKER_WORDS } from "./marker";
 
 export const TEMPLATE = path.join(__dirname, "boot.sh");
-
-/** The marker's first word; the one line the boot script writes to the console starts with it. */
-export const MARKER_PREFIX = "CROSS_ACCOUNT_COPY";
 
 export interface BootScriptValues {
   bucket: string;
@@ -38,7 +36,7 @@ export function renderBootScript(v: BootScriptValues): string {
     BASE_DELAY_MS: String(v.baseDelayMs ?? 1000),
     MAX_DELAY_MS: String(v.maxDelayMs ?? 30000),
     MARKER_OUT: v.markerOut ?? "/dev/console",
-    MARKER: MARKER_PREFIX,
+    ...MARKER_WORDS,
   };
   const used = new Set<string>();
   const out = fs.readFileSync(TEMPLATE, "utf8").replace(/@([A-Z_]+)@/g, (whole, name: string) => {

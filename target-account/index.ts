@@ -1,25 +1,20 @@
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { RawConfig } from "../shared/program/project";
+import { TargetOutputs } from "../shared/program/target-outputs";
 import { readerIdentityPolicy, s3EndpointPolicy } from "../shared/program/iam/grants";
 import { renderPolicy } from "../shared/program/iam/document";
-import { MARKER_PREFIX, renderBootScript } from "./boot-script";
+import { renderBootScript } from "./boot-script";
 import { checkTarget } from "./checks";
 import { CopyInstance } from "./copy-instance";
+import { MARKER_PREFIX } from "./marker";
 import { ReaderNetwork } from "./network";
 import { ReaderRole } from "./reader-role";
 
-export interface TargetOutputs {
-  instanceId: pulumi.Output<string>;
-  roleArn: pulumi.Output<string>;
-  sourceBucket: string;
-  objectKey: string;
-  destinationPath: string;
-  markerPrefix: string;
-}
+export type TargetStackOutputs = { [K in keyof TargetOutputs]: pulumi.Input<TargetOutputs[K]> };
 
 /** Account B: the reader role, the network and the instance that copies the object at boot. */
-export async function runTarget(raw: RawConfig): Promise<TargetOutputs> {
+export async function runTarget(raw: RawConfig): Promise<TargetStackOutputs> {
   const { cfg, src, availabilityZone } = await checkTarget(raw);
   const objectKey = cfg.objectKey ?? src.objectKeys[0];
   const destinationPath = `${cfg.destinationDir}/${path.posix.basename(objectKey)}`;

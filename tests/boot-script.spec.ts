@@ -4,7 +4,8 @@ import { createHash } from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { MARKER_PREFIX, renderBootScript, shellQuote, TEMPLATE } from "../target-account/boot-script";
+import { renderBootScript, shellQuote, TEMPLATE } from "../target-account/boot-script";
+import { parseMarker } from "../target-account/marker";
 
 /**
  * Fakes first on PATH, sharing a virtual clock in milliseconds ($FAKE_DIR/clock), so the test
@@ -106,24 +107,37 @@ function runBoot(denials: number | "always", timeoutSeconds: number, callMs = 0)
   }
 }
 
+/** The marker lines amid other boot output, as the serial console shows them to verify. */
+const consoleOf = (r: BootRun): string =>
+  ["[  5.1] cloud-init[1234]: booting", ...r.markers, "[ 40.2] cloud-init[1234]: finished"].join("\r\n");
+
 const sha256 = (s: string): string => createHash("sha256").update(s).digest("hex");
 
 describe("boot script (run by bash with a fake aws CLI)", () => {
   it("copies on the first try and writes one OK marker with the file's sha256", () => {
     const r = runBoot(0, 30);
     assert.equal(r.status, 0, r.stderr);
-    assert.deepEqual(r.markers, [`${MARKER_PREFIX} OK ${OBJECT_KEY} sha256=${sha256(CONTENT)}`]);
+    assert.deepEqual(r.markers, [`CROSS_ACCOUNT_COPY OK ${OBJECT_KEY} sha256=${sha256(CONTENT)}`]);
     assert.equal(r.dest, CONTENT);
     assert.equal(r.calls.length, 1);
     assert.ok(r.calls[0].startsWith(`s3 cp s3://shared-bucket/${OBJECT_KEY} `), r.calls[0]);
     assert.ok(r.calls[0].endsWith(" --region eu-west-1 --only-show-errors"), r.calls[0]);
   });
 
+  it("writes an OK line that verify's parser reads back, with the copy's sha256", () => {
+    const r = runBoot(0, 30);
+    assert.deepEqual(parseMarker(consoleOf(r), "CROSS_ACCOUNT_COPY", OBJECT_KEY), {
+      kind: "ok",
+      sha256: sha256(CONTENT),
+      line: r.markers[0],
+    });
+  });
+
   it("retries through AccessDenied twice, logging each attempt, then succeeds", () => {
     const r = runBoot(2, 30);
     assert.equal(r.status, 0, r.stderr);
     assert.equal(r.calls.length, 3);
-    assert.deepEqual(r.markers, [`${MARKER_PREFIX} OK ${OBJECT_KEY} sha256=${sha256(CONTENT)}`]);
+    assert.deepEqual(r.markers, [`CROSS_ACCOUNT_COPY OK ${OBJECT_KEY} sha256=${sha256(CONTENT)}`]);
     assert.match(r.stderr, /attempt 1 failed: .*AccessDenied.*retrying in 50ms/);
     assert.match(r.stderr, /attempt 2 failed: .*AccessDenied.*retrying in 100ms/);
     assert.match(r.stderr, /attempt 3 succeeded/);
@@ -146,10 +160,19 @@ describe("boot script (run by bash with a fake aws CLI)", () => {
       assert.equal(r.calls.length, 6);
       assert.equal(r.elapsedMs, 600);
       assert.deepEqual(r.markers, [
-        `${MARKER_PREFIX} FAILED after 6 attempts in 600ms: An error occurred (AccessDenied) when calling the GetObject operation: Access Denied`,
+        `CROSS_ACCOUNT_COPY FAILED after 6 attempts in 600ms: An error occurred (AccessDenied) when calling the GetObject operation: Access Denied`,
       ]);
       assert.match(r.stderr, /attempt 6 failed: .*AccessDenied.*; giving up after 600ms/);
       assert.equal(r.dest, "", "no partial file is left at the destination");
+    });
+
+    it("writes a FAILED line that verify's parser reads back, with the reason", () => {
+      assert.deepEqual(parseMarker(consoleOf(r), "CROSS_ACCOUNT_COPY", OBJECT_KEY), {
+        kind: "failed",
+        reason:
+          "after 6 attempts in 600ms: An error occurred (AccessDenied) when calling the GetObject operation: Access Denied",
+        line: r.markers[0],
+      });
     });
   });
 

@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { strict as assert } from "assert";
 import * as path from "path";
 import { RawConfig } from "../shared/program/config";
+import { validateTargetOutputs } from "../shared/program/target-outputs";
 import {
   CapturedResource,
   one,
@@ -226,6 +227,7 @@ describe("target stack (account B) with the committed configs", () => {
     assert.equal(run.outputs.destinationPath, `/var/lib/cross-account-s3-kms/${path.posix.basename(first)}`);
     assert.equal(run.outputs.markerPrefix, "CROSS_ACCOUNT_COPY");
     assert.equal(run.outputs.sourceBucket, SOURCE_OUTPUTS.bucketName);
+    assert.deepEqual(validateTargetOutputs(run.outputs), { ok: true, outputs: run.outputs }, "verify can read them");
   });
 
   it("tags every taggable resource with Name and the project tags", () => {

@@ -23,9 +23,11 @@ import { captureDeployment, Deployment } from "../shared/offline/access";
 import { SOURCE_BASE, TARGET_BASE } from "../shared/offline/fixtures";
 import { ofType } from "../shared/offline/run";
 import { PolicyDocument, Statement } from "../shared/program/iam/document";
-import { parseTargetOutputs, report, TargetReport, verify } from "../shared/tools/verify/checks";
+import { TargetOutputs } from "../shared/program/target-outputs";
+import { report, verify } from "../shared/tools/verify/checks";
 import { diagnose, Diagnosis, LinkKind } from "../shared/tools/verify/diagnose";
 import { fromMessage } from "../shared/tools/verify/links";
+import { readTargetOutputs } from "../shared/tools/verify/target";
 import { accessDenied, BODY, clock, consoleOutput, mockedClients, s3Body, SHA } from "./verify-world";
 
 const ROLE = "arn:aws:iam::222222222222:role/account-b-role";
@@ -37,11 +39,11 @@ const PLAIN_DENIED = "An error occurred (AccessDenied) when calling the GetObjec
 
 /** The program's policies, rendered once under mocks: what a deploy leaves live. */
 let d: Deployment;
-let tgt: TargetReport;
+let tgt: TargetOutputs;
 let inlineName: string;
 before(async () => {
   d = await captureDeployment(SOURCE_BASE, TARGET_BASE);
-  tgt = parseTargetOutputs(d.target.outputs);
+  tgt = readTargetOutputs(d.target.outputs);
   inlineName = String(ofType(d.target, "aws:iam/rolePolicy:RolePolicy")[0].inputs.name);
 });
 

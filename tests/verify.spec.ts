@@ -1,11 +1,13 @@
 import { strict as assert } from "assert";
 import { GetConsoleOutputCommand } from "@aws-sdk/client-ec2";
-import { GetKeyPolicyCommand } from "@aws-sdk/client-kms";
+import { GetKeyPolicyCommand, KMSServiceException } from "@aws-sdk/client-kms";
 import { GetBucketPolicyCommand, GetObjectCommand, HeadObjectCommand } from "@aws-sdk/client-s3";
 import { GetCallerIdentityCommand } from "@aws-sdk/client-sts";
 import { SourceContract, validateContract } from "../shared/program/contract";
 import { ofType, runProgram } from "../shared/offline/run";
-import { Check, parseTargetOutputs, TargetReport, verify, verifyWithStacks } from "../shared/tools/verify/checks";
+import { TargetOutputs } from "../shared/program/target-outputs";
+import { Check, verify, verifyWithStacks } from "../shared/tools/verify/checks";
+import { readTargetOutputs } from "../shared/tools/verify/target";
 import { StackInfo } from "../shared/tools/stacks/files";
 import { committedConfig } from "../shared/offline/fixtures";
 import { accessDenied, BODY, clock, consoleOutput, mockedClients, s3Body, SHA } from "./verify-world";
@@ -64,10 +66,12 @@ function world() {
   return { clients, m };
 }
 
-const target = (): TargetReport => ({
+const target = (): TargetOutputs => ({
   instanceId: "i-0abc",
   roleArn: "arn:aws:iam::222222222222:role/account-b-role",
+  sourceBucket: contract.bucketName,
   objectKey: contract.objectKeys[0],
+  destinationPath: "/var/lib/cross-account-s3-kms/copy",
   markerPrefix: "CROSS_ACCOUNT_COPY",
 });
 
@@ -216,6 +220,28 @@ describe("npm run verify (AWS SDK calls mocked)", () => {
     assert.match(byName(checks, "negative").detail, /runs as the reader role itself/);
   });
 
+  it("reads each live document once when a check fails and the diagnosis reads them again", async () => {
+    const { clients, m } = world();
+    m.sourceS3.on(GetBucketPolicyCommand).resolves({
+      Policy: bucketPolicy.split(contract.consumerRoleArns[0]).join("arn:aws:iam::222222222222:role/someone-else"),
+    });
+    const checks = await verify(contract, target(), clients, clock().opts);
+    assert.ok(
+      checks.diagnosis?.links.some((l) => l.kind === "bucket-policy"),
+      `the diagnosis judged the live bucket policy: ${JSON.stringify(checks.diagnosis)}`,
+    );
+    assert.equal(
+      checks.diagnosis?.notes.join("\n").match(/could not read the (policy of bucket|key policy|encryption)/),
+      null,
+    );
+    assert.equal(m.sourceS3.commandCalls(GetBucketPolicyCommand).length, 1);
+    assert.equal(m.sourceKms.commandCalls(GetKeyPolicyCommand).length, 1);
+    assert.deepEqual(
+      m.sourceS3.commandCalls(HeadObjectCommand).map((c) => c.args[0].input.Key),
+      contract.objectKeys,
+    );
+  });
+
   it("missing source credentials: a clear message naming the stack and its profile", async () => {
     const { clients, m } = world();
     m.sourceS3.on(HeadObjectCommand).rejects(credentialsError());
@@ -233,6 +259,28 @@ describe("npm run verify (AWS SDK calls mocked)", () => {
     );
   });
 
+  it("an AWS service error in a check fails the run (exit 1), saying what AWS said", async () => {
+    const { clients, m } = world();
+    m.sourceKms.on(GetKeyPolicyCommand).rejects(
+      new KMSServiceException({
+        name: "AccessDeniedException",
+        $fault: "client",
+        $metadata: { httpStatusCode: 400 },
+        message:
+          "User: arn:aws:sts::111111111111:assumed-role/Admin/alice is not authorized to perform: kms:GetKeyPolicy on this resource because the resource does not exist in this Region, no resource-based policies allow access, or a resource-based policy explicitly denies access",
+      }),
+    );
+    await assert.rejects(
+      verifyWithStacks(SOURCE_INFO, TARGET_INFO, contract, target(), clients, clock().opts),
+      (e: Error) => (
+        assert.equal(e.name, "Failure"),
+        assert.match(e.message, /^an AWS call failed: AccessDeniedException: User: .* kms:GetKeyPolicy/),
+        true
+      ),
+    );
+    assert.equal(m.sourceKms.commandCalls(GetKeyPolicyCommand).length, 1);
+  });
+
   it("missing target credentials: the message names the target stack", async () => {
     const { clients, m } = world();
     m.targetEc2.on(GetConsoleOutputCommand).rejects(credentialsError());
@@ -242,11 +290,33 @@ describe("npm run verify (AWS SDK calls mocked)", () => {
     );
   });
 
-  it("reads the target's outputs, naming any that is missing", () => {
-    assert.deepEqual(parseTargetOutputs({ ...target(), destinationPath: "/x" }), target());
-    assert.throws(
-      () => parseTargetOutputs({ instanceId: "i-1" }),
-      /lacks the outputs roleArn, objectKey, markerPrefix/,
+  it("reads the target's outputs through their schema, naming any that is missing or invalid", () => {
+    const outputs = {
+      instanceId: "i-0123456789abcdef0",
+      roleArn: "arn:aws:iam::222222222222:role/account-b-role",
+      sourceBucket: "accounta-shared-bucket",
+      objectKey: "reports/q1.txt",
+      destinationPath: "/var/lib/cross-account-s3-kms/q1.txt",
+      markerPrefix: "CROSS_ACCOUNT_COPY",
+    };
+    assert.deepEqual(readTargetOutputs({ ...outputs, somethingElse: 1 }), outputs);
+    const refused = (o: Record<string, unknown> | undefined, message: string) =>
+      assert.throws(
+        () => readTargetOutputs(o),
+        (e: Error) => (assert.equal(e.name, "UserError"), assert.equal(e.message, message), true),
+      );
+    refused(undefined, "The target stack has not been deployed on this backend: deploy it first (npm run deploy).");
+    refused(
+      { instanceId: "i-0123456789abcdef0" },
+      "The target stack lacks the outputs roleArn, sourceBucket, objectKey, destinationPath, markerPrefix: deploy it first (npm run deploy).",
+    );
+    refused(
+      { ...outputs, instanceId: "i-0abc", roleArn: "arn:aws:iam::222222222222:user/alice", markerPrefix: undefined },
+      "The target stack lacks the outputs markerPrefix and has invalid outputs (instanceId: must be an EC2 instance ID, i- then 8 or 17 hex digits; roleArn: must be a role ARN arn:aws:iam::<account>:role/<name>): deploy it first (npm run deploy).",
+    );
+    refused(
+      { ...outputs, objectKey: "a\nb", destinationPath: "var/x" },
+      "The target stack has invalid outputs (objectKey: must not contain a backslash or a control character (newline, tab, ...); destinationPath: must be an absolute path, /…): deploy it first (npm run deploy).",
     );
   });
 });

@@ -3,7 +3,14 @@
  * and never grants (from the table in access-levels.ts), and what nobody else may do.
  */
 import { SourceContract } from "../../program/contract";
-import { ACCESS_LEVEL_NAMES, ACCESS_LEVELS, AccessLevel } from "../../program/iam/access-levels";
+import {
+  ACCESS_LEVEL_NAMES,
+  ACCESS_LEVELS,
+  AccessLevel,
+  KMS_DECRYPT,
+  S3_GET_OBJECT,
+  S3_LIST_BUCKET,
+} from "../../program/iam/access-levels";
 import { PolicyDocument } from "../../program/iam/document";
 import { Principal } from "./capture";
 import { AccessRequest, Tls } from "./context";
@@ -85,14 +92,14 @@ export const CASES: CaseTemplate[] = [
   {
     name: (s) => `another role in the consumer account reads (same identity policy)${orgNote(s)}`,
     who: "another role",
-    action: "s3:GetObject",
+    action: S3_GET_OBJECT,
     on: "an object",
     expect: ifOrgAdmitsAnyRole,
   },
   {
     name: (s) => `another role in the consumer account decrypts via S3${orgNote(s)}`,
     who: "another role",
-    action: "kms:Decrypt",
+    action: KMS_DECRYPT,
     on: "the key",
     via: "S3",
     expect: ifOrgAdmitsAnyRole,
@@ -100,14 +107,14 @@ export const CASES: CaseTemplate[] = [
   {
     name: "a role in an unrelated account reads",
     who: "outsider",
-    action: "s3:GetObject",
+    action: S3_GET_OBJECT,
     on: "an object",
     expect: "Denied",
   },
   {
     name: "a role in an unrelated account decrypts via S3",
     who: "outsider",
-    action: "kms:Decrypt",
+    action: KMS_DECRYPT,
     on: "the key",
     via: "S3",
     expect: "Denied",
@@ -116,7 +123,7 @@ export const CASES: CaseTemplate[] = [
   {
     name: "consumer reads over plain HTTP",
     who: "consumer",
-    action: "s3:GetObject",
+    action: S3_GET_OBJECT,
     on: "an object",
     tls: "none",
     expect: "Denied",
@@ -124,7 +131,7 @@ export const CASES: CaseTemplate[] = [
   {
     name: "consumer reads over TLS 1.0",
     who: "consumer",
-    action: "s3:GetObject",
+    action: S3_GET_OBJECT,
     on: "an object",
     tls: "1.0",
     expect: "Denied",
@@ -132,7 +139,7 @@ export const CASES: CaseTemplate[] = [
   {
     name: "consumer calls kms:Decrypt directly",
     who: "consumer",
-    action: "kms:Decrypt",
+    action: KMS_DECRYPT,
     on: "the key",
     via: "directly",
     expect: "Denied",
@@ -140,7 +147,7 @@ export const CASES: CaseTemplate[] = [
   {
     name: (s) => `consumer decrypts via S3 in ${otherRegion(s.contract)}`,
     who: "consumer",
-    action: "kms:Decrypt",
+    action: KMS_DECRYPT,
     on: "the key",
     via: "S3 in another region",
     expect: "Denied",
@@ -148,7 +155,7 @@ export const CASES: CaseTemplate[] = [
   {
     name: "consumer decrypts with another bucket's encryption context",
     who: "consumer",
-    action: "kms:Decrypt",
+    action: KMS_DECRYPT,
     on: "the key",
     via: "S3 for another bucket",
     expect: "Denied",
@@ -156,7 +163,7 @@ export const CASES: CaseTemplate[] = [
   {
     name: "consumer reads another bucket in the source account",
     who: "consumer",
-    action: "s3:GetObject",
+    action: S3_GET_OBJECT,
     on: "another bucket's object",
     expect: "Denied",
   },
@@ -164,7 +171,7 @@ export const CASES: CaseTemplate[] = [
   {
     name: "the same role in another OU of the organization reads",
     who: "another OU",
-    action: "s3:GetObject",
+    action: S3_GET_OBJECT,
     on: "an object",
     expect: "Denied",
     when: (s) => s.consumer.orgPath !== undefined && s.consumer.orgId !== undefined,
@@ -172,7 +179,7 @@ export const CASES: CaseTemplate[] = [
   {
     name: "the same role in another OU of the organization decrypts",
     who: "another OU",
-    action: "kms:Decrypt",
+    action: KMS_DECRYPT,
     on: "the key",
     via: "S3",
     expect: "Denied",
@@ -181,7 +188,7 @@ export const CASES: CaseTemplate[] = [
   {
     name: "a role of the source account, in the organization, with no identity policy, reads",
     who: "source insider",
-    action: "s3:GetObject",
+    action: S3_GET_OBJECT,
     on: "an object",
     expect: "Denied",
     when: (s) => s.consumer.orgId !== undefined,
@@ -189,7 +196,7 @@ export const CASES: CaseTemplate[] = [
   {
     name: "a role of the source account, in the organization, with no identity policy, decrypts",
     who: "source insider",
-    action: "kms:Decrypt",
+    action: KMS_DECRYPT,
     on: "the key",
     via: "S3",
     expect: "Denied",
@@ -198,7 +205,7 @@ export const CASES: CaseTemplate[] = [
   {
     name: "an anonymous request reads",
     who: "anonymous",
-    action: "s3:GetObject",
+    action: S3_GET_OBJECT,
     on: "an object",
     expect: "Denied",
     when: (s) => s.first,
@@ -209,9 +216,9 @@ export const otherRegion = (c: SourceContract): string => (c.region === "us-east
 
 /** A granted action's case name, where a phrase reads better than "calls <action>". */
 const GRANTED_PHRASES: Record<string, string> = {
-  "s3:GetObject": "reads {object} over TLS",
-  "s3:ListBucket": "lists the bucket",
-  "kms:Decrypt": "decrypts via S3 in the stack's region",
+  [S3_GET_OBJECT]: "reads {object} over TLS",
+  [S3_LIST_BUCKET]: "lists the bucket",
+  [KMS_DECRYPT]: "decrypts via S3 in the stack's region",
 };
 const grantedName = (action: string, on: string) => `consumer ${GRANTED_PHRASES[action] ?? `calls ${action} ${on}`}`;
 

@@ -22,6 +22,7 @@ import { PolicyDocument, Statement } from "../../program/iam/document";
 import { AccessPolicies, Principal } from "./capture";
 import { AccessCase, Expected } from "./cases";
 import { AccessRequest, requestContext, Tls } from "./context";
+import { S3_GET_OBJECT, KMS_DECRYPT } from "../../program/iam/access-levels";
 
 const sessionArn = (p: Principal): string =>
   `arn:aws:sts::${p.accountId}:assumed-role/${p.roleName}/i-0123456789abcdef0`;
@@ -187,7 +188,7 @@ export async function canDownload(
     contract,
     {
       principal: who,
-      action: "s3:GetObject",
+      action: S3_GET_OBJECT,
       resource: `${contract.bucketArn}/${objectKey}`,
       resourceAccount: contract.accountId,
       tls,
@@ -199,7 +200,7 @@ export async function canDownload(
     contract,
     {
       principal: who,
-      action: "kms:Decrypt",
+      action: KMS_DECRYPT,
       resource: contract.keyArn,
       resourceAccount: contract.accountId,
       viaS3: { region: contract.region, bucketArn: contract.bucketArn },

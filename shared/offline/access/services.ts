@@ -9,6 +9,7 @@ import { policyDocument } from "../../program/iam/document";
 import { AccessPolicies, Principal } from "./capture";
 import { AccessCase, Expected } from "./cases";
 import { AccessRequest } from "./context";
+import { KMS_DECRYPT } from "../../program/iam/access-levels";
 
 const DOCS = {
   cloudTrailKey: "https://docs.aws.amazon.com/awscloudtrail/latest/userguide/create-kms-key-policy-for-cloudtrail.html",
@@ -69,7 +70,7 @@ export function serviceCases(policies: AccessPolicies, contract: SourceContract)
       add(
         `CloudTrail decrypts with the key for ${whose} (the log bucket has a Bucket Key)`,
         expected,
-        { ...key, action: "kms:Decrypt", encryptionContext: context },
+        { ...key, action: KMS_DECRYPT, encryptionContext: context },
         DOCS.cloudTrailKey,
         who,
       );

@@ -2,6 +2,7 @@
 import { PARTITION } from "./arn";
 import { KEY_POLICY_SELF, PolicyDocument, policyDocument, Statement } from "./document";
 import { denyInsecureTransport, denyNonKmsEncryption } from "./guards";
+import { KMS_DECRYPT } from "./access-levels";
 
 /**
  * Lets this account's audit trail encrypt its log files with the key, and nothing else. The log
@@ -28,7 +29,7 @@ export function cloudTrailKeyStatements(accountId: string, trailArn: string): St
       Sid: "CloudTrailDecryptsForBucketKey",
       Effect: "Allow",
       Principal: { Service: "cloudtrail.amazonaws.com" },
-      Action: "kms:Decrypt",
+      Action: KMS_DECRYPT,
       Resource: KEY_POLICY_SELF,
       Condition: { StringEquals: onlyThisTrail },
     },

@@ -25,7 +25,7 @@ function wholeAccounts(p: Principal | undefined): string[] | undefined {
   const { AWS, ...other } = p;
   if (Object.keys(other).length > 0 || AWS === undefined) return undefined;
   const accounts = [AWS].flat().map(accountOfPrincipal);
-  return accounts.every((a) => a !== undefined) ? (accounts) : undefined;
+  return accounts.every((a) => a !== undefined) ? accounts : undefined;
 }
 
 /** Whether a statement is that administrator statement: of `accountId` when given, else of any one account. */

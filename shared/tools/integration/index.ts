@@ -116,7 +116,9 @@ async function main(io: ToolIo): Promise<void> {
   const { automationOps } = require("../stacks/automation") as typeof import("../stacks/automation");
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- the AWS SDK clients, likewise
   const verifyChecks = require("../verify/checks") as typeof import("../verify/checks");
-  const { clientsFor, parseTargetOutputs, report, verifyWithStacks } = verifyChecks;
+  const { clientsFor, report, verifyWithStacks } = verifyChecks;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- zod, likewise
+  const { readTargetOutputs } = require("../verify/target") as typeof import("../verify/target");
   const log = (line: string) => io.out(`${line}\n`);
   const ops = automationOps(b, (s) => io.out(s));
   const files = writeItStackFiles();
@@ -137,7 +139,7 @@ async function main(io: ToolIo): Promise<void> {
         throw new Failure(
           `the ${IT_STACKS.source} stack's outputs break the contract: ${contract.problems.join("; ")}`,
         );
-      const tgt = parseTargetOutputs(await ops.outputs(IT_STACKS.target));
+      const tgt = readTargetOutputs(await ops.outputs(IT_STACKS.target));
       const checks = await verifyWithStacks(source, target, contract.contract, tgt, clientsFor(source, target), {
         waitSeconds: 900,
         pollSeconds: 15,

@@ -1,8 +1,7 @@
 /** The checks of `npm run verify`, over the AWS SDK: each stack's clients, the live policies and the boot marker. */
 import { createHash } from "crypto";
 import { GetConsoleOutputCommand, GetConsoleOutputCommandOutput } from "@aws-sdk/client-ec2";
-import { GetKeyPolicyCommand } from "@aws-sdk/client-kms";
-import { GetBucketPolicyCommand, GetObjectCommand, HeadObjectCommand, S3ServiceException } from "@aws-sdk/client-s3";
+import { GetObjectCommand, S3ServiceException } from "@aws-sdk/client-s3";
 import { GetCallerIdentityCommand } from "@aws-sdk/client-sts";
 import { parseRoleArn } from "../../program/iam/arn";
 import { SourceContract } from "../../program/contract";
@@ -11,15 +10,16 @@ import { actionsOf, cond } from "../../offline/policy-queries";
 import { isCredentialsError, noCredentials } from "../stacks/credentials";
 import { Failure } from "../cli";
 import { table } from "../cli/format";
+import { parseMarker } from "../../../target-account/marker";
 import { diagnose, Diagnosis, renderDiagnosis } from "./diagnose";
+import { LiveReads } from "./live";
 import type { StackInfo } from "../stacks/files";
 import type { VerifyClients } from "./clients";
-import type { TargetReport } from "./target";
+import type { TargetOutputs } from "../../program/target-outputs";
+import { S3_GET_OBJECT, KMS_DECRYPT } from "../../program/iam/access-levels";
 
 export type { VerifyClients } from "./clients";
 export { clientsFor } from "./clients";
-export { parseTargetOutputs } from "./target";
-export type { TargetReport } from "./target";
 
 export interface VerifyOptions {
   /** How long to wait for the boot marker on the console. */
@@ -78,19 +78,18 @@ function grantsAll(doc: PolicyDocument, action: string, roles: string[]): { ok: 
 
 const sha256 = (b: Uint8Array): string => createHash("sha256").update(b).digest("hex");
 
-const escapeRegExp = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-
 export async function verify(
   src: SourceContract,
-  tgt: TargetReport,
+  tgt: TargetOutputs,
   c: VerifyClients,
   opts: VerifyOptions,
 ): Promise<Checks> {
   const checks: Checks = [];
   const add = (check: string, ok: boolean, detail: string) => checks.push({ check, ok, detail });
+  const reads = new LiveReads(src, c);
 
   for (const key of src.objectKeys) {
-    const h = await as("source", c.sourceS3.send(new HeadObjectCommand({ Bucket: src.bucketName, Key: key })));
+    const h = await as("source", reads.object(key));
     const ok = h.ServerSideEncryption === "aws:kms" && h.SSEKMSKeyId === src.keyArn && h.BucketKeyEnabled === true;
     add(
       `source: ${key} is encrypted with the stack's key and Bucket Key`,
@@ -99,29 +98,22 @@ export async function verify(
     );
   }
 
-  const bucketPolicy = await as("source", c.sourceS3.send(new GetBucketPolicyCommand({ Bucket: src.bucketName })));
+  const bucketPolicy = await as("source", reads.bucketPolicy());
   const b = grantsAll(
     parsePolicy(bucketPolicy.Policy ?? '{"Statement":[]}', `the policy of bucket ${src.bucketName}`),
-    "s3:GetObject",
+    S3_GET_OBJECT,
     src.consumerRoleArns,
   );
   add("source: the live bucket policy grants the consumer roles", b.ok, b.detail);
-  const keyPolicy = await as(
-    "source",
-    c.sourceKms.send(new GetKeyPolicyCommand({ KeyId: src.keyArn, PolicyName: "default" })),
-  );
+  const keyPolicy = await as("source", reads.keyPolicy());
   const k = grantsAll(
     parsePolicy(keyPolicy.Policy ?? '{"Statement":[]}', `the policy of key ${src.keyArn}`),
-    "kms:Decrypt",
+    KMS_DECRYPT,
     src.consumerRoleArns,
   );
   add("source: the live key policy grants the consumer roles", k.ok, k.detail);
 
-  // The boot marker: one console line, OK with the copied file's sha256, or FAILED with the reason.
-  const okLine = new RegExp(
-    `${escapeRegExp(tgt.markerPrefix)} OK ${escapeRegExp(tgt.objectKey)} sha256=([0-9a-f]{64})`,
-  );
-  const failedLine = new RegExp(`${escapeRegExp(tgt.markerPrefix)} FAILED (.*)`);
+  // The boot marker, one console line (target-account/marker.ts): OK with the copy's sha256, or FAILED with the reason.
   const started = opts.now();
   let copied: string | undefined;
   let failure: string | undefined;
@@ -141,10 +133,9 @@ export async function verify(
     }
     const text = Buffer.from(out.Output ?? "", "base64").toString("utf8");
     const waited = Math.round((opts.now() - started) / 1000);
-    const okMatch = okLine.exec(text);
-    const failed = failedLine.exec(text);
-    if (okMatch) {
-      copied = okMatch[1];
+    const marker = parseMarker(text, tgt.markerPrefix, tgt.objectKey);
+    if (marker.kind === "ok") {
+      copied = marker.sha256;
       add(
         `target: the instance's console reports ${tgt.markerPrefix} OK for ${tgt.objectKey}`,
         true,
@@ -152,12 +143,12 @@ export async function verify(
       );
       break;
     }
-    if (failed) {
-      failure = failed[1];
+    if (marker.kind === "failed") {
+      failure = marker.reason;
       add(
         `target: the instance's console reports ${tgt.markerPrefix} OK for ${tgt.objectKey}`,
         false,
-        `${failed[0].trim()} (after ${waited}s)`,
+        `${marker.line} (after ${waited}s)`,
       );
       break;
     }
@@ -217,7 +208,7 @@ export async function verify(
       );
     }
   }
-  if (checks.some((x) => !x.ok)) checks.diagnosis = await diagnose(src, tgt, c, failure);
+  if (checks.some((x) => !x.ok)) checks.diagnosis = await diagnose(src, tgt, c, failure, reads);
   return checks;
 }
 
@@ -234,7 +225,7 @@ export async function verifyWithStacks(
   source: StackInfo,
   target: StackInfo,
   src: SourceContract,
-  tgt: TargetReport,
+  tgt: TargetOutputs,
   clients: VerifyClients,
   opts: VerifyOptions,
 ): Promise<Checks> {

@@ -9,9 +9,10 @@ import { SourceContract } from "../../program/contract";
 import { parseRoleArn, s3ViaService } from "../../program/iam/arn";
 import { PolicyDocument } from "../../program/iam/document";
 import type { VerifyClients } from "./clients";
-import type { TargetReport } from "./target";
-import { errorText, LivePolicy, LiveState, readLive } from "./live";
+import type { TargetOutputs } from "../../program/target-outputs";
+import { errorText, LivePolicy, LiveReads, LiveState, readLive } from "./live";
 import { BrokenLink, deletedRoles, fromMessage, LinkKind, SOURCE_FIX, structural, TARGET_FIX } from "./links";
+import { S3_GET_OBJECT, KMS_DECRYPT } from "../../program/iam/access-levels";
 
 export type { BrokenLink, LinkKind } from "./links";
 
@@ -77,7 +78,7 @@ interface Request {
  * The permissions boundary goes through the identity slot: alone there, it allows exactly what it
  * bounds. A policy that could not be read is taken to allow, and the notes say so.
  */
-async function denials(src: SourceContract, tgt: TargetReport, live: LiveState): Promise<BrokenLink[]> {
+async function denials(src: SourceContract, tgt: TargetOutputs, live: LiveState): Promise<BrokenLink[]> {
   const role = parseRoleArn(tgt.roleArn);
   if (!role) return [];
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- the AGPL simulator: loaded only when a check failed
@@ -93,7 +94,7 @@ async function denials(src: SourceContract, tgt: TargetReport, live: LiveState):
     {
       r: {
         principal: role,
-        action: "s3:GetObject",
+        action: S3_GET_OBJECT,
         resource: objectArn,
         resourceAccount: src.accountId,
         // A gateway endpoint serves only its own region's S3 (a region mismatch is its own link).
@@ -108,7 +109,7 @@ async function denials(src: SourceContract, tgt: TargetReport, live: LiveState):
     requests.push({
       r: {
         principal: role,
-        action: "kms:Decrypt",
+        action: KMS_DECRYPT,
         resource: src.keyArn,
         resourceAccount: src.accountId,
         // With Bucket Key on, S3's encryption context is the bucket's ARN; without it, the object's.
@@ -191,18 +192,20 @@ async function identityLinks(access: Access, src: SourceContract, q: Request, po
 
 /**
  * The diagnosis. `failure` is what AWS said to the reader: the boot script's FAILED line (the aws
- * cli's error text) or an S3ServiceException. Never throws: what it cannot read, it notes.
+ * cli's error text) or an S3ServiceException. `reads` holds what the checks already read, so
+ * that no document is fetched twice. Never throws: what it cannot read, it notes.
  */
 export async function diagnose(
   src: SourceContract,
-  tgt: TargetReport,
+  tgt: TargetOutputs,
   c: VerifyClients,
   failure?: string | Error,
+  reads: LiveReads = new LiveReads(src, c),
 ): Promise<Diagnosis> {
   const links: BrokenLink[] = [];
   const notes: string[] = [];
   try {
-    const live = await readLive(src, tgt, c);
+    const live = await readLive(src, tgt, reads);
     notes.push(...live.unreadable.map((u) => `could not read ${u}`));
     if (live.unreadable.length > 0) notes.push("the evaluation took what it could not read to allow");
     links.push(...structural(src, tgt, live, notes), ...deletedRoles(live));

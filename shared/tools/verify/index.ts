@@ -44,7 +44,7 @@ export const VERIFY_TOOL = defineTool({
     const { automationOps } = require("../stacks/automation") as typeof import("../stacks/automation");
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- the AWS SDK clients: only once the checks passed
     const verifyChecks = require("./checks") as typeof import("./checks");
-    const { clientsFor, parseTargetOutputs, report, verifyWithStacks } = verifyChecks;
+    const { clientsFor, report, verifyWithStacks } = verifyChecks;
     const ops = automationOps(b, () => undefined);
     const read = (name: string) => outputsOf((n) => ops.outputs(n), name);
     const sourceOutputs = await read("source");
@@ -57,7 +57,9 @@ export const VERIFY_TOOL = defineTool({
       throw new UserError(
         `The source stack's outputs are missing or invalid (${contract.problems.join("; ")}): deploy it first (npm run deploy).`,
       );
-    const tgt = parseTargetOutputs(await read("target"));
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- zod, likewise
+    const { readTargetOutputs } = require("./target") as typeof import("./target");
+    const tgt = readTargetOutputs(await read("target"));
     const checks = await verifyWithStacks(source, target, contract.contract, tgt, clientsFor(source, target), {
       waitSeconds,
       pollSeconds: 15,

@@ -18,8 +18,9 @@
  */
 import { SourceContract } from "../../program/contract";
 import { awsPrincipals } from "../../offline/policy-queries";
-import type { TargetReport } from "./target";
+import type { TargetOutputs } from "../../program/target-outputs";
 import { LiveState } from "./live";
+import { S3_GET_OBJECT, KMS_DECRYPT } from "../../program/iam/access-levels";
 
 export type LinkKind =
   | "bucket-policy"
@@ -56,7 +57,7 @@ interface Told {
   /** The account of the principal AWS names, else the reader role's. */
   principalAccount: string;
   src: SourceContract;
-  tgt: TargetReport;
+  tgt: TargetOutputs;
 }
 
 /** The message's policy type, first match wins (AWS names one); each rule says which link and what to change. */
@@ -143,10 +144,10 @@ const RULES: { re: RegExp; link: (t: Told) => BrokenLink }[] = [
 ];
 
 /** The broken link AWS's error text names, if it names one. */
-export function fromMessage(text: string, src: SourceContract, tgt: TargetReport): BrokenLink | undefined {
+export function fromMessage(text: string, src: SourceContract, tgt: TargetOutputs): BrokenLink | undefined {
   const action =
     /perform: ([a-z0-9-]+:[A-Za-z0-9]+)/.exec(text)?.[1] ??
-    (/kms|ciphertext/i.test(text) ? "kms:Decrypt" : "s3:GetObject");
+    (/kms|ciphertext/i.test(text) ? KMS_DECRYPT : S3_GET_OBJECT);
   const readerAccount = tgt.roleArn.split(":")[4];
   const principalAccount = /arn:aws:(?:sts|iam)::(\d{12}):/.exec(text)?.[1] ?? readerAccount;
   const rule = RULES.find((r) => r.re.test(text));
@@ -154,7 +155,7 @@ export function fromMessage(text: string, src: SourceContract, tgt: TargetReport
 }
 
 /** The links that are not policies: the role, the instance's profile, the object's key, the regions. */
-export function structural(src: SourceContract, tgt: TargetReport, live: LiveState, notes: string[]): BrokenLink[] {
+export function structural(src: SourceContract, tgt: TargetOutputs, live: LiveState, notes: string[]): BrokenLink[] {
   const links: BrokenLink[] = [];
   const add = (kind: LinkKind, problem: string, fix: string) => links.push({ kind, problem, fix });
   const deployTarget = "npm run deploy -- --stack target";

@@ -14,13 +14,56 @@ import {
   ListAttachedRolePoliciesCommand,
   ListRolePoliciesCommand,
 } from "@aws-sdk/client-iam";
-import { GetKeyPolicyCommand } from "@aws-sdk/client-kms";
-import { GetBucketLocationCommand, GetBucketPolicyCommand, HeadObjectCommand } from "@aws-sdk/client-s3";
+import { GetKeyPolicyCommand, GetKeyPolicyCommandOutput } from "@aws-sdk/client-kms";
+import {
+  GetBucketLocationCommand,
+  GetBucketPolicyCommand,
+  GetBucketPolicyCommandOutput,
+  HeadObjectCommand,
+  HeadObjectCommandOutput,
+} from "@aws-sdk/client-s3";
 import { SourceContract } from "../../program/contract";
 import { parseRoleArn } from "../../program/iam/arn";
 import { parsePolicy, PolicyDocument } from "../../program/iam/document";
 import type { VerifyClients } from "./clients";
-import type { TargetReport } from "./target";
+import type { TargetOutputs } from "../../program/target-outputs";
+
+/**
+ * The source's documents that both the checks and the diagnosis read. Each SDK call is made at
+ * most once per verify run: its promise, answer or error, is kept for the next reader.
+ */
+export class LiveReads {
+  private bucketPolicyRead?: Promise<GetBucketPolicyCommandOutput>;
+  private keyPolicyRead?: Promise<GetKeyPolicyCommandOutput>;
+  private readonly objectReads = new Map<string, Promise<HeadObjectCommandOutput>>();
+
+  constructor(
+    private readonly src: SourceContract,
+    readonly clients: VerifyClients,
+  ) {}
+
+  bucketPolicy(): Promise<GetBucketPolicyCommandOutput> {
+    return (this.bucketPolicyRead ??= this.clients.sourceS3.send(
+      new GetBucketPolicyCommand({ Bucket: this.src.bucketName }),
+    ));
+  }
+
+  keyPolicy(): Promise<GetKeyPolicyCommandOutput> {
+    return (this.keyPolicyRead ??= this.clients.sourceKms.send(
+      new GetKeyPolicyCommand({ KeyId: this.src.keyArn, PolicyName: "default" }),
+    ));
+  }
+
+  /** The object's metadata (HeadObject): its encryption. */
+  object(key: string): Promise<HeadObjectCommandOutput> {
+    let read = this.objectReads.get(key);
+    if (!read) {
+      read = this.clients.sourceS3.send(new HeadObjectCommand({ Bucket: this.src.bucketName, Key: key }));
+      this.objectReads.set(key, read);
+    }
+    return read;
+  }
+}
 
 export interface LivePolicy {
   /** How the diagnosis names it: "the key policy (arn:…)", "the inline policy x of role y". */
@@ -99,7 +142,7 @@ async function rolePolicies(iam: IAMClient, role: string): Promise<LivePolicy[]>
 }
 
 /** The instance's profile and VPC, then the VPC's S3 gateway endpoint (the one the boot script's request passes). */
-async function instanceSide(c: VerifyClients, tgt: TargetReport, region: string, state: LiveState): Promise<void> {
+async function instanceSide(c: VerifyClients, tgt: TargetOutputs, region: string, state: LiveState): Promise<void> {
   const out = await c.targetEc2.send(new DescribeInstancesCommand({ InstanceIds: [tgt.instanceId] }));
   const instance = out?.Reservations?.[0]?.Instances?.[0];
   if (!instance) throw new Error(`DescribeInstances found no instance ${tgt.instanceId}`);
@@ -148,12 +191,14 @@ async function regionOf(client: { config: { region: unknown } }): Promise<string
   return typeof v === "string" ? v : undefined;
 }
 
-export async function readLive(src: SourceContract, tgt: TargetReport, c: VerifyClients): Promise<LiveState> {
+/** The live state; `reads` gives the documents the checks already read, without a second call. */
+export async function readLive(src: SourceContract, tgt: TargetOutputs, reads: LiveReads): Promise<LiveState> {
+  const c = reads.clients;
   const state: LiveState = { unreadable: [] };
   const roleName = parseRoleArn(tgt.roleArn)?.roleName;
   await attempt(state, `the policy of bucket ${src.bucketName}`, async () => {
     try {
-      const p = await c.sourceS3.send(new GetBucketPolicyCommand({ Bucket: src.bucketName }));
+      const p = await reads.bucketPolicy();
       state.bucketPolicy = live(`the bucket policy of ${src.bucketName}`, p?.Policy);
     } catch (e) {
       if (nameOf(e) !== "NoSuchBucketPolicy") throw e;
@@ -164,11 +209,11 @@ export async function readLive(src: SourceContract, tgt: TargetReport, c: Verify
     }
   });
   await attempt(state, `the key policy of ${src.keyArn}`, async () => {
-    const p = await c.sourceKms.send(new GetKeyPolicyCommand({ KeyId: src.keyArn, PolicyName: "default" }));
+    const p = await reads.keyPolicy();
     state.keyPolicy = live(`the key policy (${src.keyArn})`, p?.Policy);
   });
   await attempt(state, `the encryption of s3://${src.bucketName}/${tgt.objectKey}`, async () => {
-    const h = await c.sourceS3.send(new HeadObjectCommand({ Bucket: src.bucketName, Key: tgt.objectKey }));
+    const h = await reads.object(tgt.objectKey);
     state.object = { sse: h?.ServerSideEncryption, keyId: h?.SSEKMSKeyId, bucketKey: h?.BucketKeyEnabled === true };
   });
   await attempt(state, `the region of bucket ${src.bucketName}`, async () => {

@@ -1,27 +1,16 @@
-/** The target stack's outputs, as verify reads them. */
+/** The target stack's outputs, as verify reads them: through the program's schema (shared/program/target-outputs.ts). */
 import { UserError } from "../../program/errors";
+import { TargetOutputs, validateTargetOutputs } from "../../program/target-outputs";
 
-export interface TargetReport {
-  instanceId: string;
-  roleArn: string;
-  objectKey: string;
-  markerPrefix: string;
-}
-
-export function parseTargetOutputs(o: Record<string, unknown> | undefined): TargetReport {
-  const s = (k: string) => (typeof o?.[k] === "string" ? String(o[k]) : undefined);
-  const r = {
-    instanceId: s("instanceId"),
-    roleArn: s("roleArn"),
-    objectKey: s("objectKey"),
-    markerPrefix: s("markerPrefix"),
-  };
-  const missing = Object.entries(r)
-    .filter(([, v]) => v === undefined)
-    .map(([k]) => k);
+/** The outputs, or a UserError naming the ones that are missing or invalid. */
+export function readTargetOutputs(o: Record<string, unknown> | undefined): TargetOutputs {
   if (!o)
     throw new UserError("The target stack has not been deployed on this backend: deploy it first (npm run deploy).");
-  if (missing.length > 0)
-    throw new UserError(`The target stack lacks the outputs ${missing.join(", ")}: deploy it first (npm run deploy).`);
-  return r as TargetReport;
+  const v = validateTargetOutputs(o);
+  if (v.ok) return v.outputs;
+  const wrong = [
+    ...(v.missing.length > 0 ? [`lacks the outputs ${v.missing.join(", ")}`] : []),
+    ...(v.problems.length > 0 ? [`has invalid outputs (${v.problems.join("; ")})`] : []),
+  ];
+  throw new UserError(`The target stack ${wrong.join(" and ")}: deploy it first (npm run deploy).`);
 }
