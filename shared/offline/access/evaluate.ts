@@ -22,7 +22,7 @@ import { PolicyDocument, Statement } from "../../program/iam/document";
 import { AccessPolicies, Principal } from "./capture";
 import { AccessCase, Expected } from "./cases";
 import { AccessRequest, requestContext, Tls } from "./context";
-import { S3_GET_OBJECT, KMS_DECRYPT } from "../../program/iam/access-levels";
+import { KMS_DECRYPT, S3_GET_OBJECT } from "../../program/iam/access-levels";
 
 const sessionArn = (p: Principal): string =>
   `arn:aws:sts::${p.accountId}:assumed-role/${p.roleName}/i-0123456789abcdef0`;

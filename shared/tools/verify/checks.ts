@@ -4,6 +4,7 @@ import { GetConsoleOutputCommand, GetConsoleOutputCommandOutput } from "@aws-sdk
 import { GetObjectCommand, S3ServiceException } from "@aws-sdk/client-s3";
 import { GetCallerIdentityCommand } from "@aws-sdk/client-sts";
 import { parseRoleArn } from "../../program/iam/arn";
+import type { Side } from "../../program/project";
 import { SourceContract } from "../../program/contract";
 import { parsePolicy, PolicyDocument } from "../../program/iam/document";
 import { actionsOf, cond } from "../../offline/policy-queries";
@@ -16,7 +17,7 @@ import { LiveReads } from "./live";
 import type { StackInfo } from "../stacks/files";
 import type { VerifyClients } from "./clients";
 import type { TargetOutputs } from "../../program/target-outputs";
-import { S3_GET_OBJECT, KMS_DECRYPT } from "../../program/iam/access-levels";
+import { KMS_DECRYPT, S3_GET_OBJECT } from "../../program/iam/access-levels";
 
 export type { VerifyClients } from "./clients";
 export { clientsFor } from "./clients";
@@ -42,7 +43,7 @@ export type Checks = Check[] & { diagnosis?: Diagnosis };
 /** A call that failed for want of credentials, tagged with the account's side. */
 class CredentialsFailure extends Error {
   constructor(
-    readonly side: "source" | "target",
+    readonly side: Side,
     readonly original: unknown,
   ) {
     super(original instanceof Error ? original.message : String(original));
@@ -50,7 +51,7 @@ class CredentialsFailure extends Error {
 }
 
 /** Awaits a call made with one side's credentials, tagging a credentials failure with that side. */
-async function as<T>(side: "source" | "target", call: Promise<T>): Promise<T> {
+async function as<T>(side: Side, call: Promise<T>): Promise<T> {
   try {
     return await call;
   } catch (e) {

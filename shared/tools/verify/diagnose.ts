@@ -12,7 +12,7 @@ import type { VerifyClients } from "./clients";
 import type { TargetOutputs } from "../../program/target-outputs";
 import { errorText, LivePolicy, LiveReads, LiveState, readLive } from "./live";
 import { BrokenLink, deletedRoles, fromMessage, LinkKind, SOURCE_FIX, structural, TARGET_FIX } from "./links";
-import { S3_GET_OBJECT, KMS_DECRYPT } from "../../program/iam/access-levels";
+import { KMS_DECRYPT, S3_GET_OBJECT } from "../../program/iam/access-levels";
 
 export type { BrokenLink, LinkKind } from "./links";
 

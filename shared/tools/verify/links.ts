@@ -20,7 +20,8 @@ import { SourceContract } from "../../program/contract";
 import { awsPrincipals } from "../../offline/policy-queries";
 import type { TargetOutputs } from "../../program/target-outputs";
 import { LiveState } from "./live";
-import { S3_GET_OBJECT, KMS_DECRYPT } from "../../program/iam/access-levels";
+import { KMS_DECRYPT, S3_GET_OBJECT } from "../../program/iam/access-levels";
+import { ACCOUNT_ID_PATTERN, PARTITION } from "../../program/iam/arn";
 
 export type LinkKind =
   | "bucket-policy"
@@ -143,13 +144,16 @@ const RULES: { re: RegExp; link: (t: Told) => BrokenLink }[] = [
   },
 ];
 
+/** The account of the principal AWS names in its message: an assumed-role session or an IAM ARN. */
+const PRINCIPAL_IN_MESSAGE = new RegExp(`arn:${PARTITION}:(?:sts|iam)::(${ACCOUNT_ID_PATTERN}):`);
+
 /** The broken link AWS's error text names, if it names one. */
 export function fromMessage(text: string, src: SourceContract, tgt: TargetOutputs): BrokenLink | undefined {
   const action =
     /perform: ([a-z0-9-]+:[A-Za-z0-9]+)/.exec(text)?.[1] ??
     (/kms|ciphertext/i.test(text) ? KMS_DECRYPT : S3_GET_OBJECT);
   const readerAccount = tgt.roleArn.split(":")[4];
-  const principalAccount = /arn:aws:(?:sts|iam)::(\d{12}):/.exec(text)?.[1] ?? readerAccount;
+  const principalAccount = PRINCIPAL_IN_MESSAGE.exec(text)?.[1] ?? readerAccount;
   const rule = RULES.find((r) => r.re.test(text));
   return rule?.link({ action, principalAccount, src, tgt });
 }
