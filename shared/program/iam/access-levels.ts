@@ -66,9 +66,20 @@ export interface ActionsByKind {
   kms: readonly string[];
 }
 
+/** The Sids of a level's statements, so that each policy names what it grants. */
+export interface StatementNames {
+  /** The bucket statement's, after "Consumer" or "Organization" (the endpoint policy prefixes "Endpoint"). */
+  bucket: string;
+  /** The key statement's, likewise. */
+  key: string;
+  /** The identity policy's statements, by what they act on. */
+  identity: { object: string; bucket: string; kms: string };
+}
+
 export interface AccessLevelSpec extends ActionsByKind {
   /** What a consumer of this level must never be granted, by what it acts on. */
   never: ActionsByKind;
+  sids: StatementNames;
 }
 
 export const ACCESS_LEVELS = {
@@ -81,6 +92,11 @@ export const ACCESS_LEVELS = {
       bucket: [...BUCKET_PERMISSIONS, ...BUCKET_CONFIGURATION],
       kms: [...KEY_ENCRYPT, ...KEY_REENCRYPT, ...KEY_ADMINISTRATION],
     },
+    sids: {
+      bucket: "Read",
+      key: "DecryptViaS3",
+      identity: { object: "ReadObjects", bucket: "ListBucket", kms: "DecryptViaS3" },
+    },
   },
 } as const satisfies Record<string, AccessLevelSpec>;
 
@@ -88,7 +104,8 @@ export type AccessLevel = keyof typeof ACCESS_LEVELS;
 
 export const ACCESS_LEVEL_NAMES = Object.keys(ACCESS_LEVELS) as AccessLevel[];
 
-const spec = (level: AccessLevel): AccessLevelSpec => ACCESS_LEVELS[level];
+export const levelSpec = (level: AccessLevel): AccessLevelSpec => ACCESS_LEVELS[level];
+const spec = levelSpec;
 
 /** The actions a level grants: object, bucket (when listing is on), then KMS. */
 export const grantedActions = (level: AccessLevel): string[] => {

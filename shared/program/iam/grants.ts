@@ -5,14 +5,12 @@
  * account A (bucket policy and key policy, with a Principal) and the identity
  * statements for account B (the reader role, with a Resource and no Principal).
  */
-import { ACCESS_LEVELS } from "./access-levels";
+import { AccessLevel, levelSpec } from "./access-levels";
 import { accountRootArn, bucketArn as toBucketArn, Consumer, OrgGrant, PARTITION, roleArn, s3ViaService } from "./arn";
 import { cloudTrailKeyStatements } from "./cloudtrail";
-import { ConditionBlock, KEY_POLICY_SELF, PolicyDocument, policyDocument, Statement } from "./document";
+import { ConditionBlock, KEY_POLICY_SELF, PolicyDocument, policyDocument, Principal, Statement } from "./document";
 import { denyForeignEncryption, denyInsecureTransport } from "./guards";
 import { accountRootAdministersKey } from "./key-admin";
-
-const READ = ACCESS_LEVELS.read;
 
 export interface ReadTarget {
   region: string;
@@ -67,73 +65,77 @@ function orgConditions(org: OrgGrant, ownerAccountId: string | undefined): Condi
 }
 
 /**
- * The grant for a set of consumer roles, with the actions of ACCESS_LEVELS.read. The Principal
- * is each consumer's account root, narrowed by `aws:PrincipalArn`: the root always exists (no
- * deploy-order cycle), and a condition ARN is never rewritten to a unique ID when the role is recreated.
- * One statement per permission set, whatever the number of consumers; an organization grant
- * adds one more per set, with Principal "*" narrowed by the organization's conditions.
+ * The grant of an access level (access-levels.ts) to a set of consumer roles: the level's object and
+ * bucket actions in one bucket statement (bucket actions only when `allowListBucket` is on; each
+ * applies only to its own kind of resource), its KMS actions in one key statement, and the
+ * identity side. The Principal is each consumer's account root, narrowed by `aws:PrincipalArn`: the
+ * root always exists (no deploy-order cycle), and a condition ARN is never rewritten to a unique ID
+ * when the role is recreated. One statement per permission set, whatever the number of consumers;
+ * an organization grant adds one more per set, with Principal "*" narrowed by the organization's conditions.
  */
-export function readGrant(t: ReadTarget, who: Grantees): ReadGrant {
+export function levelGrant(t: ReadTarget, who: Grantees, level: AccessLevel): ReadGrant {
+  const spec = levelSpec(level);
   const arn = toBucketArn(t.bucketName);
   const kms = decryptViaS3Conditions(t);
-  const objectActions = [...READ.object];
-  const keyActions = [...READ.kms];
-  // Object actions only apply to objects and bucket actions only to the bucket, so one statement may list both.
-  const readActions = t.allowListBucket ? [...objectActions, ...READ.bucket] : objectActions;
-  const readResources = t.allowListBucket ? [arn, `${arn}/*`] : `${arn}/*`;
+  const objectActions = [...spec.object];
+  const bucketActions = t.allowListBucket ? [...spec.bucket] : [];
+  const keyActions = [...spec.kms];
+  const s3Actions = [...objectActions, ...bucketActions];
+  const s3Resources = bucketActions.length === 0 ? `${arn}/*` : objectActions.length === 0 ? arn : [arn, `${arn}/*`];
 
   const bucket: Statement[] = [];
   const key: Statement[] = [];
+  const grantTo = (who: string, principal: Principal, onlyThese: ConditionBlock, keyConditions: ConditionBlock) => {
+    if (s3Actions.length > 0)
+      bucket.push({
+        Sid: `${who}${spec.sids.bucket}`,
+        Effect: "Allow",
+        Principal: principal,
+        Action: s3Actions,
+        Resource: s3Resources,
+        Condition: onlyThese,
+      });
+    if (keyActions.length > 0)
+      key.push({
+        Sid: `${who}${spec.sids.key}`,
+        Effect: "Allow",
+        Principal: principal,
+        Action: keyActions,
+        Resource: KEY_POLICY_SELF,
+        Condition: keyConditions,
+      });
+  };
   if (who.consumers.length > 0) {
-    const principal = { AWS: unique(who.consumers.map((c) => accountRootArn(c.accountId))) };
     const onlyTheseRoles: ConditionBlock = { ArnEquals: { "aws:PrincipalArn": who.consumers.map(roleArn) } };
-    bucket.push({
-      Sid: "ConsumerRead",
-      Effect: "Allow",
-      Principal: principal,
-      Action: readActions,
-      Resource: readResources,
-      Condition: onlyTheseRoles,
-    });
-    key.push({
-      Sid: "ConsumerDecryptViaS3",
-      Effect: "Allow",
-      Principal: principal,
-      Action: keyActions,
-      Resource: KEY_POLICY_SELF,
-      Condition: {
-        ...onlyTheseRoles,
-        StringEquals: { ...kms.StringEquals, "kms:CallerAccount": unique(who.consumers.map((c) => c.accountId)) },
-        StringLike: kms.StringLike,
-      },
+    grantTo("Consumer", { AWS: unique(who.consumers.map((c) => accountRootArn(c.accountId))) }, onlyTheseRoles, {
+      ...onlyTheseRoles,
+      StringEquals: { ...kms.StringEquals, "kms:CallerAccount": unique(who.consumers.map((c) => c.accountId)) },
+      StringLike: kms.StringLike,
     });
   }
   if (who.org) {
     const org = orgConditions(who.org, who.ownerAccountId);
-    bucket.push({
-      Sid: "OrganizationRead",
-      Effect: "Allow",
-      Principal: "*",
-      Action: readActions,
-      Resource: readResources,
-      Condition: org,
-    });
-    key.push({
-      Sid: "OrganizationDecryptViaS3",
-      Effect: "Allow",
-      Principal: "*",
-      Action: keyActions,
-      Resource: KEY_POLICY_SELF,
-      Condition: { ...org, StringEquals: { ...org.StringEquals, ...kms.StringEquals }, StringLike: kms.StringLike },
+    grantTo("Organization", "*", org, {
+      ...org,
+      StringEquals: { ...org.StringEquals, ...kms.StringEquals },
+      StringLike: kms.StringLike,
     });
   }
 
-  const identity: Statement[] = [{ Sid: "ReadObjects", Effect: "Allow", Action: objectActions, Resource: `${arn}/*` }];
-  if (t.allowListBucket) identity.push({ Sid: "ListBucket", Effect: "Allow", Action: [...READ.bucket], Resource: arn });
-  identity.push({ Sid: "DecryptViaS3", Effect: "Allow", Action: keyActions, Resource: t.keyArn, Condition: kms });
+  const identity: Statement[] = [];
+  const names = spec.sids.identity;
+  if (objectActions.length > 0)
+    identity.push({ Sid: names.object, Effect: "Allow", Action: objectActions, Resource: `${arn}/*` });
+  if (bucketActions.length > 0)
+    identity.push({ Sid: names.bucket, Effect: "Allow", Action: bucketActions, Resource: arn });
+  if (keyActions.length > 0)
+    identity.push({ Sid: names.kms, Effect: "Allow", Action: keyActions, Resource: t.keyArn, Condition: kms });
 
   return { bucket, key, identity };
 }
+
+/** The read level's grant: what every consumer holds today. */
+export const readGrant = (t: ReadTarget, who: Grantees): ReadGrant => levelGrant(t, who, "read");
 
 export interface SourcePolicyArgs extends ReadTarget {
   accountId: string;
