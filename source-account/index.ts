@@ -77,6 +77,11 @@ export function runSource(raw: RawConfig): SourceOutputs {
     accountId: cfg.accountId,
     objectKeys: cfg.objects.map((o) => o.key),
     consumerRoleArns: cfg.consumers.map(roleArn),
+    consumerAccess: cfg.consumers.map((c) => ({
+      roleArn: roleArn(c),
+      access: c.access ?? "read",
+      ...(c.prefixes && { prefixes: c.prefixes }),
+    })),
     allowListBucket: cfg.allowListBucket,
     consumerOrg: cfg.consumerOrg ?? null,
   };

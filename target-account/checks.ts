@@ -5,7 +5,13 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { configKey, parseTargetConfig, RawConfig, TargetConfig } from "../shared/program/config";
-import { CONTRACT_KEYS, OPTIONAL_CONTRACT_KEYS, SourceContract, validateContract } from "../shared/program/contract";
+import {
+  accessGrantedTo,
+  CONTRACT_KEYS,
+  OPTIONAL_CONTRACT_KEYS,
+  SourceContract,
+  validateContract,
+} from "../shared/program/contract";
 import { UserError } from "../shared/program/errors";
 import { roleArn } from "../shared/program/iam/arn";
 
@@ -62,8 +68,7 @@ export function contractProblems(cfg: TargetConfig, src: SourceContract): string
   }
   // An organization grant cannot be checked offline: membership is the account's, in AWS Organizations.
   const org = src.consumerOrg;
-  const byOrg = org !== null && (org.roleNames === undefined || org.roleNames.includes(cfg.roleName));
-  if (!src.consumerRoleArns.includes(self) && !byOrg) {
+  if (accessGrantedTo(src, self, cfg.roleName) === undefined) {
     const granted = [
       ...src.consumerRoleArns,
       ...(org

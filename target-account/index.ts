@@ -2,6 +2,8 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { RawConfig } from "../shared/program/project";
 import { TargetOutputs } from "../shared/program/target-outputs";
+import { accessGrantedTo } from "../shared/program/contract";
+import { roleArn } from "../shared/program/iam/arn";
 import { readerIdentityPolicy, s3EndpointPolicy } from "../shared/program/iam/grants";
 import { renderPolicy } from "../shared/program/iam/document";
 import { renderBootScript } from "./boot-script";
@@ -18,7 +20,9 @@ export async function runTarget(raw: RawConfig): Promise<TargetStackOutputs> {
   const { cfg, src, availabilityZone } = await checkTarget(raw);
   const objectKey = cfg.objectKey ?? src.objectKeys[0];
   const destinationPath = `${cfg.destinationDir}/${path.posix.basename(objectKey)}`;
-  const self = { accountId: cfg.accountId, roleName: cfg.roleName };
+  const role = { accountId: cfg.accountId, roleName: cfg.roleName };
+  // checkTarget refused a role the source does not grant; its policies are never broader than that grant.
+  const self = { ...role, ...accessGrantedTo(src, roleArn(role), cfg.roleName) };
 
   const reader = new ReaderRole("reader", {
     roleName: cfg.roleName,

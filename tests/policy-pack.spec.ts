@@ -287,7 +287,8 @@ describe("CrossGuard policy pack", () => {
       const v = await runPolicies([
         policyFor("aws:s3/bucketPolicy:BucketPolicy", "b", [
           allow("Read", ["s3:GetObject", "s3:ListBucket"], consumer),
-          allow("Put", "s3:PutObject", consumer),
+          allow("Upload", ["s3:PutObject", "s3:AbortMultipartUpload"], consumer),
+          allow("Put", ["s3:PutObject", "s3:DeleteObject"], consumer),
           allow("Star", "s3:*", consumer),
           allow("Acl", "s3:PutBucket?cl", consumer),
           { ...allow("Deny", "s3:*", consumer), Effect: "Deny" },
@@ -299,6 +300,7 @@ describe("CrossGuard policy pack", () => {
             allow("Admin", "kms:*", { AWS: "arn:aws:iam::111111111111:root" }),
             allow("Trail", "kms:GenerateDataKey*", { Service: "cloudtrail.amazonaws.com" }),
             allow("Decrypt", "kms:Decrypt", consumer),
+            allow("Writer", ["kms:GenerateDataKey", "kms:Decrypt"], consumer),
             allow("DataKeys", "kms:generatedatakey*", consumer),
             allow("Grants", "kms:CreateGrant", consumer),
           ],
@@ -313,9 +315,12 @@ describe("CrossGuard policy pack", () => {
       const found = byPolicy(v, "consumer-grants-within-access-levels").map((x) => x.message);
       const sidsFound = found.map((m) => m.split(" ")[1]);
       assert.deepEqual(sidsFound, ["Put", "Star", "Acl", "DataKeys", "Grants", "Deletes", "Retention"]);
-      assert.match(found[0], /grants s3:PutObject,/);
+      assert.match(found[0], /grants s3:DeleteObject, beyond every access level/);
       assert.match(found[1], /s3:DeleteBucket/);
-      assert.match(found[3], /kms:GenerateDataKey, .*kms:GenerateDataKeyWithoutPlaintext/);
+      assert.match(
+        found[3],
+        /grants kms:GenerateDataKeyPair, kms:GenerateDataKeyWithoutPlaintext, kms:GenerateDataKeyPairWithoutPlaintext,/,
+      );
     });
 
     it("ec2-imdsv2-no-public-ip-no-key-pair: IMDSv1, a public IP and a key pair; the public IP is accepted when configured", async () => {

@@ -338,6 +338,7 @@ describe("source stack (account A) with the seed config", () => {
       "allowListBucket",
       "bucketArn",
       "bucketName",
+      "consumerAccess",
       "consumerOrg",
       "consumerRoleArns",
       "keyArn",

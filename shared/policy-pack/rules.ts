@@ -13,7 +13,7 @@ import { ofType } from "./of-type";
 import { parsePolicy, PolicyDocument, Statement } from "../program/iam/document";
 import { isAccountRootAdmin } from "../program/iam/key-admin";
 import { actionPattern, actionsOf, asArray, awsPrincipals, cond, resourcesOf } from "../offline/policy-queries";
-import { ACCESS_LEVEL_NAMES, neverGranted } from "../program/iam/access-levels";
+import { ACCESS_LEVEL_NAMES, neverActions } from "../program/iam/access-levels";
 
 type Props = Record<string, unknown>;
 
@@ -120,9 +120,6 @@ const IDENTITY_POLICY_TYPES = [
   "aws:iam/groupPolicy:GroupPolicy",
 ];
 
-/** What no consumer may be granted at any access level (iam/access-levels.ts). */
-const NEVER_GRANTED = neverGranted(ACCESS_LEVEL_NAMES);
-
 /** A statement for AWS services only: their grants are the owner's (CloudTrail's), not a consumer's. */
 const servicesOnly = (s: Statement): boolean =>
   s.Principal !== undefined &&
@@ -130,9 +127,18 @@ const servicesOnly = (s: Statement): boolean =>
   s.Principal.AWS === undefined &&
   s.Principal.Service !== undefined;
 
-/** The never-granted actions an Allow statement's actions cover, wildcards included. */
-const neverGrantedBy = (s: Statement): string[] =>
-  NEVER_GRANTED.filter((a) => actionsOf(s).some((pattern) => actionPattern(pattern).test(a)));
+/** The actions of `list` an Allow statement's actions cover, wildcards included. */
+const covered = (s: Statement, list: string[]): string[] =>
+  list.filter((a) => actionsOf(s).some((pattern) => actionPattern(pattern).test(a)));
+
+/**
+ * What a statement grants beyond the access level it fits best (iam/access-levels.ts): nothing when
+ * some level's never-list covers none of its actions; else the shortest such excess.
+ */
+const beyondEveryLevel = (s: Statement): string[] =>
+  ACCESS_LEVEL_NAMES.map((level) => covered(s, neverActions(level))).reduce((best, v) =>
+    v.length < best.length ? v : best,
+  );
 
 export interface PublicIpConfig {
   /** Allow instances with a public IPv4 address (only `useDefaultVpc` needs one). Default false. */
@@ -247,9 +253,9 @@ export const policies: (ResourceValidationPolicy | StackValidationPolicy)[] = [
       const doc = field ? parse(args.props[field]) : undefined;
       for (const s of doc?.Statement ?? []) {
         if (s.Effect !== "Allow" || isAccountRootAdmin(s) || servicesOnly(s)) continue;
-        const granted = neverGrantedBy(s);
-        if (granted.length > 0)
-          report(`Statement ${s.Sid} grants ${granted.join(", ")}, which no access level allows a consumer.`);
+        const excess = beyondEveryLevel(s);
+        if (excess.length > 0)
+          report(`Statement ${s.Sid} grants ${excess.join(", ")}, beyond every access level a consumer may hold.`);
       }
     },
   },

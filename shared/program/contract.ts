@@ -4,7 +4,8 @@
  * the type and the key list are derived from it.
  */
 import { z } from "zod";
-import { accountIdSchema, objectKeyProblem, REGION } from "./config/rules";
+import { ACCESS_LEVEL_NAMES, ConsumerAccess, WHOLE_BUCKET_READ } from "./iam/access-levels";
+import { accountIdSchema, objectKeyProblem, prefixesSchema, REGION } from "./config/rules";
 import { bucketArn, keyArnPattern, parseRoleArn } from "./iam/arn";
 
 const fields = {
@@ -31,7 +32,20 @@ const fields = {
   consumerRoleArns: z.array(
     z.string().refine((a) => parseRoleArn(a) !== undefined, "must be a role ARN arn:aws:iam::<account>:role/<name>"),
   ),
-  /** Whether the consumers may also call s3:ListBucket. */
+  /**
+   * Each listed role's access level and key prefixes (none: the whole bucket), in consumerRoleArns'
+   * order; null from a source stack older than access levels, whose roles all read the whole bucket.
+   */
+  consumerAccess: z
+    .array(
+      z.strictObject({
+        roleArn: z.string(),
+        access: z.enum(ACCESS_LEVEL_NAMES, `must be one of ${ACCESS_LEVEL_NAMES.join(", ")}`),
+        prefixes: prefixesSchema.optional(),
+      }),
+    )
+    .nullable(),
+  /** Whether the consumers may also call s3:ListBucket (their level's bucket actions). */
   allowListBucket: z.boolean(),
   /** The organization-wide grant, or null when only consumerRoleArns are granted. */
   consumerOrg: z
@@ -51,6 +65,15 @@ const contractSchema = z.strictObject(fields).superRefine((c, ctx) => {
       path: ["consumerRoleArns"],
       message: "grants nobody: list a role, or grant an organization",
     });
+  }
+  if (c.consumerAccess !== null) {
+    const listed = c.consumerAccess.map((a) => a.roleArn);
+    if (listed.length !== c.consumerRoleArns.length || listed.some((a, i) => a !== c.consumerRoleArns[i]))
+      ctx.addIssue({
+        code: "custom",
+        path: ["consumerAccess"],
+        message: "must name each of consumerRoleArns once, in the same order",
+      });
   }
   if (c.bucketArn !== bucketArn(c.bucketName)) {
     ctx.addIssue({
@@ -79,6 +102,23 @@ export const CONTRACT_KEYS = Object.keys(fields) as ContractKey[];
 export const OPTIONAL_CONTRACT_KEYS: readonly ContractKey[] = CONTRACT_KEYS.filter(
   (k) => fields[k].safeParse(null).success,
 );
+
+/**
+ * What the source grants one role: its own entry, or the organization's read of the whole bucket
+ * when the organization grant admits its name; undefined when the source does not grant it.
+ * Membership of the organization cannot be checked offline: it is the account's, in AWS Organizations.
+ */
+export function accessGrantedTo(c: SourceContract, roleArn: string, roleName: string): ConsumerAccess | undefined {
+  const i = c.consumerRoleArns.indexOf(roleArn);
+  if (i !== -1) {
+    const entry = c.consumerAccess?.[i];
+    return entry ? { access: entry.access, ...(entry.prefixes && { prefixes: entry.prefixes }) } : WHOLE_BUCKET_READ;
+  }
+  const org = c.consumerOrg;
+  return org !== null && (org.roleNames === undefined || org.roleNames.includes(roleName))
+    ? WHOLE_BUCKET_READ
+    : undefined;
+}
 
 /** Returns the contract, or the list of problems with it. */
 export function validateContract(

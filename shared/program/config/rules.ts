@@ -82,6 +82,43 @@ export function objectKeyProblem(key: string): string | undefined {
   return undefined;
 }
 
+/**
+ * A key prefix a consumer is granted: a folder of the bucket, so it ends in "/", and is matched
+ * literally, so no wildcard. IAM would read `*` and `?` in a Resource ARN or an s3:prefix condition
+ * as wildcards, widening the grant.
+ */
+export function prefixProblem(p: string): string | undefined {
+  if (p.length === 0 || p === "/") return 'must name a folder, e.g. "incoming/"';
+  if (p.startsWith("/")) return 'must not start with "/": S3 keys have no leading slash';
+  if (!p.endsWith("/"))
+    return `must end with "/" (e.g. "${p}/"), so it names a folder and not every key that starts with it`;
+  if (/[*?]/.test(p)) return "must not contain * or ?, which IAM reads as wildcards";
+  if (p.includes("//")) return 'must not contain "//"';
+  return objectKeyProblem(p);
+}
+
+export const prefixesSchema = z
+  .array(
+    z.string(rule('must be a key prefix, e.g. "incoming/"')).superRefine((p, ctx) => {
+      const message = prefixProblem(p);
+      if (message) ctx.addIssue({ code: "custom", message });
+    }),
+    rule('must be a list of key prefixes, e.g. ["incoming/"]'),
+  )
+  .min(1, 'must list at least one key prefix, e.g. ["incoming/"]; leave it out for the whole bucket')
+  .superRefine((prefixes, ctx) => {
+    prefixes.forEach((p, i) => {
+      const earlier = prefixes.slice(0, i).find((q) => p.startsWith(q) || q.startsWith(p));
+      if (earlier !== undefined)
+        ctx.addIssue({
+          code: "custom",
+          path: [i],
+          message:
+            earlier === p ? "is listed twice" : `overlaps ${JSON.stringify(earlier)}: list the outer folder only`,
+        });
+    });
+  });
+
 export const keyAliasSchema = z
   .string(rule("must be a KMS alias"))
   .regex(

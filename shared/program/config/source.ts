@@ -2,7 +2,9 @@
 import * as fs from "fs";
 import * as path from "path";
 import { z } from "zod";
-import { Consumer, OrgGrant } from "../iam/arn";
+import { ACCESS_LEVEL_NAMES } from "../iam/access-levels";
+import { OrgGrant } from "../iam/arn";
+import type { ConsumerGrant } from "../iam/grants";
 import { configKey, PROJECT_ROOT, RawConfig } from "../project";
 import { Derived, parse } from "./parse";
 import {
@@ -13,6 +15,7 @@ import {
   intSchema,
   keyAliasSchema,
   objectKeyProblem,
+  prefixesSchema,
   regionSchema,
   roleNameSchema,
   rule,
@@ -42,8 +45,8 @@ export interface SourceConfig {
   side: "source";
   accountId: string;
   region: string;
-  /** Roles granted by name; may be empty when consumerOrg is set. */
-  consumers: Consumer[];
+  /** Roles granted by name, each with its access level and prefixes; may be empty when consumerOrg is set. */
+  consumers: ConsumerGrant[];
   /** An organization-wide grant, when configured. */
   consumerOrg?: OrgGrant;
   keyAlias: string;
@@ -57,8 +60,13 @@ export interface SourceConfig {
 }
 
 const consumerSchema = z.strictObject(
-  { accountId: accountIdSchema, roleName: roleNameSchema },
-  rule("must be an object { accountId, roleName }"),
+  {
+    accountId: accountIdSchema,
+    roleName: roleNameSchema,
+    access: z.enum(ACCESS_LEVEL_NAMES, rule(`must be one of ${ACCESS_LEVEL_NAMES.join(", ")}`)).optional(),
+    prefixes: prefixesSchema.optional(),
+  },
+  rule("must be an object { accountId, roleName, access?, prefixes? }"),
 );
 
 const sourceSchema = z.object({
@@ -66,7 +74,9 @@ const sourceSchema = z.object({
   "aws:region": regionSchema,
   "aws:allowedAccountIds": allowedAccountIdsSchema,
   // No default: it would grant read access to an account nobody chose.
-  [configKey("consumers")]: z.array(consumerSchema, rule("must be a list of { accountId, roleName }")).optional(),
+  [configKey("consumers")]: z
+    .array(consumerSchema, rule("must be a list of { accountId, roleName, access?, prefixes? }"))
+    .optional(),
   [configKey("consumerOrgId")]: z
     .string(rule("must be an AWS Organizations ID"))
     .regex(/^o-[a-z0-9]{10,32}$/, "must be an AWS Organizations ID: o- then 10-32 lowercase letters or digits")
@@ -198,7 +208,7 @@ export function parseSourceConfig(raw: RawConfig): SourceConfig {
     side: "source",
     accountId,
     region,
-    consumers: c[configKey("consumers")] ?? [],
+    consumers: (c[configKey("consumers")] ?? []).map((k) => ({ ...k, access: k.access ?? "read" })),
     consumerOrg:
       orgId || orgPaths
         ? { ...(orgId && { orgId }), ...(orgPaths && { orgPaths }), ...(roleNames && { roleNames }) }

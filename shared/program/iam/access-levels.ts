@@ -11,9 +11,21 @@ export const S3_GET_OBJECT = "s3:GetObject";
 export const S3_LIST_BUCKET = "s3:ListBucket";
 /** S3 decrypts server-side with the caller's permissions: a reader calls KMS only through S3. */
 export const KMS_DECRYPT = "kms:Decrypt";
+/** An upload, single or multipart; S3 authorises each part, and CompleteMultipartUpload, as s3:PutObject. */
+export const S3_PUT_OBJECT = "s3:PutObject";
+/** A writer's client abandons a failed multipart upload, so its parts stop costing storage. */
+export const S3_ABORT_MULTIPART_UPLOAD = "s3:AbortMultipartUpload";
+/**
+ * S3 asks KMS for a data key to encrypt an upload (with a Bucket Key, the bucket-level key). The
+ * parts of a multipart upload also need kms:Decrypt (AWS knowledge center
+ * "s3-large-file-encryption-kms-key"), so a writer holds both.
+ */
+export const KMS_GENERATE_DATA_KEY = "kms:GenerateDataKey";
 
-/** Writes and deletes of objects and their versions, and restores of archived ones (a paid copy). */
-export const OBJECT_WRITES = ["s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion", "s3:RestoreObject"];
+/** Deletes of objects and their versions, and restores of archived ones (a paid copy): no level grants them. */
+export const OBJECT_DELETES = ["s3:DeleteObject", "s3:DeleteObjectVersion", "s3:RestoreObject"];
+/** Writes and deletes of objects and their versions, and restores of archived ones. */
+export const OBJECT_WRITES = [S3_PUT_OBJECT, ...OBJECT_DELETES];
 /** Replication writes: the actions a replication role holds in the destination. */
 export const OBJECT_REPLICATION = ["s3:ReplicateObject", "s3:ReplicateDelete"];
 /** Object Lock: Bypass lets a caller delete under governance retention. */
@@ -38,10 +50,11 @@ export const BUCKET_CONFIGURATION = [
  * *WithoutPlaintext and *Pair variants are listed too: an Action pattern like kms:GenerateDataKey*
  * would grant them all.
  */
-export const KEY_ENCRYPT = [
-  ...["kms:Encrypt", "kms:GenerateDataKey", "kms:GenerateDataKeyPair", "kms:GenerateDataKeyWithoutPlaintext"],
+export const KEY_ENCRYPT_BEYOND_S3 = [
+  ...["kms:Encrypt", "kms:GenerateDataKeyPair", "kms:GenerateDataKeyWithoutPlaintext"],
   "kms:GenerateDataKeyPairWithoutPlaintext",
 ];
+export const KEY_ENCRYPT = [KMS_GENERATE_DATA_KEY, ...KEY_ENCRYPT_BEYOND_S3];
 /**
  * ReEncryptFrom decrypts inside KMS, under the caller's own call, not S3's: a grant scoped by
  * kms:ViaService to S3 is no limit on it, and ReEncryptTo a key the caller owns yields data it can
@@ -98,6 +111,38 @@ export const ACCESS_LEVELS = {
       identity: { object: "ReadObjects", bucket: "ListBucket", kms: "DecryptViaS3" },
     },
   },
+  /** Uploads only: no read, no list, no delete, no ACL, tagging or retention. */
+  write: {
+    object: [S3_PUT_OBJECT, S3_ABORT_MULTIPART_UPLOAD],
+    bucket: [],
+    kms: [KMS_GENERATE_DATA_KEY, KMS_DECRYPT],
+    never: {
+      object: [S3_GET_OBJECT, ...OBJECT_DELETES, ...OBJECT_REPLICATION, ...OBJECT_LOCK, ...OBJECT_PERMISSIONS],
+      bucket: [S3_LIST_BUCKET, ...BUCKET_PERMISSIONS, ...BUCKET_CONFIGURATION],
+      kms: [...KEY_ENCRYPT_BEYOND_S3, ...KEY_REENCRYPT, ...KEY_ADMINISTRATION],
+    },
+    sids: {
+      bucket: "Write",
+      key: "EncryptViaS3",
+      identity: { object: "WriteObjects", bucket: "ListBucket", kms: "EncryptViaS3" },
+    },
+  },
+  /** Both: the union of read and write, and never more. */
+  "read-write": {
+    object: [S3_GET_OBJECT, S3_PUT_OBJECT, S3_ABORT_MULTIPART_UPLOAD],
+    bucket: [S3_LIST_BUCKET],
+    kms: [KMS_DECRYPT, KMS_GENERATE_DATA_KEY],
+    never: {
+      object: [...OBJECT_DELETES, ...OBJECT_REPLICATION, ...OBJECT_LOCK, ...OBJECT_PERMISSIONS],
+      bucket: [...BUCKET_PERMISSIONS, ...BUCKET_CONFIGURATION],
+      kms: [...KEY_ENCRYPT_BEYOND_S3, ...KEY_REENCRYPT, ...KEY_ADMINISTRATION],
+    },
+    sids: {
+      bucket: "ReadWrite",
+      key: "UseKeyViaS3",
+      identity: { object: "ReadWriteObjects", bucket: "ListBucket", kms: "UseKeyViaS3" },
+    },
+  },
 } as const satisfies Record<string, AccessLevelSpec>;
 
 export type AccessLevel = keyof typeof ACCESS_LEVELS;
@@ -105,6 +150,20 @@ export type AccessLevel = keyof typeof ACCESS_LEVELS;
 export const ACCESS_LEVEL_NAMES = Object.keys(ACCESS_LEVELS) as AccessLevel[];
 
 export const levelSpec = (level: AccessLevel): AccessLevelSpec => ACCESS_LEVELS[level];
+
+/** Whether a level reads objects, or writes them: the boot script's two jobs. */
+export const levelReads = (level: AccessLevel): boolean => levelSpec(level).object.includes(S3_GET_OBJECT);
+export const levelWrites = (level: AccessLevel): boolean => levelSpec(level).object.includes(S3_PUT_OBJECT);
+
+/** What a consumer is granted: a level, on the whole bucket or on some key prefixes. */
+export interface ConsumerAccess {
+  access: AccessLevel;
+  /** Key prefixes, each ending in "/"; undefined for the whole bucket. */
+  prefixes?: string[];
+}
+
+/** Today's default and an organization grant's only access: read, the whole bucket. */
+export const WHOLE_BUCKET_READ: ConsumerAccess = { access: "read" };
 const spec = levelSpec;
 
 /** The actions a level grants: object, bucket (when listing is on), then KMS. */

@@ -14,9 +14,11 @@ import {
   ValidatePolicyFinding,
   ValidatePolicyResourceType,
 } from "@aws-sdk/client-accessanalyzer";
-import { GeneratedPolicy, generatedPolicies } from "../../offline/access/capture";
+import { Deployment, GeneratedPolicy, generatedPolicies } from "../../offline/access/capture";
+import { accessGrantedTo } from "../../program/contract";
+import { parseRoleArn } from "../../program/iam/arn";
 import { UserError } from "../../program/errors";
-import { ACCESS_LEVEL_NAMES, neverGranted } from "../../program/iam/access-levels";
+import { AccessLevel, neverGranted } from "../../program/iam/access-levels";
 import { isAccountRootAdmin } from "../../program/iam/key-admin";
 import { PolicyDocument, renderPolicy, Statement } from "../../program/iam/document";
 import { SIDES, Side } from "../../program/project";
@@ -42,7 +44,8 @@ export const stackPolicies = (stacks: Record<StackName, Parameters<typeof genera
  * actions go into one CheckAccessNotGranted `access` entry, and a request takes one entry: longer
  * lists are split.
  */
-export const CONSUMER_FORBIDDEN_ACTIONS = neverGranted(ACCESS_LEVEL_NAMES);
+export const forbiddenActions = (levels: AccessLevel[]): string[] =>
+  neverGranted(levels.length > 0 ? levels : ["read"]);
 /** CheckAccessNotGranted's limit on the actions of one `access` entry. */
 export const MAX_ACTIONS_PER_ACCESS = 100;
 
@@ -70,6 +73,11 @@ export interface AnalyzeInput {
   accounts: Record<StackName, string>;
   /** The base revision's policies, e.g. `stackPolicies(basePlan.report)`: enables CheckNoNewAccess, matched by stack and where. */
   base?: StackPolicy[];
+  /**
+   * The access levels each stack's policies grant (default: read): the source's, every consumer's;
+   * the target's, its own role's. What none of them allows is checked as never granted.
+   */
+  levels?: Partial<Record<StackName, AccessLevel[]>>;
 }
 
 const label = (p: StackPolicy): string => {
@@ -202,7 +210,12 @@ async function noPublicAccess(client: AccessAnalyzerClient, p: StackPolicy, type
   });
 }
 
-async function accessNotGranted(client: AccessAnalyzerClient, p: StackPolicy, owner: string): Promise<CheckResult> {
+async function accessNotGranted(
+  client: AccessAnalyzerClient,
+  p: StackPolicy,
+  owner: string,
+  forbidden: string[],
+): Promise<CheckResult> {
   const doc = p.kind === "resource" ? consumerGrants(p.doc, owner) : p.doc;
   const grants = doc.Statement.filter((s) => s.Effect === "Allow");
   if (grants.length === 0)
@@ -212,18 +225,18 @@ async function accessNotGranted(client: AccessAnalyzerClient, p: StackPolicy, ow
     });
   const reasons: ReasonSummary[] = [];
   let ok = true;
-  for (let i = 0; i < CONSUMER_FORBIDDEN_ACTIONS.length; i += MAX_ACTIONS_PER_ACCESS) {
-    const actions = CONSUMER_FORBIDDEN_ACTIONS.slice(i, i + MAX_ACTIONS_PER_ACCESS);
+  for (let i = 0; i < forbidden.length; i += MAX_ACTIONS_PER_ACCESS) {
+    const actions = forbidden.slice(i, i + MAX_ACTIONS_PER_ACCESS);
     const input = { policyDocument: renderPolicy(doc), policyType: policyType(p), access: [{ actions }] };
     const r = await call("CheckAccessNotGranted", p, () => client.send(new CheckAccessNotGrantedCommand(input)));
     if (r.result !== "PASS") ok = false;
     reasons.push(...(r.reasons ?? []));
   }
   const scope = p.kind === "resource" ? ` by ${grants.map((s) => s.Sid).join(", ")}` : "";
-  const pass = `none of ${CONSUMER_FORBIDDEN_ACTIONS.length} write, delete or policy actions granted${scope}`;
+  const pass = `none of ${forbidden.length} write, delete or policy actions granted${scope}`;
   return result(p, "CheckAccessNotGranted", ok, ok ? pass : reasonsText(reasons, "may grant a forbidden action"), {
     reasons,
-    calls: Math.ceil(CONSUMER_FORBIDDEN_ACTIONS.length / MAX_ACTIONS_PER_ACCESS),
+    calls: Math.ceil(forbidden.length / MAX_ACTIONS_PER_ACCESS),
   });
 }
 
@@ -263,7 +276,10 @@ export async function analyzePolicies(client: AccessAnalyzerClient, input: Analy
   for (const p of input.policies) {
     const consumers =
       p.kind === "identity" || p.kind === "endpoint" || (p.kind === "resource" && PUBLIC_RESOURCE_TYPE[p.type]);
-    if (consumers) out.push(await accessNotGranted(client, p, input.accounts[p.stack]));
+    if (consumers)
+      out.push(
+        await accessNotGranted(client, p, input.accounts[p.stack], forbiddenActions(input.levels?.[p.stack] ?? [])),
+      );
   }
   if (input.base) for (const p of input.policies) out.push(await noNewAccess(client, p, input.base));
   return out;
@@ -271,3 +287,15 @@ export async function analyzePolicies(client: AccessAnalyzerClient, input: Analy
 
 export const analyzerClient = (region: string, profile?: string): AccessAnalyzerClient =>
   new AccessAnalyzerClient(profile ? { region, profile } : { region });
+
+/** The levels the source grants, and the target's own role's. */
+export function grantedLevels(d: Deployment): Record<StackName, AccessLevel[]> {
+  const c = d.contract;
+  const source = [
+    ...(c.consumerAccess?.map((a) => a.access) ?? (c.consumerRoleArns.length > 0 ? ["read" as const] : [])),
+  ];
+  if (c.consumerOrg) source.push("read");
+  const own = parseRoleArn(String(d.target.outputs.roleArn));
+  const target = own ? accessGrantedTo(c, String(d.target.outputs.roleArn), own.roleName)?.access : undefined;
+  return { source: [...new Set(source)], target: target ? [target] : [] };
+}

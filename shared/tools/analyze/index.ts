@@ -77,6 +77,7 @@ export const ANALYZE_TOOL = defineTool({
       policies: checks.stackPolicies(deployment),
       accounts: { source: report.source.accountId, target: report.target.accountId },
       base: base && checks.stackPolicies(base.report),
+      levels: checks.grantedLevels(deployment),
     });
     const credentials = args.profile ? `profile "${args.profile}"` : "the default credential chain";
     io.out(
