@@ -220,6 +220,54 @@ const CASES: BadCase[] = [
     set: { "cross-account-s3-kms:roleName": "r" },
     expect: ["cross-account-s3-kms:roleName is not a source-stack key"],
   },
+  {
+    what: "a consumer's access level unknown",
+    set: { "cross-account-s3-kms:consumers": consumers({ accountId: "222222222222", roleName: "r", access: "admin" }) },
+    expect: ['cross-account-s3-kms:consumers[0].access = "admin"', "read, write, read-write"],
+  },
+  {
+    what: "a prefix without its trailing slash",
+    set: {
+      "cross-account-s3-kms:consumers": consumers({ accountId: "222222222222", roleName: "r", prefixes: ["incoming"] }),
+    },
+    expect: ['cross-account-s3-kms:consumers[0].prefixes[0] = "incoming"', 'must end with "/"', '"incoming/"'],
+  },
+  {
+    what: "prefixes with a wildcard, a leading slash, and none at all, all at once",
+    set: {
+      "cross-account-s3-kms:consumers": consumers(
+        { accountId: "222222222222", roleName: "a", prefixes: ["in*/"] },
+        { accountId: "222222222222", roleName: "b", prefixes: ["/reports/"] },
+        { accountId: "333333333333", roleName: "c", prefixes: [] },
+      ),
+    },
+    expect: [
+      'consumers[0].prefixes[0] = "in*/"',
+      "wildcards",
+      'consumers[1].prefixes[0] = "/reports/"',
+      'must not start with "/"',
+      "consumers[2].prefixes = []",
+      "leave it out for the whole bucket",
+    ],
+    problems: 3,
+  },
+  {
+    what: "prefixes that overlap, or repeat",
+    set: {
+      "cross-account-s3-kms:consumers": consumers({
+        accountId: "222222222222",
+        roleName: "r",
+        prefixes: ["data/", "data/2026/", "logs/", "logs/"],
+      }),
+    },
+    expect: [
+      'consumers[0].prefixes[1] = "data/2026/"',
+      'overlaps "data/"',
+      'consumers[0].prefixes[3] = "logs/"',
+      "listed twice",
+    ],
+    problems: 2,
+  },
 ];
 
 function configWith(set: Record<string, string | undefined>): RawConfig {
