@@ -75,9 +75,14 @@ export function policySizeProblems(cfg: SourceConfig): string[] {
     : [];
   const inputs = [`${cfg.consumers.length} ${configKey("consumers")}`, ...orgParts].join(", ");
   const withoutConsumers = policySizes({ ...cfg, consumers: [] });
+  const scoped = cfg.consumers.filter((c) => (c.access ?? "read") !== "read" || c.prefixes !== undefined);
   const advice = !fits(withoutConsumers)
     ? `The organization grant alone is too large: list fewer ${configKey("consumerRoleNames")} or ${configKey("consumerOrgPaths")}.`
-    : `The first ${consumersThatFit(cfg)} of ${configKey("consumers")} fit. To grant more, grant their organization with ${configKey("consumerOrgId")} (or ${configKey("consumerOrgPaths")}), ` +
-      `narrowed by ${configKey("consumerRoleNames")}: its size does not grow with the number of accounts.`;
+    : `The first ${consumersThatFit(cfg)} of ${configKey("consumers")} fit. To grant more readers of the whole bucket, grant their organization with ${configKey("consumerOrgId")} (or ${configKey("consumerOrgPaths")}), ` +
+      `narrowed by ${configKey("consumerRoleNames")}: its size does not grow with the number of accounts.` +
+      (scoped.length > 0
+        ? ` An organization grant only reads the whole bucket, so it cannot replace the ${scoped.length} consumers with another access or prefixes: ` +
+          "each distinct pair of access and prefixes is a statement of its own (two for prefixes that list), so give consumers that share a folder the same prefixes, or share fewer folders per bucket."
+        : "");
   return [`With ${inputs}, ${over.join(", and ")}. ${advice}`];
 }

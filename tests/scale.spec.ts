@@ -56,6 +56,26 @@ describe("scale: many consumers within AWS policy size limits", () => {
     );
   });
 
+  it("200 consumers of mixed levels on four shared prefixes: over the limit, the advice says what an organization grant cannot replace; the first that fit do deploy", async () => {
+    const levels = ["read", "write", "read-write"];
+    const mixed = (n: number) =>
+      sourceGranting(manyConsumers(n).map((c, i) => ({ ...c, access: levels[i % 3], prefixes: [`team-${i % 4}/`] })));
+    const { error, resources } = await runProgramExpectingError({ stack: "source-mixed", config: mixed(200) });
+    assert.equal(resources.length, 0);
+    assert.match(error.message, /With 200 cross-account-s3-kms:consumers, the bucket policy would be [\d,]+ bytes/);
+    assert.match(error.message, /cannot replace the 200 consumers with another access or prefixes/);
+    const fit = Number(/The first (\d+) of cross-account-s3-kms:consumers fit/.exec(error.message)?.[1]);
+    assert.ok(fit >= 100 && fit < 200, `${fit} fit`);
+    const run = await runProgram({ stack: "source-mixed-fit", config: mixed(fit) });
+    const bucket = ofType(run, "aws:s3/bucketPolicy:BucketPolicy").find(
+      (p) => p.inputs.bucket === run.outputs.bucketName,
+    );
+    assert.ok(bucket && bytes(policyOf(bucket)) <= POLICY_LIMITS.bucketPolicy);
+    // Three levels on four prefixes: twelve sets, each one statement, plus a list statement for the eight that read.
+    assert.equal(policyOf(bucket).Statement.length, 5 + 12 + 8);
+    assert.ok(bytes(policyOf(one(run, "aws:kms/key:Key"))) <= POLICY_LIMITS.keyPolicy);
+  });
+
   it("an organization grant too large by itself says so, rather than blaming the consumers", async () => {
     const names = Array.from({ length: 400 }, (_, i) => `reader-role-with-a-long-name-${i}`);
     const { error } = await runProgramExpectingError({
