@@ -21,6 +21,7 @@ import {
   analyzePolicies,
   CheckResult,
   forbiddenActions,
+  grantedLevels,
   consumerGrants,
   MAX_ACTIONS_PER_ACCESS,
   StackPolicy,
@@ -28,6 +29,8 @@ import {
 } from "../shared/tools/analyze/checks";
 import { runToolCaptured } from "../shared/tools/cli";
 import { READER_NEVER } from "./never-granted";
+import { captureDeployment } from "../shared/offline/access";
+import { sourceGranting, TARGET_BASE } from "../shared/offline/fixtures";
 import { plan } from "../shared/tools/plan/plan";
 import type { PlanReport } from "../shared/tools/plan/report";
 
@@ -426,5 +429,62 @@ describe("analyze: which statements are the owner's own, and left out of the con
         ),
       ),
     );
+  });
+});
+
+describe("analyze: what each access level must never be granted", () => {
+  it("keeps a writer's grant free of reads, deletes, ACLs, retention and policy actions, but not of its uploads", () => {
+    const write = forbiddenActions(["write"]);
+    for (const never of [
+      "s3:GetObject",
+      "s3:ListBucket",
+      "s3:DeleteObject",
+      "s3:DeleteObjectVersion",
+      "s3:PutObjectAcl",
+    ])
+      assert.ok(write.includes(never), never);
+    for (const never of [
+      "s3:PutObjectRetention",
+      "s3:PutBucketPolicy",
+      "kms:Encrypt",
+      "kms:ReEncryptFrom",
+      "kms:PutKeyPolicy",
+    ])
+      assert.ok(write.includes(never), never);
+    for (const granted of ["s3:PutObject", "s3:AbortMultipartUpload", "kms:GenerateDataKey", "kms:Decrypt"])
+      assert.ok(!write.includes(granted), granted);
+  });
+
+  it("a policy that grants several levels is checked for what none of them allows", () => {
+    const mixed = forbiddenActions(["read", "write"]);
+    for (const granted of ["s3:GetObject", "s3:PutObject", "kms:GenerateDataKey"])
+      assert.ok(!mixed.includes(granted), granted);
+    for (const never of [
+      "s3:DeleteObject",
+      "s3:PutObjectAcl",
+      "kms:GenerateDataKeyWithoutPlaintext",
+      "kms:CreateGrant",
+    ])
+      assert.ok(mixed.includes(never), never);
+    // No level given is a read-only deployment, not "nothing is forbidden".
+    assert.ok(forbiddenActions([]).includes("s3:PutObject"));
+  });
+
+  it("takes the source's levels from every consumer it grants, and the target's from its own role", async () => {
+    const consumers = [
+      { accountId: "222222222222", roleName: "account-b-role" },
+      { accountId: "222222222222", roleName: "ingest-writer", access: "read-write", prefixes: ["incoming/"] },
+      { accountId: "444444444444", roleName: "drop-writer", access: "write", prefixes: ["incoming/"] },
+    ];
+    const d = await captureDeployment(sourceGranting(consumers), TARGET_BASE);
+    const levels = grantedLevels(d);
+    assert.deepEqual([...levels.source].sort(), ["read", "read-write", "write"]);
+    assert.deepEqual(levels.target, ["read"]);
+    const writer = await captureDeployment(sourceGranting(consumers), {
+      ...TARGET_BASE,
+      "aws:allowedAccountIds": '["444444444444"]',
+      "cross-account-s3-kms:roleName": "drop-writer",
+    });
+    assert.deepEqual(grantedLevels(writer).target, ["write"]);
   });
 });
