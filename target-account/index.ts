@@ -49,9 +49,8 @@ export async function runTarget(raw: RawConfig): Promise<TargetStackOutputs> {
     associatePublicIp: network.needsPublicIp,
     userData: renderBootScript({
       bucket: src.bucketName,
-      objectKey,
       region: src.region,
-      dest: destinationPath,
+      read: { objectKey, dest: destinationPath },
       timeoutSeconds: cfg.copyTimeoutSeconds,
     }),
     dependsOn: [...reader.ready, ...network.ready],
