@@ -39,15 +39,19 @@ function lineOf(consoleText: string, prefix: string, word: string): { rest: stri
 }
 
 /**
- * The read's marker in a console's text for this object: OK with the copy's sha256, FAILED or
- * SKIPPED with the reason, or none yet. OK wins over FAILED; an OK line for another key is not this copy's.
+ * The read's marker in a console's text for this object (null: no object to copy): OK with the
+ * copy's sha256, FAILED or SKIPPED with the reason, or none yet. OK wins over FAILED; an OK line
+ * for another key is not this copy's.
  */
-export function parseMarker(consoleText: string, prefix: string, objectKey: string): Marker {
+export function parseMarker(consoleText: string, prefix: string, objectKey: string | null): Marker {
   const { MARKER_OK, MARKER_FAILED, MARKER_SKIPPED, MARKER_HASH } = MARKER_WORDS;
   const p = escapeRegExp(prefix);
-  const ok = new RegExp(
-    `${p} ${MARKER_OK} ${escapeRegExp(objectKey)} ${escapeRegExp(MARKER_HASH)}([0-9a-f]{64})(?![0-9a-f])`,
-  ).exec(consoleText);
+  const ok =
+    objectKey === null
+      ? null
+      : new RegExp(
+          `${p} ${MARKER_OK} ${escapeRegExp(objectKey)} ${escapeRegExp(MARKER_HASH)}([0-9a-f]{64})(?![0-9a-f])`,
+        ).exec(consoleText);
   if (ok) return { kind: "ok", sha256: ok[1], line: ok[0] };
   const failed = lineOf(consoleText, prefix, MARKER_FAILED);
   if (failed) return { kind: "failed", reason: failed.rest, line: failed.line };
