@@ -73,6 +73,10 @@ const target = (): TargetOutputs => ({
   objectKey: contract.objectKeys[0],
   destinationPath: "/var/lib/cross-account-s3-kms/copy",
   markerPrefix: "CROSS_ACCOUNT_COPY",
+  access: "read",
+  reads: true,
+  writes: false,
+  receiptPrefix: null,
 });
 
 const failing = (checks: Check[]) => checks.filter((c) => !c.ok);
@@ -298,6 +302,10 @@ describe("npm run verify (AWS SDK calls mocked)", () => {
       objectKey: "reports/q1.txt",
       destinationPath: "/var/lib/cross-account-s3-kms/q1.txt",
       markerPrefix: "CROSS_ACCOUNT_COPY",
+      access: "read",
+      reads: true,
+      writes: false,
+      receiptPrefix: null,
     };
     assert.deepEqual(readTargetOutputs({ ...outputs, somethingElse: 1 }), outputs);
     const refused = (o: Record<string, unknown> | undefined, message: string) =>
@@ -308,7 +316,7 @@ describe("npm run verify (AWS SDK calls mocked)", () => {
     refused(undefined, "The target stack has not been deployed on this backend: deploy it first (npm run deploy).");
     refused(
       { instanceId: "i-0123456789abcdef0" },
-      "The target stack lacks the outputs roleArn, sourceBucket, objectKey, destinationPath, markerPrefix: deploy it first (npm run deploy).",
+      "The target stack lacks the outputs roleArn, sourceBucket, markerPrefix, access, reads, writes: deploy it first (npm run deploy).",
     );
     refused(
       { ...outputs, instanceId: "i-0abc", roleArn: "arn:aws:iam::222222222222:user/alice", markerPrefix: undefined },
