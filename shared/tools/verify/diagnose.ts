@@ -167,13 +167,13 @@ async function denials(
         resource: bucketSide,
       },
       {
-        // The bucket's default turns Bucket Key on: S3's encryption context is the bucket's ARN.
+        // The bucket's default turns Bucket Key on: S3's encryption context is the bucket's ARN; without it, the receipt's.
         r: {
           principal: role,
           action: KMS_GENERATE_DATA_KEY,
           resource: src.keyArn,
           resourceAccount: src.accountId,
-          viaS3: { region, bucketArn: src.bucketArn },
+          viaS3: { region, bucketArn: live.receipt?.bucketKey === false ? receiptArn : src.bucketArn },
         },
         what: `${KMS_GENERATE_DATA_KEY} for ${tgt.roleArn} via ${s3ViaService(region)}`,
         resource: keySide,
@@ -264,7 +264,7 @@ export async function diagnose(
   const links: BrokenLink[] = [];
   const notes: string[] = [];
   try {
-    const live = await readLive(src, tgt, reads);
+    const live = await readLive(src, tgt, reads, receipt.key);
     notes.push(...live.unreadable.map((u) => `could not read ${u}`));
     if (live.unreadable.length > 0) notes.push("the evaluation took what it could not read to allow");
     links.push(...structural(src, tgt, live, notes), ...deletedRoles(live));

@@ -116,6 +116,8 @@ export interface LiveState {
   /** The instance profile's ARN and its roles' ARNs; null when the instance has no profile. */
   profile?: { arn: string; roles: string[] } | null;
   object?: LiveObject;
+  /** The receipt a writer's boot script reported, when it reported one. */
+  receipt?: LiveObject;
   bucketRegion?: string;
   targetRegion?: string;
   /** What could not be read, and AWS's answer. */
@@ -215,8 +217,16 @@ async function regionOf(client: { config: { region: unknown } }): Promise<string
   return typeof v === "string" ? v : undefined;
 }
 
-/** The live state; `reads` gives the documents the checks already read, without a second call. */
-export async function readLive(src: SourceContract, tgt: TargetOutputs, reads: LiveReads): Promise<LiveState> {
+/**
+ * The live state; `reads` gives the documents the checks already read, without a second call.
+ * `receiptKey`: the receipt a writer's boot script reported.
+ */
+export async function readLive(
+  src: SourceContract,
+  tgt: TargetOutputs,
+  reads: LiveReads,
+  receiptKey?: string,
+): Promise<LiveState> {
   const c = reads.clients;
   const state: LiveState = { unreadable: [] };
   const roleName = parseRoleArn(tgt.roleArn)?.roleName;
@@ -241,6 +251,11 @@ export async function readLive(src: SourceContract, tgt: TargetOutputs, reads: L
     await attempt(state, `the encryption of s3://${src.bucketName}/${objectKey}`, async () => {
       const h = await reads.object(objectKey);
       state.object = { sse: h?.ServerSideEncryption, keyId: h?.SSEKMSKeyId, bucketKey: h?.BucketKeyEnabled === true };
+    });
+  if (receiptKey !== undefined)
+    await attempt(state, `the encryption of s3://${src.bucketName}/${receiptKey}`, async () => {
+      const h = await reads.object(receiptKey);
+      state.receipt = { sse: h?.ServerSideEncryption, keyId: h?.SSEKMSKeyId, bucketKey: h?.BucketKeyEnabled === true };
     });
   await attempt(state, `the region of bucket ${src.bucketName}`, async () => {
     const l = await c.sourceS3.send(new GetBucketLocationCommand({ Bucket: src.bucketName }));

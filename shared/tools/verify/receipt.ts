@@ -17,8 +17,9 @@ export interface ReceiptCheck {
 function serviceAnswer(e: unknown): string {
   if (!(e instanceof Error && "$metadata" in e)) throw e;
   const status = (e.$metadata as { httpStatusCode?: number }).httpStatusCode;
-  // A HEAD error has no body: S3 answers 404 NotFound or 403 Forbidden, with no message.
-  return `${e.name}${status ? ` (HTTP ${status})` : ""}${e.message && e.message !== e.name ? `: ${e.message}` : ""}`;
+  // A HEAD error has no body: the SDK names it by its status (NotFound) and its message says nothing (UnknownError).
+  const said = e.message && e.message !== e.name && e.message !== "UnknownError" ? `: ${e.message}` : "";
+  return `${e.name}${status ? ` (HTTP ${status})` : ""}${said}`;
 }
 
 export async function receiptChecks(
