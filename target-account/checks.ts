@@ -13,7 +13,9 @@ import {
   validateContract,
 } from "../shared/program/contract";
 import { UserError } from "../shared/program/errors";
+import { levelReads } from "../shared/program/iam/access-levels";
 import { roleArn } from "../shared/program/iam/arn";
+import { insidePrefixes } from "./jobs";
 
 const deployFirst = (stack: string): string =>
   `Deploy the source stack first (pulumi up -s source, in account A, on the same backend), or point ${configKey("sourceStack")} at it (now ${JSON.stringify(stack)}).`;
@@ -68,7 +70,8 @@ export function contractProblems(cfg: TargetConfig, src: SourceContract): string
   }
   // An organization grant cannot be checked offline: membership is the account's, in AWS Organizations.
   const org = src.consumerOrg;
-  if (accessGrantedTo(src, self, cfg.roleName) === undefined) {
+  const grant = accessGrantedTo(src, self, cfg.roleName);
+  if (grant === undefined) {
     const granted = [
       ...src.consumerRoleArns,
       ...(org
@@ -87,6 +90,17 @@ export function contractProblems(cfg: TargetConfig, src: SourceContract): string
     problems.push(
       `${configKey("objectKey")} = ${JSON.stringify(cfg.objectKey)}: must be one of the source's objects: ${src.objectKeys.join(", ")}.`,
     );
+  }
+  if (cfg.objectKey !== undefined && grant !== undefined) {
+    const key = `${configKey("objectKey")} = ${JSON.stringify(cfg.objectKey)}`;
+    if (!levelReads(grant.access))
+      problems.push(
+        `${key}: the source grants ${self} ${grant.access} access, which reads nothing: leave ${configKey("objectKey")} unset (the instance only writes its receipt).`,
+      );
+    else if (!insidePrefixes(cfg.objectKey, grant.prefixes))
+      problems.push(
+        `${key}: must lie inside the key prefixes the source grants ${self} to read: ${grant.prefixes?.map((p) => JSON.stringify(p)).join(", ")}.`,
+      );
   }
   return problems;
 }

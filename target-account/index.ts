@@ -3,26 +3,34 @@ import * as pulumi from "@pulumi/pulumi";
 import { RawConfig } from "../shared/program/project";
 import { TargetOutputs } from "../shared/program/target-outputs";
 import { accessGrantedTo } from "../shared/program/contract";
+import { levelReads, levelWrites, WHOLE_BUCKET_READ } from "../shared/program/iam/access-levels";
 import { roleArn } from "../shared/program/iam/arn";
 import { readerIdentityPolicy, s3EndpointPolicy } from "../shared/program/iam/grants";
 import { renderPolicy } from "../shared/program/iam/document";
-import { renderBootScript } from "./boot-script";
+import { BootScriptValues, renderBootScript } from "./boot-script";
 import { checkTarget } from "./checks";
 import { CopyInstance } from "./copy-instance";
+import { bootJobs } from "./jobs";
 import { MARKER_PREFIX } from "./marker";
 import { ReaderNetwork } from "./network";
 import { ReaderRole } from "./reader-role";
 
 export type TargetStackOutputs = { [K in keyof TargetOutputs]: pulumi.Input<TargetOutputs[K]> };
 
-/** Account B: the reader role, the network and the instance that copies the object at boot. */
+/** Account B: the consumer role, the network and the instance that proves the role's access at boot. */
 export async function runTarget(raw: RawConfig): Promise<TargetStackOutputs> {
   const { cfg, src, availabilityZone } = await checkTarget(raw);
-  const objectKey = cfg.objectKey ?? src.objectKeys[0];
-  const destinationPath = `${cfg.destinationDir}/${path.posix.basename(objectKey)}`;
   const role = { accountId: cfg.accountId, roleName: cfg.roleName };
   // checkTarget refused a role the source does not grant; its policies are never broader than that grant.
-  const self = { ...role, ...accessGrantedTo(src, roleArn(role), cfg.roleName) };
+  const grant = accessGrantedTo(src, roleArn(role), cfg.roleName) ?? WHOLE_BUCKET_READ;
+  const self = { ...role, ...grant };
+  const { read, receiptPrefix } = bootJobs(grant, src.objectKeys, cfg.objectKey);
+  const copy: BootScriptValues["read"] =
+    read.objectKey === null
+      ? { skipReason: read.skipReason }
+      : { objectKey: read.objectKey, dest: `${cfg.destinationDir}/${path.posix.basename(read.objectKey)}` };
+  const objectKey = "objectKey" in copy ? copy.objectKey : null;
+  const destinationPath = "dest" in copy ? copy.dest : null;
 
   const reader = new ReaderRole("reader", {
     roleName: cfg.roleName,
@@ -49,9 +57,9 @@ export async function runTarget(raw: RawConfig): Promise<TargetStackOutputs> {
     associatePublicIp: network.needsPublicIp,
     userData: renderBootScript({
       bucket: src.bucketName,
-      objectKey,
       region: src.region,
-      dest: destinationPath,
+      read: copy,
+      write: receiptPrefix === null ? undefined : { receiptPrefix, keyArn: src.keyArn },
       timeoutSeconds: cfg.copyTimeoutSeconds,
     }),
     dependsOn: [...reader.ready, ...network.ready],
@@ -64,5 +72,9 @@ export async function runTarget(raw: RawConfig): Promise<TargetStackOutputs> {
     objectKey,
     destinationPath,
     markerPrefix: MARKER_PREFIX,
+    access: grant.access,
+    reads: levelReads(grant.access),
+    writes: levelWrites(grant.access),
+    receiptPrefix,
   };
 }

@@ -15,7 +15,7 @@ import {
 } from "../shared/offline/run";
 import { Invoke } from "../shared/offline/mocks";
 import { actionsOf, awsPrincipals, cond, resourcesOf, sorted } from "../shared/offline/policy-queries";
-import { committedConfig } from "../shared/offline/fixtures";
+import { committedConfig, MIXED_SOURCE, SOURCE_BASE, TARGET_BASE } from "../shared/offline/fixtures";
 
 const SOURCE_STACK = "organization/cross-account-s3-kms/source";
 const TARGET: RawConfig = committedConfig("target");
@@ -213,16 +213,22 @@ describe("target stack (account B) with the committed configs", () => {
     });
   });
 
-  it("exports the instance, role, object, destination and marker prefix", () => {
+  it("exports the instance, role, object, destination, marker prefix and the role's access", () => {
     const first = (SOURCE_OUTPUTS.objectKeys as string[])[0];
     assert.deepEqual(Object.keys(run.outputs).sort(), [
+      "access",
       "destinationPath",
       "instanceId",
       "markerPrefix",
       "objectKey",
+      "reads",
+      "receiptPrefix",
       "roleArn",
       "sourceBucket",
+      "writes",
     ]);
+    assert.deepEqual([run.outputs.access, run.outputs.reads, run.outputs.writes], ["read", true, false]);
+    assert.equal(run.outputs.receiptPrefix, null, "a reader writes no receipt");
     assert.equal(run.outputs.objectKey, first);
     assert.equal(run.outputs.destinationPath, `/var/lib/cross-account-s3-kms/${path.posix.basename(first)}`);
     assert.equal(run.outputs.markerPrefix, "CROSS_ACCOUNT_COPY");
@@ -498,5 +504,222 @@ describe("source grants, as the target sees them", () => {
       "arn:aws:iam::333333333333:role/batch-reader",
     ]);
     assert.deepEqual(awsPrincipals(doc.Statement[0].Principal), []);
+  });
+});
+
+/** A value the boot script assigns, unquoted as bash would: `NAME='it'\''s'` is it's. */
+function assigned(userData: string, name: string): string {
+  const m = new RegExp(`^${name}='((?:[^']|'\\\\'')*)'$`, "m").exec(userData);
+  assert.ok(m, `no ${name}= line in the user data`);
+  return m[1].replace(/'\\''/g, "'");
+}
+
+/** Each Allow of a policy as "<action> <resource>", sorted. */
+const grantsOf = (doc: ReturnType<typeof policyOf>): string[] =>
+  doc.Statement.flatMap((s) => actionsOf(s).flatMap((a) => resourcesOf(s).map((r) => `${s.Effect} ${a} ${r}`))).sort();
+
+describe("target stacks of consumers that write, or that are limited to key prefixes", () => {
+  /** MIXED_SOURCE's real outputs, as a source whose objects folder holds these keys would export them. */
+  const OBJECTS = ["hello.txt", "reports/2024/q4.csv", "reports/q1.csv"];
+  let mixed: Record<string, unknown>;
+  let bucketArn: string;
+  let keyArn: string;
+  before(async () => {
+    const src = await runProgram({ stack: "source", config: MIXED_SOURCE });
+    mixed = { ...src.outputs, objectKeys: OBJECTS };
+    bucketArn = String(mixed.bucketArn);
+    keyArn = String(mixed.keyArn);
+  });
+
+  const consumer = (accountId: string, roleName: string, config: RawConfig = {}): RawConfig => ({
+    ...TARGET_BASE,
+    "aws:allowedAccountIds": JSON.stringify([accountId]),
+    "cross-account-s3-kms:roleName": roleName,
+    ...config,
+  });
+  const run = (config: RawConfig, outputs: Record<string, unknown> = mixed) =>
+    runProgram({ stack: "target", config, stackOutputs: { [SOURCE_STACK]: outputs } });
+  const userData = (r: StackRun): string => String(one(r, "aws:ec2/instance:Instance").inputs.userData);
+
+  describe("a write-only consumer (drop-writer on incoming/)", () => {
+    let r: StackRun;
+    before(async () => (r = await run(consumer("444444444444", "drop-writer"))));
+
+    it("its role may only upload under incoming/, with the key via S3: no read, no list", () => {
+      const doc = policyOf(one(r, "aws:iam/rolePolicy:RolePolicy"));
+      assert.deepEqual(grantsOf(doc), [
+        `Allow kms:Decrypt ${keyArn}`,
+        `Allow kms:GenerateDataKey ${keyArn}`,
+        `Allow s3:AbortMultipartUpload ${bucketArn}/incoming/*`,
+        `Allow s3:PutObject ${bucketArn}/incoming/*`,
+      ]);
+      const kms = doc.Statement.find((s) => actionsOf(s).includes("kms:GenerateDataKey"));
+      assert.ok(kms);
+      assert.deepEqual(cond(kms, "StringEquals", "kms:ViaService"), ["s3.us-west-2.amazonaws.com"]);
+    });
+
+    it("its endpoint lets only its uploads under incoming/ pass", () => {
+      const doc = policyOf(one(r, "aws:ec2/vpcEndpoint:VpcEndpoint"));
+      assert.deepEqual(grantsOf(doc), [
+        `Allow s3:AbortMultipartUpload ${bucketArn}/incoming/*`,
+        `Allow s3:PutObject ${bucketArn}/incoming/*`,
+      ]);
+      for (const s of doc.Statement)
+        assert.deepEqual(cond(s, "ArnEquals", "aws:PrincipalArn"), ["arn:aws:iam::444444444444:role/drop-writer"]);
+    });
+
+    it("boots a script that skips the read and uploads its receipt under incoming/ with the key's full ARN", () => {
+      const ud = userData(r);
+      assert.equal(assigned(ud, "OBJECT_KEY"), "");
+      assert.equal(assigned(ud, "SKIP_REASON"), "the role's access is write: it does not read");
+      assert.equal(assigned(ud, "RECEIPT_PREFIX"), "incoming/");
+      assert.equal(assigned(ud, "KEY_ARN"), keyArn);
+      assert.match(keyArn, /^arn:aws:kms:us-west-2:111111111111:key\//);
+    });
+
+    it("exports no object to copy, its level, and where its receipt goes", () => {
+      assert.equal(r.outputs.objectKey ?? null, null);
+      assert.equal(r.outputs.destinationPath ?? null, null);
+      assert.equal(r.outputs.access, "write");
+      assert.equal(r.outputs.reads, false);
+      assert.equal(r.outputs.writes, true);
+      assert.equal(r.outputs.receiptPrefix, "incoming/");
+      const v = validateTargetOutputs(r.outputs);
+      assert.ok(v.ok, JSON.stringify(v));
+    });
+  });
+
+  describe("a read-write consumer on a prefix (ingest-writer on incoming/)", () => {
+    it("its role reads, lists and writes incoming/ only, and uses the key via S3 both ways", async () => {
+      const r = await run(consumer("222222222222", "ingest-writer"));
+      const doc = policyOf(one(r, "aws:iam/rolePolicy:RolePolicy"));
+      assert.deepEqual(grantsOf(doc), [
+        `Allow kms:Decrypt ${keyArn}`,
+        `Allow kms:GenerateDataKey ${keyArn}`,
+        `Allow s3:AbortMultipartUpload ${bucketArn}/incoming/*`,
+        `Allow s3:GetObject ${bucketArn}/incoming/*`,
+        `Allow s3:ListBucket ${bucketArn}`,
+        `Allow s3:PutObject ${bucketArn}/incoming/*`,
+      ]);
+      const list = doc.Statement.find((s) => actionsOf(s).includes("s3:ListBucket"));
+      assert.ok(list);
+      assert.deepEqual(cond(list, "StringLike", "s3:prefix"), ["incoming/*"]);
+      const endpoint = policyOf(one(r, "aws:ec2/vpcEndpoint:VpcEndpoint"));
+      assert.deepEqual(
+        grantsOf(endpoint).filter((g) => !g.includes(":ListBucket")),
+        [
+          `Allow s3:AbortMultipartUpload ${bucketArn}/incoming/*`,
+          `Allow s3:GetObject ${bucketArn}/incoming/*`,
+          `Allow s3:PutObject ${bucketArn}/incoming/*`,
+        ],
+      );
+    });
+
+    it("with no object under incoming/, skips the read, still writes, and exports no object", async () => {
+      const r = await run(consumer("222222222222", "ingest-writer"));
+      const ud = userData(r);
+      assert.equal(assigned(ud, "OBJECT_KEY"), "");
+      assert.equal(assigned(ud, "SKIP_REASON"), "no object of the source lies under incoming/");
+      assert.equal(assigned(ud, "RECEIPT_PREFIX"), "incoming/");
+      assert.equal(r.outputs.objectKey ?? null, null);
+      assert.deepEqual([r.outputs.access, r.outputs.reads, r.outputs.writes], ["read-write", true, true]);
+      assert.ok(validateTargetOutputs(r.outputs).ok);
+    });
+
+    it("reads the first object under incoming/ when there is one, then writes", async () => {
+      const r = await run(consumer("222222222222", "ingest-writer"), {
+        ...mixed,
+        objectKeys: ["hello.txt", "incoming/a.txt", "incoming/b.txt"],
+      });
+      const ud = userData(r);
+      assert.equal(assigned(ud, "OBJECT_KEY"), "incoming/a.txt");
+      assert.equal(assigned(ud, "DEST"), "/var/lib/cross-account-s3-kms/a.txt");
+      assert.equal(assigned(ud, "RECEIPT_PREFIX"), "incoming/");
+      assert.equal(r.outputs.objectKey, "incoming/a.txt");
+      assert.equal(r.outputs.receiptPrefix, "incoming/");
+    });
+  });
+
+  describe("a prefix reader (reports-reader on reports/)", () => {
+    it("its role reads and lists reports/ only; it writes nothing and needs no data key", async () => {
+      const r = await run(consumer("333333333333", "reports-reader"));
+      const doc = policyOf(one(r, "aws:iam/rolePolicy:RolePolicy"));
+      assert.deepEqual(grantsOf(doc), [
+        `Allow kms:Decrypt ${keyArn}`,
+        `Allow s3:GetObject ${bucketArn}/reports/*`,
+        `Allow s3:ListBucket ${bucketArn}`,
+      ]);
+      const endpoint = policyOf(one(r, "aws:ec2/vpcEndpoint:VpcEndpoint"));
+      assert.deepEqual(grantsOf(endpoint), [
+        `Allow s3:GetObject ${bucketArn}/reports/*`,
+        `Allow s3:ListBucket ${bucketArn}`,
+      ]);
+      for (const s of endpoint.Statement)
+        assert.deepEqual(cond(s, "ArnEquals", "aws:PrincipalArn"), ["arn:aws:iam::333333333333:role/reports-reader"]);
+    });
+
+    it("copies the first of the source's objects under reports/ by default, and uploads nothing", async () => {
+      const r = await run(consumer("333333333333", "reports-reader"));
+      const ud = userData(r);
+      assert.equal(assigned(ud, "OBJECT_KEY"), "reports/2024/q4.csv");
+      assert.equal(assigned(ud, "RECEIPT_PREFIX"), "");
+      assert.equal(assigned(ud, "KEY_ARN"), "");
+      assert.deepEqual(
+        [r.outputs.objectKey, r.outputs.destinationPath, r.outputs.access, r.outputs.reads, r.outputs.writes],
+        ["reports/2024/q4.csv", "/var/lib/cross-account-s3-kms/q4.csv", "read", true, false],
+      );
+      assert.equal(r.outputs.receiptPrefix ?? null, null);
+    });
+
+    it("takes an objectKey inside its prefixes", async () => {
+      const r = await run(
+        consumer("333333333333", "reports-reader", { "cross-account-s3-kms:objectKey": "reports/q1.csv" }),
+      );
+      assert.equal(assigned(userData(r), "OBJECT_KEY"), "reports/q1.csv");
+    });
+  });
+
+  it("a whole-bucket writer puts its receipt under receipts/", async () => {
+    const src = await runProgram({
+      stack: "source",
+      config: {
+        ...SOURCE_BASE,
+        "cross-account-s3-kms:consumers":
+          '[{"accountId":"222222222222","roleName":"account-b-role","access":"read-write"}]',
+      },
+    });
+    const r = await run(TARGET_BASE, src.outputs);
+    const ud = userData(r);
+    assert.equal(assigned(ud, "OBJECT_KEY"), "hello.txt");
+    assert.equal(assigned(ud, "RECEIPT_PREFIX"), "receipts/");
+    assert.equal(r.outputs.receiptPrefix, "receipts/");
+  });
+
+  describe("refuses, before any resource is declared", () => {
+    const refused = async (config: RawConfig, expect: RegExp) => {
+      const { error, resources } = await runProgramExpectingError({
+        stack: "target",
+        config,
+        stackOutputs: { [SOURCE_STACK]: mixed },
+      });
+      assert.equal(error.name, "UserError");
+      assert.match(error.message, expect);
+      assert.deepEqual(
+        declared(resources).map((x) => x.type),
+        [],
+      );
+    };
+
+    it("an objectKey outside the reader's prefixes, naming the key, the value and the prefixes", () =>
+      refused(
+        consumer("333333333333", "reports-reader", { "cross-account-s3-kms:objectKey": "hello.txt" }),
+        /cross-account-s3-kms:objectKey = "hello\.txt": must lie inside the key prefixes the source grants arn:aws:iam::333333333333:role\/reports-reader to read: "reports\/"/,
+      ));
+
+    it("an objectKey for a role that only writes", () =>
+      refused(
+        consumer("444444444444", "drop-writer", { "cross-account-s3-kms:objectKey": "hello.txt" }),
+        /cross-account-s3-kms:objectKey = "hello\.txt": the source grants arn:aws:iam::444444444444:role\/drop-writer write access, which reads nothing: leave cross-account-s3-kms:objectKey unset/,
+      ));
   });
 });

@@ -12,15 +12,17 @@ import {
 } from "@aws-sdk/client-iam";
 import { GetKeyPolicyCommand } from "@aws-sdk/client-kms";
 import {
+  GetBucketAclCommand,
   GetBucketLocationCommand,
   GetBucketPolicyCommand,
+  GetObjectAclCommand,
   GetObjectCommand,
   HeadObjectCommand,
   S3ServiceException,
 } from "@aws-sdk/client-s3";
 import { GetCallerIdentityCommand } from "@aws-sdk/client-sts";
 import { captureDeployment, Deployment } from "../shared/offline/access";
-import { SOURCE_BASE, TARGET_BASE } from "../shared/offline/fixtures";
+import { MIXED_SOURCE, SOURCE_BASE, TARGET_BASE } from "../shared/offline/fixtures";
 import { ofType } from "../shared/offline/run";
 import { PolicyDocument, Statement } from "../shared/program/iam/document";
 import { TargetOutputs } from "../shared/program/target-outputs";
@@ -58,6 +60,9 @@ interface Live {
   targetRegion: string;
   boundary?: PolicyDocument;
   console: string;
+  /** The role whose state this is, and its stack's outputs. Default: account-b-role, tgt. */
+  role?: string;
+  outputs?: TargetOutputs;
 }
 
 const healthy = (): Live => ({
@@ -82,6 +87,11 @@ const failedWith = (text: string) => `CROSS_ACCOUNT_COPY FAILED after 9 attempts
 
 function world(l: Live) {
   const { clients, m } = mockedClients(l.targetRegion);
+  const roleArn = l.role ?? ROLE;
+  const roleName = roleArn.split("/").pop() ?? "";
+  const instanceId = (l.outputs ?? tgt).instanceId;
+  m.sourceS3.on(GetObjectAclCommand).resolves({ Owner: { ID: "owner-a" } });
+  m.sourceS3.on(GetBucketAclCommand).resolves({ Owner: { ID: "owner-a" } });
   m.sourceS3
     .on(HeadObjectCommand)
     .resolves({ ServerSideEncryption: "aws:kms", SSEKMSKeyId: l.keyId, BucketKeyEnabled: true });
@@ -89,10 +99,10 @@ function world(l: Live) {
   m.sourceS3.on(GetBucketLocationCommand).resolves({ LocationConstraint: l.location as "us-west-2" });
   m.sourceS3.on(GetObjectCommand).callsFake(() => ({ Body: s3Body(BODY) }));
   m.sourceKms.on(GetKeyPolicyCommand).resolves({ Policy: JSON.stringify(l.key) });
-  m.targetEc2.on(GetConsoleOutputCommand).resolves({ Output: consoleOutput(l.console) });
+  m.targetEc2.on(GetConsoleOutputCommand).resolves({ Output: consoleOutput(...l.console.split("\n")) });
   m.targetEc2.on(DescribeInstancesCommand).resolves({
     Reservations: [
-      { Instances: [{ InstanceId: tgt.instanceId, VpcId: "vpc-0abc", IamInstanceProfile: { Arn: PROFILE } }] },
+      { Instances: [{ InstanceId: instanceId, VpcId: "vpc-0abc", IamInstanceProfile: { Arn: PROFILE } }] },
     ],
   });
   m.targetEc2.on(DescribeVpcEndpointsCommand).resolves({
@@ -102,9 +112,9 @@ function world(l: Live) {
   });
   const role = {
     Path: "/",
-    RoleName: "account-b-role",
+    RoleName: roleName,
     RoleId: "AROAEXAMPLE1234567890",
-    Arn: ROLE,
+    Arn: roleArn,
     CreateDate: new Date(0),
   };
   m.targetIam.on(GetRoleCommand).resolves({
@@ -113,7 +123,7 @@ function world(l: Live) {
   m.targetIam.on(ListRolePoliciesCommand).resolves({ PolicyNames: [inlineName], IsTruncated: false });
   // IAM answers policy documents URL-encoded.
   m.targetIam.on(GetRolePolicyCommand).resolves({
-    RoleName: "account-b-role",
+    RoleName: roleName,
     PolicyName: inlineName,
     PolicyDocument: encodeURIComponent(JSON.stringify(l.identity)),
   });
@@ -388,5 +398,114 @@ describe("npm run verify: the diagnosis names the broken link (AWS SDK calls moc
       ),
       /does not allow kms:Decrypt via S3/,
     );
+  });
+});
+
+describe("npm run verify: the diagnosis of a role that writes (AWS SDK calls mocked)", () => {
+  const WRITER = "arn:aws:iam::444444444444:role/drop-writer";
+  /** MIXED_SOURCE, deployed with drop-writer's target stack: write-only, on incoming/. */
+  let w: Deployment;
+  let wt: TargetOutputs;
+  let receipt: string;
+  before(async () => {
+    w = await captureDeployment(MIXED_SOURCE, {
+      ...TARGET_BASE,
+      "aws:allowedAccountIds": '["444444444444"]',
+      "cross-account-s3-kms:roleName": "drop-writer",
+    });
+    wt = readTargetOutputs(w.target.outputs);
+    receipt = `incoming/receipt-${wt.instanceId}-1700000000.txt`;
+  });
+  const mine = () => {
+    const c = w.policies.consumers.find((x) => x.role.roleName === "drop-writer");
+    assert.ok(c);
+    return c;
+  };
+  const writerHealthy = (): Live => ({
+    bucket: w.policies.bucket,
+    key: w.policies.key,
+    identity: mine().identity[0],
+    endpoint: mine().endpoint as PolicyDocument,
+    keyId: w.contract.keyArn,
+    location: w.contract.region,
+    targetRegion: w.contract.region,
+    console: `CROSS_ACCOUNT_COPY SKIPPED the role's access is write: it does not read\nCROSS_ACCOUNT_COPY WROTE ${receipt}`,
+    role: WRITER,
+    outputs: wt,
+  });
+  const WRITE_DENIED = "An error occurred (AccessDenied) when calling the PutObject operation: Access Denied";
+  const writeFailed = (l: Live): Live => ({
+    ...l,
+    console: `CROSS_ACCOUNT_COPY SKIPPED the role's access is write: it does not read\nCROSS_ACCOUNT_COPY WRITE-FAILED after 9 attempts in 300000ms: ${WRITE_DENIED}`,
+  });
+  const writerVerified = async (l: Live) => {
+    const checks = await verify(w.contract, wt, world(l).clients, clock().opts);
+    assert.ok(checks.diagnosis, `expected a failing check in ${JSON.stringify(checks)}`);
+    return checks.diagnosis;
+  };
+
+  it("healthy: every check passes; asked anyway, the live policies allow the SSE-KMS upload and its data key, and nothing is read", async () => {
+    const { clients } = world(writerHealthy());
+    const checks = await verify(w.contract, wt, clients, clock().opts);
+    assert.deepEqual(
+      checks.filter((c) => !c.ok),
+      [],
+    );
+    assert.deepEqual(await diagnose(w.contract, wt, clients, undefined, undefined, { key: receipt }), {
+      links: [],
+      notes: [],
+    });
+  });
+
+  it("key policy: the writers' statement removed, so S3's kms:GenerateDataKey for the upload is refused", async () => {
+    const x = await writerVerified(
+      writeFailed({ ...writerHealthy(), key: edit(w.policies.key, without("ConsumerEncryptViaS3")) }),
+    );
+    assert.deepEqual(kinds(x), ["key-policy"]);
+    assert.match(
+      problem(x, "key-policy"),
+      new RegExp(
+        `^the key policy \\(${w.contract.keyArn}\\) does not allow kms:GenerateDataKey for ${WRITER} via s3\\.us-west-2\\.amazonaws\\.com`,
+      ),
+    );
+  });
+
+  it("bucket policy: the writers' statement removed, so the upload is refused", async () => {
+    const x = await writerVerified(
+      writeFailed({ ...writerHealthy(), bucket: edit(w.policies.bucket, without("ConsumerWritePrefixes1")) }),
+    );
+    assert.deepEqual(kinds(x), ["bucket-policy"]);
+    assert.match(
+      problem(x, "bucket-policy"),
+      new RegExp(
+        `does not allow s3:PutObject on ${w.contract.bucketArn}/incoming/receipt-${wt.instanceId}\\.txt for ${WRITER} \\(SSE-KMS with ${w.contract.keyArn}\\)`,
+      ),
+    );
+  });
+
+  it("role policy: the upload's statement missing", async () => {
+    const x = await writerVerified(
+      writeFailed({ ...writerHealthy(), identity: edit(mine().identity[0], without("WriteObjects")) }),
+    );
+    assert.deepEqual(kinds(x), ["identity"]);
+    assert.match(problem(x, "identity"), /no policy of the reader role .* allows s3:PutObject on /);
+  });
+
+  it("reads AWS's text of a failed upload as the write's: s3:PutObject, or kms:GenerateDataKey for KMS", () => {
+    const who = `User: arn:aws:sts::444444444444:assumed-role/drop-writer/${wt.instanceId} is not authorized`;
+    const bucket = fromMessage(
+      `${who} to access this resource because no resource-based policy allows the action`,
+      w.contract,
+      wt,
+      "write",
+    );
+    assert.match(bucket?.problem ?? "", /does not allow s3:PutObject for /);
+    const key = fromMessage(
+      `${who} to use the KMS key because no resource-based policy allows the action`,
+      w.contract,
+      wt,
+      "write",
+    );
+    assert.match(key?.problem ?? "", /does not allow kms:GenerateDataKey for /);
   });
 });

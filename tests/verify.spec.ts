@@ -1,7 +1,14 @@
 import { strict as assert } from "assert";
 import { GetConsoleOutputCommand } from "@aws-sdk/client-ec2";
 import { GetKeyPolicyCommand, KMSServiceException } from "@aws-sdk/client-kms";
-import { GetBucketPolicyCommand, GetObjectCommand, HeadObjectCommand } from "@aws-sdk/client-s3";
+import {
+  GetBucketAclCommand,
+  GetBucketPolicyCommand,
+  GetObjectAclCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  NotFound,
+} from "@aws-sdk/client-s3";
 import { GetCallerIdentityCommand } from "@aws-sdk/client-sts";
 import { SourceContract, validateContract } from "../shared/program/contract";
 import { ofType, runProgram } from "../shared/offline/run";
@@ -9,7 +16,7 @@ import { TargetOutputs } from "../shared/program/target-outputs";
 import { Check, verify, verifyWithStacks } from "../shared/tools/verify/checks";
 import { readTargetOutputs } from "../shared/tools/verify/target";
 import { StackInfo } from "../shared/tools/stacks/files";
-import { committedConfig } from "../shared/offline/fixtures";
+import { committedConfig, MIXED_SOURCE } from "../shared/offline/fixtures";
 import { accessDenied, BODY, clock, consoleOutput, mockedClients, s3Body, SHA } from "./verify-world";
 
 const SOURCE_INFO: StackInfo = {
@@ -73,6 +80,10 @@ const target = (): TargetOutputs => ({
   objectKey: contract.objectKeys[0],
   destinationPath: "/var/lib/cross-account-s3-kms/copy",
   markerPrefix: "CROSS_ACCOUNT_COPY",
+  access: "read",
+  reads: true,
+  writes: false,
+  receiptPrefix: null,
 });
 
 const failing = (checks: Check[]) => checks.filter((c) => !c.ok);
@@ -298,6 +309,10 @@ describe("npm run verify (AWS SDK calls mocked)", () => {
       objectKey: "reports/q1.txt",
       destinationPath: "/var/lib/cross-account-s3-kms/q1.txt",
       markerPrefix: "CROSS_ACCOUNT_COPY",
+      access: "read",
+      reads: true,
+      writes: false,
+      receiptPrefix: null,
     };
     assert.deepEqual(readTargetOutputs({ ...outputs, somethingElse: 1 }), outputs);
     const refused = (o: Record<string, unknown> | undefined, message: string) =>
@@ -308,7 +323,7 @@ describe("npm run verify (AWS SDK calls mocked)", () => {
     refused(undefined, "The target stack has not been deployed on this backend: deploy it first (npm run deploy).");
     refused(
       { instanceId: "i-0123456789abcdef0" },
-      "The target stack lacks the outputs roleArn, sourceBucket, objectKey, destinationPath, markerPrefix: deploy it first (npm run deploy).",
+      "The target stack lacks the outputs roleArn, sourceBucket, markerPrefix, access, reads, writes: deploy it first (npm run deploy).",
     );
     refused(
       { ...outputs, instanceId: "i-0abc", roleArn: "arn:aws:iam::222222222222:user/alice", markerPrefix: undefined },
@@ -317,6 +332,216 @@ describe("npm run verify (AWS SDK calls mocked)", () => {
     refused(
       { ...outputs, objectKey: "a\nb", destinationPath: "var/x" },
       "The target stack has invalid outputs (objectKey: must not contain a backslash or a control character (newline, tab, ...); destinationPath: must be an absolute path, /…): deploy it first (npm run deploy).",
+    );
+  });
+});
+
+describe("npm run verify for a role that writes (AWS SDK calls mocked)", () => {
+  /** MIXED_SOURCE's contract and live policies, with an object under incoming/ for the read-write role to copy. */
+  let mixed: SourceContract;
+  let mixedBucketPolicy: string;
+  let mixedKeyPolicy: string;
+  before(async () => {
+    const run = await runProgram({ stack: "source", config: MIXED_SOURCE });
+    const v = validateContract(run.outputs);
+    assert.ok(v.ok);
+    mixed = { ...v.contract, objectKeys: ["hello.txt", "incoming/a.txt"] };
+    mixedBucketPolicy = String(
+      ofType(run, "aws:s3/bucketPolicy:BucketPolicy").find((p) => p.inputs.bucket === mixed.bucketName)?.inputs.policy,
+    );
+    mixedKeyPolicy = String(ofType(run, "aws:kms/key:Key")[0].inputs.policy);
+  });
+
+  const RECEIPT = "incoming/receipt-i-0abc-1700000000.txt";
+  /** Account A's canonical user ID, the owner of its bucket. */
+  const OWNER_A = "a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f90";
+  const dropWriter = (): TargetOutputs => ({
+    instanceId: "i-0abc",
+    roleArn: "arn:aws:iam::444444444444:role/drop-writer",
+    sourceBucket: mixed.bucketName,
+    objectKey: null,
+    destinationPath: null,
+    markerPrefix: "CROSS_ACCOUNT_COPY",
+    access: "write",
+    reads: false,
+    writes: true,
+    receiptPrefix: "incoming/",
+  });
+  const ingestWriter = (): TargetOutputs => ({
+    ...dropWriter(),
+    roleArn: "arn:aws:iam::222222222222:role/ingest-writer",
+    objectKey: "incoming/a.txt",
+    destinationPath: "/var/lib/cross-account-s3-kms/a.txt",
+    access: "read-write",
+    reads: true,
+  });
+
+  function writerWorld(...consoleLines: string[]) {
+    const { clients, m } = mockedClients();
+    m.sourceS3
+      .on(HeadObjectCommand)
+      .resolves({ ServerSideEncryption: "aws:kms", SSEKMSKeyId: mixed.keyArn, BucketKeyEnabled: true });
+    m.sourceS3.on(GetBucketPolicyCommand).resolves({ Policy: mixedBucketPolicy });
+    m.sourceS3.on(GetObjectCommand).callsFake(() => ({ Body: s3Body(BODY) }));
+    // BucketOwnerEnforced: the object's owner is the bucket's, whoever wrote it.
+    m.sourceS3.on(GetObjectAclCommand).resolves({ Owner: { ID: OWNER_A }, Grants: [] });
+    m.sourceS3.on(GetBucketAclCommand).resolves({ Owner: { ID: OWNER_A }, Grants: [] });
+    m.sourceKms.on(GetKeyPolicyCommand).resolves({ Policy: mixedKeyPolicy });
+    m.targetEc2.on(GetConsoleOutputCommand).resolves({ Output: consoleOutput(...consoleLines) });
+    m.targetSts
+      .on(GetCallerIdentityCommand)
+      .resolves({ Account: "444444444444", Arn: "arn:aws:sts::444444444444:assumed-role/Admin/alice" });
+    m.targetS3.on(GetObjectCommand).rejects(accessDenied());
+    return { clients, m };
+  }
+  const WRITE_ONLY_CONSOLE = [
+    "CROSS_ACCOUNT_COPY SKIPPED the role's access is write: it does not read",
+    `CROSS_ACCOUNT_COPY WROTE ${RECEIPT}`,
+  ];
+
+  it("write-only: passes on SKIPPED and WROTE, checks the receipt with account A's credentials, expects no OK", async () => {
+    const { clients, m } = writerWorld(...WRITE_ONLY_CONSOLE);
+    const checks = await verify(mixed, dropWriter(), clients, clock().opts);
+    assert.deepEqual(failing(checks), []);
+    assert.match(byName(checks, "SKIPPED for the read").detail, /the role's access is write/);
+    assert.equal(byName(checks, `WROTE for a receipt under incoming/`).detail, `after 0s, ${RECEIPT}`);
+    assert.equal(
+      checks.some((c) => / OK for /.test(c.check) || c.check.includes("sha256")),
+      false,
+      "no read to prove",
+    );
+    assert.equal(m.sourceS3.commandCalls(GetObjectCommand).length, 0);
+    assert.deepEqual(
+      m.sourceS3.commandCalls(HeadObjectCommand).map((c) => c.args[0].input),
+      [...mixed.objectKeys, RECEIPT].map((Key) => ({ Bucket: mixed.bucketName, Key })),
+    );
+    assert.deepEqual(m.sourceS3.commandCalls(GetObjectAclCommand)[0].args[0].input, {
+      Bucket: mixed.bucketName,
+      Key: RECEIPT,
+    });
+    assert.deepEqual(m.sourceS3.commandCalls(GetBucketAclCommand)[0].args[0].input, { Bucket: mixed.bucketName });
+    assert.match(
+      byName(checks, "SSE-KMS with the stack's key").detail,
+      new RegExp(`aws:kms, key ${mixed.keyArn}, Bucket Key true`),
+    );
+    assert.match(byName(checks, "owns the receipt").detail, new RegExp(`owner ${OWNER_A}`));
+    assert.match(byName(checks, "grants the writing roles s3:PutObject").detail, /name 2 consumer role/);
+    assert.match(
+      byName(checks, "grants the writing roles kms:GenerateDataKey").detail,
+      /^ConsumerEncryptViaS3, ConsumerUseKeyViaS3 name 2 consumer role/,
+    );
+  });
+
+  it("read-write: proves the read (OK, sha256) and then the write", async () => {
+    const { clients } = writerWorld(
+      `CROSS_ACCOUNT_COPY OK incoming/a.txt sha256=${SHA}`,
+      `CROSS_ACCOUNT_COPY WROTE ${RECEIPT}`,
+    );
+    const checks = await verify(mixed, ingestWriter(), clients, clock().opts);
+    assert.deepEqual(failing(checks), []);
+    assert.match(byName(checks, "OK for incoming/a.txt").detail, new RegExp(SHA));
+    assert.match(byName(checks, "sha256 matches").detail, new RegExp(SHA));
+    assert.ok(byName(checks, "owns the receipt").ok);
+  });
+
+  it("waits for the WROTE line after the read's, saying so", async () => {
+    const { clients, m } = writerWorld();
+    m.targetEc2
+      .on(GetConsoleOutputCommand)
+      .resolvesOnce({ Output: consoleOutput(`CROSS_ACCOUNT_COPY OK incoming/a.txt sha256=${SHA}`) })
+      .resolves({
+        Output: consoleOutput(
+          `CROSS_ACCOUNT_COPY OK incoming/a.txt sha256=${SHA}`,
+          `CROSS_ACCOUNT_COPY WROTE ${RECEIPT}`,
+        ),
+      });
+    const c = clock();
+    const checks = await verify(mixed, ingestWriter(), clients, c.opts);
+    assert.deepEqual(failing(checks), []);
+    assert.deepEqual(c.sleeps, [15000]);
+    assert.match(c.logs[0], /yet; waited 0s of 60s \(for the write\)$/);
+  });
+
+  it("fails on WRITE-FAILED, with the line, and diagnoses the writer's requests", async () => {
+    const { clients } = writerWorld(
+      WRITE_ONLY_CONSOLE[0],
+      "CROSS_ACCOUNT_COPY WRITE-FAILED after 9 attempts in 300000ms: An error occurred (AccessDenied) when calling the PutObject operation: Access Denied",
+    );
+    const checks = await verify(mixed, dropWriter(), clients, clock().opts);
+    assert.deepEqual(
+      failing(checks).map((c) => c.detail),
+      [
+        "CROSS_ACCOUNT_COPY WRITE-FAILED after 9 attempts in 300000ms: An error occurred (AccessDenied) when calling the PutObject operation: Access Denied (after 0s)",
+      ],
+    );
+    assert.equal(
+      checks.some((c) => c.check.includes("owns the receipt")),
+      false,
+    );
+    assert.ok(checks.diagnosis);
+  });
+
+  it("fails when the receipt is not SSE-KMS with the stack's key and a Bucket Key", async () => {
+    const { clients, m } = writerWorld(...WRITE_ONLY_CONSOLE);
+    m.sourceS3
+      .on(HeadObjectCommand, { Key: RECEIPT })
+      .resolves({ ServerSideEncryption: "aws:kms", SSEKMSKeyId: mixed.keyArn, BucketKeyEnabled: false });
+    const checks = await verify(mixed, dropWriter(), clients, clock().opts);
+    assert.deepEqual(
+      failing(checks).map((c) => c.detail),
+      [`aws:kms, key ${mixed.keyArn}, Bucket Key false`],
+    );
+    // The checks and the diagnosis read each document once.
+    assert.equal(m.sourceS3.commandCalls(GetBucketPolicyCommand).length, 1);
+    assert.equal(m.sourceKms.commandCalls(GetKeyPolicyCommand).length, 1);
+    assert.equal(m.sourceS3.commandCalls(HeadObjectCommand, { Key: RECEIPT }).length, 1);
+  });
+
+  it("fails when the receipt the marker names is not in the bucket (HEAD: 404 with no body)", async () => {
+    const { clients, m } = writerWorld(...WRITE_ONLY_CONSOLE);
+    m.sourceS3
+      .on(HeadObjectCommand, { Key: RECEIPT })
+      .rejects(new NotFound({ $metadata: { httpStatusCode: 404 }, message: "UnknownError" }));
+    const checks = await verify(mixed, dropWriter(), clients, clock().opts);
+    assert.deepEqual(
+      failing(checks).map((c) => c.detail),
+      ["HeadObject: NotFound (HTTP 404)"],
+    );
+  });
+
+  it("fails when account A does not own the receipt", async () => {
+    const { clients, m } = writerWorld(...WRITE_ONLY_CONSOLE);
+    m.sourceS3.on(GetObjectAclCommand).resolves({ Owner: { ID: "b".repeat(64) }, Grants: [] });
+    const checks = await verify(mixed, dropWriter(), clients, clock().opts);
+    assert.deepEqual(
+      failing(checks).map((c) => c.check),
+      ["target: account A (111111111111) owns the receipt"],
+    );
+    assert.match(failing(checks)[0].detail, new RegExp(`owner ${"b".repeat(64)}, but the bucket's is ${OWNER_A}`));
+  });
+
+  it("fails when the marker's receipt lies outside the role's prefix", async () => {
+    const { clients } = writerWorld(WRITE_ONLY_CONSOLE[0], "CROSS_ACCOUNT_COPY WROTE elsewhere/receipt.txt");
+    const checks = await verify(mixed, dropWriter(), clients, clock().opts);
+    assert.deepEqual(
+      failing(checks).map((c) => c.detail),
+      ["the marker names elsewhere/receipt.txt, outside incoming/"],
+    );
+  });
+
+  it("fails when the live bucket policy no longer grants a writer s3:PutObject", async () => {
+    const { clients, m } = writerWorld(...WRITE_ONLY_CONSOLE);
+    m.sourceS3.on(GetBucketPolicyCommand).resolves({
+      Policy: mixedBucketPolicy
+        .split("arn:aws:iam::444444444444:role/drop-writer")
+        .join("arn:aws:iam::444444444444:role/gone"),
+    });
+    const checks = await verify(mixed, dropWriter(), clients, clock().opts);
+    assert.deepEqual(
+      failing(checks).map((c) => c.detail),
+      [
+        `the Allow for s3:PutObject (ConsumerWritePrefixes1, ConsumerReadWritePrefixes1) lacks arn:aws:iam::444444444444:role/drop-writer`,
+      ],
     );
   });
 });

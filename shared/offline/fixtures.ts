@@ -33,3 +33,18 @@ export const sourceGranting = (consumers: Consumer[]): RawConfig => ({
   ...SOURCE_BASE,
   "cross-account-s3-kms:consumers": JSON.stringify(consumers),
 });
+
+/**
+ * A source with every kind of consumer: account-b-role reads the whole bucket (222222222222), the
+ * read-write "ingest-writer" (222222222222) and the write-only "drop-writer" (444444444444) work in
+ * incoming/, and "reports-reader" (333333333333) reads reports/.
+ */
+export const MIXED_SOURCE: Readonly<RawConfig> = {
+  ...SOURCE_BASE,
+  "cross-account-s3-kms:consumers": JSON.stringify([
+    { accountId: "222222222222", roleName: "account-b-role" },
+    { accountId: "222222222222", roleName: "ingest-writer", access: "read-write", prefixes: ["incoming/"] },
+    { accountId: "333333333333", roleName: "reports-reader", prefixes: ["reports/"] },
+    { accountId: "444444444444", roleName: "drop-writer", access: "write", prefixes: ["incoming/"] },
+  ]),
+};

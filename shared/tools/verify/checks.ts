@@ -11,13 +11,20 @@ import { actionsOf, cond } from "../../offline/policy-queries";
 import { isCredentialsError, noCredentials } from "../stacks/credentials";
 import { Failure } from "../cli";
 import { table } from "../cli/format";
-import { parseMarker } from "../../../target-account/marker";
+import { Marker, parseMarker, parseWriteMarker, WriteMarker } from "../../../target-account/marker";
 import { diagnose, Diagnosis, renderDiagnosis } from "./diagnose";
 import { LiveReads } from "./live";
 import type { StackInfo } from "../stacks/files";
 import type { VerifyClients } from "./clients";
 import type { TargetOutputs } from "../../program/target-outputs";
-import { KMS_DECRYPT, S3_GET_OBJECT } from "../../program/iam/access-levels";
+import {
+  grantedActions,
+  KMS_DECRYPT,
+  KMS_GENERATE_DATA_KEY,
+  S3_GET_OBJECT,
+  S3_PUT_OBJECT,
+} from "../../program/iam/access-levels";
+import { receiptChecks } from "./receipt";
 
 export type { VerifyClients } from "./clients";
 export { clientsFor } from "./clients";
@@ -62,20 +69,30 @@ async function as<T>(side: Side, call: Promise<T>): Promise<T> {
 const statusOf = (e: unknown): number | undefined =>
   e instanceof S3ServiceException ? e.$metadata.httpStatusCode : undefined;
 
-/** The Allow statement granting an action, and whether its aws:PrincipalArn condition names every role. */
+/** The Allow statements granting an action, and whether their aws:PrincipalArn conditions name every role. */
 function grantsAll(doc: PolicyDocument, action: string, roles: string[]): { ok: boolean; detail: string } {
   const allows = doc.Statement.filter((x) => x.Effect === "Allow" && actionsOf(x).includes(action));
   if (allows.length === 0) return { ok: false, detail: `no Allow for ${action}` };
-  // Other statements allow it too (the audit trail's): judge the one that names roles, not the first.
-  const s = allows.find((x) => cond(x, "ArnEquals", "aws:PrincipalArn").length > 0);
-  if (!s && roles.length === 0) return { ok: true, detail: `${allows[0].Sid} allows ${action}; no role to name` };
-  if (!s) return { ok: false, detail: `no Allow for ${action} names a role by aws:PrincipalArn` };
-  const named = cond(s, "ArnEquals", "aws:PrincipalArn");
+  // Other statements allow it too (the audit trail's): judge those that name roles; each level and scope has its own.
+  const naming = allows.filter((x) => cond(x, "ArnEquals", "aws:PrincipalArn").length > 0);
+  if (naming.length === 0 && roles.length === 0)
+    return { ok: true, detail: `${allows[0].Sid} allows ${action}; no role to name` };
+  if (naming.length === 0) return { ok: false, detail: `no Allow for ${action} names a role by aws:PrincipalArn` };
+  const named = naming.flatMap((x) => cond(x, "ArnEquals", "aws:PrincipalArn"));
+  const sids = naming.map((x) => x.Sid).join(", ");
   const missing = roles.filter((r) => !named.includes(r));
   return missing.length === 0
-    ? { ok: true, detail: `${s.Sid} names ${roles.length} consumer role(s)` }
-    : { ok: false, detail: `${s.Sid} lacks ${missing.join(", ")}` };
+    ? { ok: true, detail: `${sids} name${naming.length === 1 ? "s" : ""} ${roles.length} consumer role(s)` }
+    : { ok: false, detail: `the Allow for ${action} (${sids}) lacks ${missing.join(", ")}` };
 }
+
+/** The listed roles whose level grants an action (a source older than levels: every role reads). */
+const rolesGranted = (src: SourceContract, action: string): string[] =>
+  src.consumerRoleArns.filter((_, i) => grantedActions(src.consumerAccess?.[i]?.access ?? "read").includes(action));
+
+/** Whether anyone is granted an action: a listed role, or the organization (which reads). */
+const anyoneGranted = (src: SourceContract, action: string): boolean =>
+  rolesGranted(src, action).length > 0 || (src.consumerOrg !== null && grantedActions("read").includes(action));
 
 const sha256 = (b: Uint8Array): string => createHash("sha256").update(b).digest("hex");
 
@@ -100,24 +117,32 @@ export async function verify(
   }
 
   const bucketPolicy = await as("source", reads.bucketPolicy());
-  const b = grantsAll(
-    parsePolicy(bucketPolicy.Policy ?? '{"Statement":[]}', `the policy of bucket ${src.bucketName}`),
-    S3_GET_OBJECT,
-    src.consumerRoleArns,
-  );
-  add("source: the live bucket policy grants the consumer roles", b.ok, b.detail);
+  const bucketDoc = parsePolicy(bucketPolicy.Policy ?? '{"Statement":[]}', `the policy of bucket ${src.bucketName}`);
   const keyPolicy = await as("source", reads.keyPolicy());
-  const k = grantsAll(
-    parsePolicy(keyPolicy.Policy ?? '{"Statement":[]}', `the policy of key ${src.keyArn}`),
-    KMS_DECRYPT,
-    src.consumerRoleArns,
-  );
-  add("source: the live key policy grants the consumer roles", k.ok, k.detail);
+  const keyDoc = parsePolicy(keyPolicy.Policy ?? '{"Statement":[]}', `the policy of key ${src.keyArn}`);
+  // The reads' grants, then the writes': each checked when some consumer's level holds it.
+  const grants: [string, PolicyDocument, string, string][] = [
+    ["bucket", bucketDoc, S3_GET_OBJECT, "the consumer roles"],
+    ["key", keyDoc, KMS_DECRYPT, "the consumer roles"],
+    ["bucket", bucketDoc, S3_PUT_OBJECT, `the writing roles ${S3_PUT_OBJECT}`],
+    ["key", keyDoc, KMS_GENERATE_DATA_KEY, `the writing roles ${KMS_GENERATE_DATA_KEY}`],
+  ];
+  for (const [policy, doc, action, whom] of grants) {
+    if (!anyoneGranted(src, action)) continue;
+    const g = grantsAll(doc, action, rolesGranted(src, action));
+    add(`source: the live ${policy} policy grants ${whom}`, g.ok, g.detail);
+  }
 
-  // The boot marker, one console line (target-account/marker.ts): OK with the copy's sha256, or FAILED with the reason.
+  // The boot markers (target-account/marker.ts): the read's OK, FAILED or SKIPPED line, and a writer's WROTE or WRITE-FAILED.
   const started = opts.now();
-  let copied: string | undefined;
-  let failure: string | undefined;
+  const readCheck =
+    tgt.objectKey === null
+      ? `target: the instance's console reports ${tgt.markerPrefix} SKIPPED for the read (no object to copy)`
+      : `target: the instance's console reports ${tgt.markerPrefix} OK for ${tgt.objectKey}`;
+  const writeCheck = `target: the instance's console reports ${tgt.markerPrefix} WROTE for a receipt under ${tgt.receiptPrefix ?? ""}`;
+  let read: Marker = { kind: "none" };
+  let write: WriteMarker = { kind: "none" };
+  let waited = 0;
   let latest = true;
   for (;;) {
     let out: GetConsoleOutputCommandOutput;
@@ -133,41 +158,31 @@ export async function verify(
       continue;
     }
     const text = Buffer.from(out.Output ?? "", "base64").toString("utf8");
-    const waited = Math.round((opts.now() - started) / 1000);
-    const marker = parseMarker(text, tgt.markerPrefix, tgt.objectKey);
-    if (marker.kind === "ok") {
-      copied = marker.sha256;
-      add(
-        `target: the instance's console reports ${tgt.markerPrefix} OK for ${tgt.objectKey}`,
-        true,
-        `after ${waited}s, sha256=${copied}`,
-      );
-      break;
-    }
-    if (marker.kind === "failed") {
-      failure = marker.reason;
-      add(
-        `target: the instance's console reports ${tgt.markerPrefix} OK for ${tgt.objectKey}`,
-        false,
-        `${marker.line} (after ${waited}s)`,
-      );
-      break;
-    }
-    if (waited >= opts.waitSeconds) {
-      add(
-        `target: the instance's console reports ${tgt.markerPrefix} OK for ${tgt.objectKey}`,
-        false,
-        `no marker after waiting ${waited}s; the instance may still be booting (see the README's troubleshooting)`,
-      );
-      break;
-    }
+    waited = Math.round((opts.now() - started) / 1000);
+    read = parseMarker(text, tgt.markerPrefix, tgt.objectKey);
+    if (tgt.writes) write = parseWriteMarker(text, tgt.markerPrefix);
+    const pending = [
+      ...(read.kind === "none" ? ["read"] : []),
+      ...(tgt.writes && write.kind === "none" ? ["write"] : []),
+    ];
+    if (pending.length === 0 || waited >= opts.waitSeconds) break;
     opts.log(
-      `verify: no ${tgt.markerPrefix} marker on ${tgt.instanceId}'s console yet; waited ${waited}s of ${opts.waitSeconds}s`,
+      `verify: no ${tgt.markerPrefix} marker on ${tgt.instanceId}'s console yet; waited ${waited}s of ${opts.waitSeconds}s (for the ${pending.join(" and ")})`,
     );
     await opts.sleep(opts.pollSeconds * 1000);
   }
+  const notYet = `no marker after waiting ${waited}s; the instance may still be booting (see the README's troubleshooting)`;
+  const failure = read.kind === "failed" ? read.reason : undefined;
+  if (read.kind === "ok") add(readCheck, tgt.objectKey !== null, `after ${waited}s, sha256=${read.sha256}`);
+  else if (read.kind === "skipped") add(readCheck, tgt.objectKey === null, `after ${waited}s: ${read.line}`);
+  else add(readCheck, false, read.kind === "failed" ? `${read.line} (after ${waited}s)` : notYet);
+  if (tgt.writes) {
+    if (write.kind === "wrote") add(writeCheck, true, `after ${waited}s, ${write.key}`);
+    else add(writeCheck, false, write.kind === "failed" ? `${write.line} (after ${waited}s)` : notYet);
+  }
 
-  if (copied !== undefined) {
+  if (read.kind === "ok" && tgt.objectKey !== null) {
+    const copied = read.sha256;
     const obj = await as(
       "source",
       c.sourceS3.send(new GetObjectCommand({ Bucket: src.bucketName, Key: tgt.objectKey })),
@@ -179,10 +194,14 @@ export async function verify(
       actual === copied ? actual : `bucket ${actual}, instance ${copied}`,
     );
   }
+  if (write.kind === "wrote")
+    for (const r of await as("source", receiptChecks(src, tgt, write.key, reads))) add(r.check, r.ok, r.detail);
 
   const me = await as("target", c.targetSts.send(new GetCallerIdentityCommand({})));
   const reader = parseRoleArn(tgt.roleArn);
   const myArn = me.Arn ?? "";
+  // Any object: nobody else of the target account may read one.
+  const probe = tgt.objectKey ?? src.objectKeys[0];
   if (reader && myArn.includes(`:assumed-role/${reader.roleName}/`)) {
     add(
       "negative: another principal of the target account is denied",
@@ -191,11 +210,11 @@ export async function verify(
     );
   } else {
     try {
-      await as("target", c.targetS3.send(new GetObjectCommand({ Bucket: src.bucketName, Key: tgt.objectKey })));
+      await as("target", c.targetS3.send(new GetObjectCommand({ Bucket: src.bucketName, Key: probe })));
       add(
         "negative: another principal of the target account is denied",
         false,
-        `${myArn} could read s3://${src.bucketName}/${tgt.objectKey}: the grant is too wide`,
+        `${myArn} could read s3://${src.bucketName}/${probe}: the grant is too wide`,
       );
     } catch (e) {
       if (e instanceof CredentialsFailure) throw e;
@@ -209,7 +228,11 @@ export async function verify(
       );
     }
   }
-  if (checks.some((x) => !x.ok)) checks.diagnosis = await diagnose(src, tgt, c, failure, reads);
+  if (checks.some((x) => !x.ok))
+    checks.diagnosis = await diagnose(src, tgt, c, failure, reads, {
+      key: write.kind === "wrote" ? write.key : undefined,
+      failure: write.kind === "failed" ? write.reason : undefined,
+    });
   return checks;
 }
 

@@ -1,8 +1,9 @@
 /**
- * The diagnosis of `npm run verify`: when a check fails, which link of the reader's copy is broken
- * and what to change. It reads the live state (verify-live.ts), finds the links that need no
- * evaluation and reads AWS's own AccessDenied text (verify-links.ts), and evaluates the copy's two
- * requests with the offline plan's access model (shared/offline/access) on the LIVE policies.
+ * The diagnosis of `npm run verify`: when a check fails, which link of the role's access is broken
+ * and what to change. It reads the live state (live.ts), finds the links that need no evaluation
+ * and reads AWS's own AccessDenied text (links.ts), and evaluates the requests of the role's level
+ * (a read's GetObject and Decrypt, a write's PutObject and GenerateDataKey) with the offline plan's
+ * access model (shared/offline/access) on the LIVE policies.
  */
 import type { AccessPolicies, AccessRequest } from "../../offline/access";
 import { SourceContract } from "../../program/contract";
@@ -12,7 +13,7 @@ import type { VerifyClients } from "./clients";
 import type { TargetOutputs } from "../../program/target-outputs";
 import { errorText, LivePolicy, LiveReads, LiveState, readLive } from "./live";
 import { BrokenLink, deletedRoles, fromMessage, LinkKind, SOURCE_FIX, structural, TARGET_FIX } from "./links";
-import { KMS_DECRYPT, S3_GET_OBJECT } from "../../program/iam/access-levels";
+import { KMS_DECRYPT, KMS_GENERATE_DATA_KEY, S3_GET_OBJECT, S3_PUT_OBJECT } from "../../program/iam/access-levels";
 
 export type { BrokenLink, LinkKind } from "./links";
 
@@ -69,8 +70,16 @@ interface Request {
   resource: { kind: LinkKind; policy?: LivePolicy; world: (d: PolicyDocument) => World; fix: string };
 }
 
+/** What the boot script of a role that writes reported: the receipt's key, or AWS's refusal. */
+export interface ReceiptReport {
+  key?: string;
+  failure?: string;
+}
+
 /**
- * Which policies deny the copy's two requests. Each policy is evaluated in ISOLATION: that policy
+ * Which policies deny the requests of the role's level: a read's GetObject and the Decrypt S3
+ * makes for it, a write's PutObject (with the SSE-KMS headers the boot script sends) and the
+ * GenerateDataKey S3 makes for it. Each policy is evaluated in ISOLATION: that policy
  * live, every other one replaced by a stand-in that allows exactly the request. A policy that
  * denies on its own is a broken link. This is more robust than the flip test (replace one policy
  * by an allow-all, see whether the verdict turns Allowed), which names nothing when two links are
@@ -78,51 +87,99 @@ interface Request {
  * The permissions boundary goes through the identity slot: alone there, it allows exactly what it
  * bounds. A policy that could not be read is taken to allow, and the notes say so.
  */
-async function denials(src: SourceContract, tgt: TargetOutputs, live: LiveState): Promise<BrokenLink[]> {
+async function denials(
+  src: SourceContract,
+  tgt: TargetOutputs,
+  live: LiveState,
+  receipt: ReceiptReport,
+): Promise<BrokenLink[]> {
   const role = parseRoleArn(tgt.roleArn);
   if (!role) return [];
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- the AGPL simulator: loaded only when a check failed
   const access = require("../../offline/access") as Access;
-  const objectArn = `${src.bucketArn}/${tgt.objectKey}`;
   const region = live.bucketRegion ?? src.region;
   const regionFirst = region !== src.region ? "fix the region first (above); " : "";
   const granted = src.consumerRoleArns.includes(tgt.roleArn) || src.consumerOrg !== null;
   const sourceFix = granted
     ? SOURCE_FIX
     : `add { accountId: "${role.accountId}", roleName: ${role.roleName} } to consumers in Pulumi.source.yaml and run npm run deploy`;
-  const requests: Request[] = [
-    {
+  // A gateway endpoint serves only its own region's S3 (a region mismatch is its own link).
+  const throughEndpoint = Boolean(live.endpoint) && (live.targetRegion ?? region) === region;
+  const bucketSide = {
+    kind: "bucket-policy" as const,
+    policy: live.bucketPolicy,
+    world: (d: PolicyDocument) => ({ bucket: d }),
+    fix: sourceFix,
+  };
+  const keySide = {
+    kind: "key-policy" as const,
+    policy: live.keyPolicy,
+    world: (d: PolicyDocument) => ({ key: d }),
+    fix: regionFirst + sourceFix,
+  };
+  const requests: Request[] = [];
+  if (tgt.objectKey !== null) {
+    const objectArn = `${src.bucketArn}/${tgt.objectKey}`;
+    requests.push({
       r: {
         principal: role,
         action: S3_GET_OBJECT,
         resource: objectArn,
         resourceAccount: src.accountId,
-        // A gateway endpoint serves only its own region's S3 (a region mismatch is its own link).
-        throughEndpoint: Boolean(live.endpoint) && (live.targetRegion ?? region) === region,
+        throughEndpoint,
       },
-      what: `s3:GetObject on ${objectArn} for ${tgt.roleArn}`,
-      resource: { kind: "bucket-policy", policy: live.bucketPolicy, world: (d) => ({ bucket: d }), fix: sourceFix },
-    },
-  ];
-  // S3 calls KMS only for an object under the stack's key (another key is its own broken link).
-  if (!live.object || live.object.keyId === src.keyArn)
-    requests.push({
-      r: {
-        principal: role,
-        action: KMS_DECRYPT,
-        resource: src.keyArn,
-        resourceAccount: src.accountId,
-        // With Bucket Key on, S3's encryption context is the bucket's ARN; without it, the object's.
-        viaS3: { region, bucketArn: live.object?.bucketKey === false ? objectArn : src.bucketArn },
-      },
-      what: `kms:Decrypt for ${tgt.roleArn} via ${s3ViaService(region)}`,
-      resource: {
-        kind: "key-policy",
-        policy: live.keyPolicy,
-        world: (d) => ({ key: d }),
-        fix: regionFirst + sourceFix,
-      },
+      what: `${S3_GET_OBJECT} on ${objectArn} for ${tgt.roleArn}`,
+      resource: bucketSide,
     });
+    // S3 calls KMS only for an object under the stack's key (another key is its own broken link).
+    if (!live.object || live.object.keyId === src.keyArn)
+      requests.push({
+        r: {
+          principal: role,
+          action: KMS_DECRYPT,
+          resource: src.keyArn,
+          resourceAccount: src.accountId,
+          // With Bucket Key on, S3's encryption context is the bucket's ARN; without it, the object's.
+          viaS3: { region, bucketArn: live.object?.bucketKey === false ? objectArn : src.bucketArn },
+        },
+        what: `${KMS_DECRYPT} for ${tgt.roleArn} via ${s3ViaService(region)}`,
+        resource: keySide,
+      });
+  }
+  if (tgt.writes && tgt.receiptPrefix !== null) {
+    // The receipt the boot script wrote, or one it would write: every key under the prefix is granted alike.
+    const receiptArn = `${src.bucketArn}/${receipt.key ?? `${tgt.receiptPrefix}receipt-${tgt.instanceId}.txt`}`;
+    requests.push(
+      {
+        r: {
+          principal: role,
+          action: S3_PUT_OBJECT,
+          resource: receiptArn,
+          resourceAccount: src.accountId,
+          throughEndpoint,
+          // What `aws s3 cp --sse aws:kms --sse-kms-key-id <key ARN>` sends.
+          headers: {
+            "s3:x-amz-server-side-encryption": "aws:kms",
+            "s3:x-amz-server-side-encryption-aws-kms-key-id": src.keyArn,
+          },
+        },
+        what: `${S3_PUT_OBJECT} on ${receiptArn} for ${tgt.roleArn} (SSE-KMS with ${src.keyArn})`,
+        resource: bucketSide,
+      },
+      {
+        // The bucket's default turns Bucket Key on: S3's encryption context is the bucket's ARN; without it, the receipt's.
+        r: {
+          principal: role,
+          action: KMS_GENERATE_DATA_KEY,
+          resource: src.keyArn,
+          resourceAccount: src.accountId,
+          viaS3: { region, bucketArn: live.receipt?.bucketKey === false ? receiptArn : src.bucketArn },
+        },
+        what: `${KMS_GENERATE_DATA_KEY} for ${tgt.roleArn} via ${s3ViaService(region)}`,
+        resource: keySide,
+      },
+    );
+  }
 
   const links: BrokenLink[] = [];
   for (const q of requests) {
@@ -192,8 +249,9 @@ async function identityLinks(access: Access, src: SourceContract, q: Request, po
 
 /**
  * The diagnosis. `failure` is what AWS said to the reader: the boot script's FAILED line (the aws
- * cli's error text) or an S3ServiceException. `reads` holds what the checks already read, so
- * that no document is fetched twice. Never throws: what it cannot read, it notes.
+ * cli's error text) or an S3ServiceException; `receipt`, what a writer's WROTE or WRITE-FAILED
+ * line said. `reads` holds what the checks already read, so that no document is fetched twice.
+ * Never throws: what it cannot read, it notes.
  */
 export async function diagnose(
   src: SourceContract,
@@ -201,22 +259,27 @@ export async function diagnose(
   c: VerifyClients,
   failure?: string | Error,
   reads: LiveReads = new LiveReads(src, c),
+  receipt: ReceiptReport = {},
 ): Promise<Diagnosis> {
   const links: BrokenLink[] = [];
   const notes: string[] = [];
   try {
-    const live = await readLive(src, tgt, reads);
+    const live = await readLive(src, tgt, reads, receipt.key);
     notes.push(...live.unreadable.map((u) => `could not read ${u}`));
     if (live.unreadable.length > 0) notes.push("the evaluation took what it could not read to allow");
     links.push(...structural(src, tgt, live, notes), ...deletedRoles(live));
-    links.push(...(await denials(src, tgt, live)));
+    links.push(...(await denials(src, tgt, live, receipt)));
   } catch (e) {
     notes.push(`the diagnosis stopped early: ${errorText(e)}`);
   }
   const text = failure instanceof Error ? failure.message : (failure ?? "");
-  const told = text ? fromMessage(text, src, tgt) : undefined;
+  const told = [
+    ...(text ? [fromMessage(text, src, tgt)] : []),
+    ...(receipt.failure ? [fromMessage(receipt.failure, src, tgt, "write")] : []),
+  ];
   // AWS names one policy type even when several deny: keep its word only where the evaluation found nothing of that kind.
-  if (told && !links.some((l) => l.kind === told.kind)) links.push(told);
+  const found = new Set(links.map((l) => l.kind));
+  for (const t of told) if (t && !found.has(t.kind)) links.push(t);
   return { links, notes };
 }
 
@@ -226,7 +289,7 @@ export function renderDiagnosis(d: Diagnosis): string {
     lines.push(
       d.notes.some((n) => n.startsWith("could not") || n.startsWith("the diagnosis"))
         ? "- no broken link in what could be read (see the notes)"
-        : "- all links hold: the live policies allow the reader's s3:GetObject and the kms:Decrypt S3 makes for it",
+        : "- all links hold: the live policies allow the requests of the role's level (a read's s3:GetObject and the kms:Decrypt S3 makes for it, a write's s3:PutObject and kms:GenerateDataKey)",
     );
   for (const l of d.links) lines.push(`- ${l.problem}.`, `  To fix: ${l.fix}.`);
   for (const n of d.notes) lines.push(`- note: ${n}.`);

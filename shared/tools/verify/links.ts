@@ -20,7 +20,7 @@ import { SourceContract } from "../../program/contract";
 import { awsPrincipals } from "../../offline/policy-queries";
 import type { TargetOutputs } from "../../program/target-outputs";
 import { LiveState } from "./live";
-import { KMS_DECRYPT, S3_GET_OBJECT } from "../../program/iam/access-levels";
+import { KMS_DECRYPT, KMS_GENERATE_DATA_KEY, S3_GET_OBJECT, S3_PUT_OBJECT } from "../../program/iam/access-levels";
 import { ACCOUNT_ID_PATTERN, PARTITION } from "../../program/iam/arn";
 
 export type LinkKind =
@@ -147,11 +147,20 @@ const RULES: { re: RegExp; link: (t: Told) => BrokenLink }[] = [
 /** The account of the principal AWS names in its message: an assumed-role session or an IAM ARN. */
 const PRINCIPAL_IN_MESSAGE = new RegExp(`arn:${PARTITION}:(?:sts|iam)::(${ACCOUNT_ID_PATTERN}):`);
 
-/** The broken link AWS's error text names, if it names one. */
-export function fromMessage(text: string, src: SourceContract, tgt: TargetOutputs): BrokenLink | undefined {
+/**
+ * The broken link AWS's error text names, if it names one. When the text names no action, it is
+ * the job's: a read's s3:GetObject or the kms:Decrypt S3 makes for it, a write's s3:PutObject or kms:GenerateDataKey.
+ */
+export function fromMessage(
+  text: string,
+  src: SourceContract,
+  tgt: TargetOutputs,
+  job: "read" | "write" = "read",
+): BrokenLink | undefined {
+  const kms = /kms|ciphertext/i.test(text);
   const action =
     /perform: ([a-z0-9-]+:[A-Za-z0-9]+)/.exec(text)?.[1] ??
-    (/kms|ciphertext/i.test(text) ? KMS_DECRYPT : S3_GET_OBJECT);
+    (job === "write" ? (kms ? KMS_GENERATE_DATA_KEY : S3_PUT_OBJECT) : kms ? KMS_DECRYPT : S3_GET_OBJECT);
   const readerAccount = tgt.roleArn.split(":")[4];
   const principalAccount = PRINCIPAL_IN_MESSAGE.exec(text)?.[1] ?? readerAccount;
   const rule = RULES.find((r) => r.re.test(text));
@@ -173,7 +182,8 @@ export function structural(src: SourceContract, tgt: TargetOutputs, live: LiveSt
       deployTarget,
     );
   const o = live.object;
-  const s3Uri = `s3://${src.bucketName}/${tgt.objectKey}`;
+  // live.object is read only for an object to copy.
+  const s3Uri = `s3://${src.bucketName}/${tgt.objectKey ?? ""}`;
   const reEncrypt = `re-encrypt it in place with account A's credentials: aws s3 cp ${s3Uri} ${s3Uri} --sse aws:kms --sse-kms-key-id ${src.keyArn}`;
   if (o && o.sse !== "aws:kms")
     add("object", `${s3Uri} is encrypted with ${o.sse ?? "nothing"}, not the stack's key`, reEncrypt);

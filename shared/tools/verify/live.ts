@@ -16,9 +16,13 @@ import {
 } from "@aws-sdk/client-iam";
 import { GetKeyPolicyCommand, GetKeyPolicyCommandOutput } from "@aws-sdk/client-kms";
 import {
+  GetBucketAclCommand,
+  GetBucketAclCommandOutput,
   GetBucketLocationCommand,
   GetBucketPolicyCommand,
   GetBucketPolicyCommandOutput,
+  GetObjectAclCommand,
+  GetObjectAclCommandOutput,
   HeadObjectCommand,
   HeadObjectCommandOutput,
 } from "@aws-sdk/client-s3";
@@ -36,6 +40,8 @@ export class LiveReads {
   private bucketPolicyRead?: Promise<GetBucketPolicyCommandOutput>;
   private keyPolicyRead?: Promise<GetKeyPolicyCommandOutput>;
   private readonly objectReads = new Map<string, Promise<HeadObjectCommandOutput>>();
+  private readonly objectAclReads = new Map<string, Promise<GetObjectAclCommandOutput>>();
+  private bucketAclRead?: Promise<GetBucketAclCommandOutput>;
 
   constructor(
     private readonly src: SourceContract,
@@ -56,13 +62,31 @@ export class LiveReads {
 
   /** The object's metadata (HeadObject): its encryption. */
   object(key: string): Promise<HeadObjectCommandOutput> {
-    let read = this.objectReads.get(key);
-    if (!read) {
-      read = this.clients.sourceS3.send(new HeadObjectCommand({ Bucket: this.src.bucketName, Key: key }));
-      this.objectReads.set(key, read);
-    }
-    return read;
+    return once(this.objectReads, key, () =>
+      this.clients.sourceS3.send(new HeadObjectCommand({ Bucket: this.src.bucketName, Key: key })),
+    );
   }
+
+  /** The object's ACL: under BucketOwnerEnforced, its Owner is the bucket owner. */
+  objectAcl(key: string): Promise<GetObjectAclCommandOutput> {
+    return once(this.objectAclReads, key, () =>
+      this.clients.sourceS3.send(new GetObjectAclCommand({ Bucket: this.src.bucketName, Key: key })),
+    );
+  }
+
+  /** The bucket's ACL: its Owner is the bucket owner. */
+  bucketAcl(): Promise<GetBucketAclCommandOutput> {
+    return (this.bucketAclRead ??= this.clients.sourceS3.send(
+      new GetBucketAclCommand({ Bucket: this.src.bucketName }),
+    ));
+  }
+}
+
+/** The promise kept for a key, made on the first ask. */
+function once<T>(reads: Map<string, Promise<T>>, key: string, read: () => Promise<T>): Promise<T> {
+  let r = reads.get(key);
+  if (!r) reads.set(key, (r = read()));
+  return r;
 }
 
 export interface LivePolicy {
@@ -92,6 +116,8 @@ export interface LiveState {
   /** The instance profile's ARN and its roles' ARNs; null when the instance has no profile. */
   profile?: { arn: string; roles: string[] } | null;
   object?: LiveObject;
+  /** The receipt a writer's boot script reported, when it reported one. */
+  receipt?: LiveObject;
   bucketRegion?: string;
   targetRegion?: string;
   /** What could not be read, and AWS's answer. */
@@ -191,8 +217,16 @@ async function regionOf(client: { config: { region: unknown } }): Promise<string
   return typeof v === "string" ? v : undefined;
 }
 
-/** The live state; `reads` gives the documents the checks already read, without a second call. */
-export async function readLive(src: SourceContract, tgt: TargetOutputs, reads: LiveReads): Promise<LiveState> {
+/**
+ * The live state; `reads` gives the documents the checks already read, without a second call.
+ * `receiptKey`: the receipt a writer's boot script reported.
+ */
+export async function readLive(
+  src: SourceContract,
+  tgt: TargetOutputs,
+  reads: LiveReads,
+  receiptKey?: string,
+): Promise<LiveState> {
   const c = reads.clients;
   const state: LiveState = { unreadable: [] };
   const roleName = parseRoleArn(tgt.roleArn)?.roleName;
@@ -212,10 +246,17 @@ export async function readLive(src: SourceContract, tgt: TargetOutputs, reads: L
     const p = await reads.keyPolicy();
     state.keyPolicy = live(`the key policy (${src.keyArn})`, p?.Policy);
   });
-  await attempt(state, `the encryption of s3://${src.bucketName}/${tgt.objectKey}`, async () => {
-    const h = await reads.object(tgt.objectKey);
-    state.object = { sse: h?.ServerSideEncryption, keyId: h?.SSEKMSKeyId, bucketKey: h?.BucketKeyEnabled === true };
-  });
+  const objectKey = tgt.objectKey;
+  if (objectKey !== null)
+    await attempt(state, `the encryption of s3://${src.bucketName}/${objectKey}`, async () => {
+      const h = await reads.object(objectKey);
+      state.object = { sse: h?.ServerSideEncryption, keyId: h?.SSEKMSKeyId, bucketKey: h?.BucketKeyEnabled === true };
+    });
+  if (receiptKey !== undefined)
+    await attempt(state, `the encryption of s3://${src.bucketName}/${receiptKey}`, async () => {
+      const h = await reads.object(receiptKey);
+      state.receipt = { sse: h?.ServerSideEncryption, keyId: h?.SSEKMSKeyId, bucketKey: h?.BucketKeyEnabled === true };
+    });
   await attempt(state, `the region of bucket ${src.bucketName}`, async () => {
     const l = await c.sourceS3.send(new GetBucketLocationCommand({ Bucket: src.bucketName }));
     state.bucketRegion = regionOfLocation(l?.LocationConstraint);
