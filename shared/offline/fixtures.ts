@@ -33,3 +33,17 @@ export const sourceGranting = (consumers: Consumer[]): RawConfig => ({
   ...SOURCE_BASE,
   "cross-account-s3-kms:consumers": JSON.stringify(consumers),
 });
+
+/**
+ * SOURCE_BASE granting four consumers of every kind: a whole-bucket reader, a read-write consumer on
+ * incoming/ in the same account, a prefix reader on reports/, and a write-only consumer on incoming/.
+ */
+export const MIXED_SOURCE: Readonly<RawConfig> = {
+  ...SOURCE_BASE,
+  "cross-account-s3-kms:consumers": JSON.stringify([
+    { accountId: "222222222222", roleName: "account-b-role" },
+    { accountId: "222222222222", roleName: "ingest-writer", access: "read-write", prefixes: ["incoming/"] },
+    { accountId: "333333333333", roleName: "reports-reader", access: "read", prefixes: ["reports/"] },
+    { accountId: "444444444444", roleName: "drop-writer", access: "write", prefixes: ["incoming/"] },
+  ]),
+};
