@@ -95,7 +95,7 @@ export function humanReport(report: PlanReport, d: Deployment): string {
   );
   out.push(
     table(
-      ["case", "principal", "action", "expected", "result", "source side alone", "ok"],
+      ["case", "principal", "action", "expected", "result", "source side alone", "ok", "AWS documentation"],
       report.access.map((r) => [
         r.case,
         r.principal,
@@ -104,6 +104,7 @@ export function humanReport(report: PlanReport, d: Deployment): string {
         r.result,
         r.sourceSideAlone ?? "",
         r.ok ? "✓" : "✗",
+        r.cites ?? "",
       ]),
     ),
     "",
