@@ -15,7 +15,13 @@ import { plan } from "../shared/tools/plan/plan";
 import { PlanReport, verdict } from "../shared/tools/plan/report";
 import { BasePlan, planBase, startBase } from "../shared/tools/plan/base";
 import { runToolCaptured } from "../shared/tools/cli";
-import { accessChanges, compare, humanChanges, principalsChanged } from "../shared/tools/plan/changes";
+import {
+  accessChanges,
+  compare,
+  humanChanges,
+  principalsChanged,
+  SOURCE_SIDE_ALONE,
+} from "../shared/tools/plan/changes";
 import { UserError } from "../shared/program/errors";
 
 const git = (cwd: string, ...args: string[]) =>
@@ -78,9 +84,16 @@ describe("plan --base: access changes against a git revision", function () {
       (r) => !base.report.access.some((b) => b.case === r.case && b.principal === r.principal),
     );
     assert.ok(added.length > 0);
+    const answer = (result: string) => (result === "Allowed" ? "Allowed" : "Denied");
+    // Each with its own policies, then on the source side alone.
     assert.deepEqual(
       changes.access.map((c) => [c.case, c.principal, c.before, c.after]),
-      added.map((r) => [r.case, r.principal, "absent", r.result === "Allowed" ? "Allowed" : "Denied"]),
+      added.flatMap((r) => [
+        [r.case, r.principal, "absent", answer(r.result)],
+        ...(r.sourceSideAlone === undefined
+          ? []
+          : [[`${r.case} ${SOURCE_SIDE_ALONE}`, r.principal, "absent", answer(r.sourceSideAlone)]]),
+      ]),
     );
     assert.deepEqual(principalsChanged(changes.access), { gain: [NEW_ROLE], lose: [] });
     const text = humanChanges(changes, "HEAD~1");
@@ -120,8 +133,14 @@ describe("plan --base: access changes against a git revision", function () {
       assert.match(c.case, /plain HTTP/);
       assert.deepEqual([c.before, c.after], ["Denied", "Allowed"]);
     }
-    assert.equal(changes.length, deployment.policies.consumers.length);
-    assert.match(verdict(after), new RegExp(`${changes.length} not as expected`));
+    // Each consumer's, with its own policies and on the source side alone.
+    assert.equal(changes.length, 2 * deployment.policies.consumers.length);
+    assert.equal(
+      changes.filter((c) => c.case.endsWith(SOURCE_SIDE_ALONE)).length,
+      deployment.policies.consumers.length,
+    );
+    assert.match(verdict(after), new RegExp(`${deployment.policies.consumers.length} not as expected`));
+    assert.match(verdict(after), /: not as expected with its own policies and on the source side alone$/m);
   });
 
   it("lists a case that lost its explicit deny, though still denied, apart from the access changes", () => {

@@ -54,8 +54,16 @@ describe("npm run plan", () => {
     const key = report.source.resources.find((x) => x.type === "aws:kms/key:Key");
     assert.equal(typeof key?.inputs.policy, "string");
     assert.ok((JSON.parse(String(key?.inputs.policy)) as { Statement: unknown[] }).Statement.length > 0);
-    for (const a of report.access)
-      assert.deepEqual(Object.keys(a), ["case", "principal", "action", "resource", "expected", "result", "ok"]);
+    for (const a of report.access) {
+      const keys = ["case", "principal", "action", "resource", "expected", "result", "ok"];
+      // A consumer's case also says how the source side alone answers it; a subtle one cites its AWS page.
+      assert.deepEqual(Object.keys(a).slice(0, keys.length), keys);
+      assert.deepEqual(
+        Object.keys(a).slice(keys.length),
+        ["sourceSideAlone", "cites"].filter((k) => k in a),
+      );
+    }
+    assert.ok(report.access.filter((a) => a.principal !== "anonymous").every((a) => a.sourceSideAlone !== undefined));
     assert.ok(report.access.every((a) => a.ok));
     assert.ok(report.services.length >= 13, `${report.services.length} service requests`);
     for (const a of report.services) {

@@ -1,16 +1,9 @@
 /**
- * The access matrix as a table of case templates: for every consumer, what its access level grants
- * and never grants (from the table in access-levels.ts), and what nobody else may do.
+ * The access matrix's case templates: their shape, and the cases of every consumer whatever its
+ * level (what nobody else may do); level-cases.ts holds each level's.
  */
 import { SourceContract } from "../../program/contract";
-import {
-  ACCESS_LEVEL_NAMES,
-  ACCESS_LEVELS,
-  AccessLevel,
-  KMS_DECRYPT,
-  S3_GET_OBJECT,
-  S3_LIST_BUCKET,
-} from "../../program/iam/access-levels";
+import { ConsumerAccess, KMS_DECRYPT, S3_GET_OBJECT } from "../../program/iam/access-levels";
 import { PolicyDocument } from "../../program/iam/document";
 import { Principal } from "./capture";
 import { AccessRequest, Tls } from "./context";
@@ -45,8 +38,25 @@ export type Who =
   | "source insider"
   | "anonymous";
 
-/** What a request names. */
-export type Target = "each object" | "an object" | "the bucket" | "the key" | "another bucket's object";
+/** What a request names. Objects and listed prefixes are in the consumer's scope unless "outside" says otherwise. */
+export type Target =
+  /** The sample objects for a whole-bucket consumer; one object in each prefix for a prefix consumer. */
+  | "each object"
+  /** The first of those. */
+  | "an object"
+  /** Just outside each prefix (a sibling that shares its text before the "/"), and at the bucket's root. */
+  | "outside each prefix"
+  /** The bucket, listing with each of the consumer's prefixes as the request's prefix parameter. */
+  | "listing each prefix"
+  /** The bucket, listing with a prefix outside the consumer's. */
+  | "listing another prefix"
+  /** The bucket, with no prefix parameter. */
+  | "the bucket"
+  | "the key"
+  | "another bucket's object";
+
+/** The encryption headers of an upload: what a client asking for SSE-KMS with the key sends, another key, or none. */
+export type Encryption = "SSE-KMS with the key" | "SSE-KMS with another key" | "none";
 
 /** How a KMS request reaches the key: via S3 (in the stack's region, for this bucket), or not. */
 export type Via = "S3" | "S3 in another region" | "S3 for another bucket" | "directly";
@@ -55,20 +65,22 @@ export type Via = "S3" | "S3 in another region" | "S3 for another bucket" | "dir
 export interface Subject {
   contract: SourceContract;
   consumer: Principal;
-  /** What the consumer is granted: the cases of its level's granted and never-granted actions. */
-  level: AccessLevel;
+  /** What the consumer is granted: its level's cases, on the whole bucket or on its prefixes. */
+  access: ConsumerAccess;
   /**
-   * The first consumer of its level under its kind of grant (listed roles, or the organization's):
-   * the never-granted cases run for it alone, since the others share its statements.
+   * Whether the Denied cases of its permission set (never-granted actions, outside its prefixes,
+   * writes a reader must not make) run for it: see triesDenials in matrix.ts.
    */
-  firstOfLevel: boolean;
+  triesDenials: boolean;
+  /** A listed consumer of a level that writes holds a role in this consumer's account. */
+  writerInAccount: boolean;
   /** The organization grant names no role, so another role of a member account is admitted. */
   orgAdmitsAnyRole: boolean;
   first: boolean;
 }
 
 export interface CaseTemplate {
-  /** The case's name; {object} is each object's key. */
+  /** The case's name; {object} is each object's key, {prefix} each listed prefix. */
   name: string | ((s: Subject) => string);
   who: Who;
   action: string;
@@ -76,15 +88,33 @@ export interface CaseTemplate {
   expect: Expected | ((s: Subject) => Expected);
   via?: Via;
   tls?: Tls;
+  /** An upload's encryption headers. */
+  encryption?: Encryption;
   /** Whether the case applies to this consumer. Default: always. */
   when?: (s: Subject) => boolean;
+  /** The AWS documentation page the request, its context or its expectation comes from. */
+  cites?: string;
 }
+
+/** Pages the subtler cases rely on. */
+export const DOCS = {
+  /** s3:prefix is the ListObjects request's prefix parameter; a policy can require it. */
+  listPrefix: "https://docs.aws.amazon.com/AmazonS3/latest/userguide/amazon-s3-policy-keys.html",
+  /** The headers of an upload that asks for SSE-KMS with a given key. */
+  sseKms: "https://docs.aws.amazon.com/AmazonS3/latest/userguide/specifying-kms-encryption.html",
+  /** An upload without encryption headers is encrypted with the bucket's default. */
+  defaultEncryption: "https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucket-encryption.html",
+  /** S3 asks KMS for a data key (GenerateDataKey) to encrypt an upload, and decrypts (Decrypt) a multipart upload's parts. */
+  multipartKms: "https://docs.aws.amazon.com/AmazonS3/latest/userguide/mpuoverview.html#mpuAndPermissions",
+  /** With a Bucket Key, S3's encryption context is the bucket's ARN: KMS cannot tell prefixes apart. */
+  bucketKey: "https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucket-key.html",
+  /** aws:SecureTransport is false on a plain-HTTP request. */
+  secureTransport:
+    "https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-securetransport",
+};
 
 const orgNote = (s: Subject) => (s.orgAdmitsAnyRole ? " (the organization grant names no role)" : "");
 const ifOrgAdmitsAnyRole = (s: Subject): Expected => (s.orgAdmitsAnyRole ? "Allowed" : "Denied");
-
-/** Every consumer's level, until the contract names one per consumer. */
-export const CONSUMER_LEVEL: AccessLevel = "read";
 
 /** The cases of every consumer, whatever its level: what nobody else may do, and the consumer by no other way. */
 export const CASES: CaseTemplate[] = [
@@ -213,69 +243,3 @@ export const CASES: CaseTemplate[] = [
 ];
 
 export const otherRegion = (c: SourceContract): string => (c.region === "us-east-1" ? "us-west-2" : "us-east-1");
-
-/** A granted action's case name, where a phrase reads better than "calls <action>". */
-const GRANTED_PHRASES: Record<string, string> = {
-  [S3_GET_OBJECT]: "reads {object} over TLS",
-  [S3_LIST_BUCKET]: "lists the bucket",
-  [KMS_DECRYPT]: "decrypts via S3 in the stack's region",
-};
-const grantedName = (action: string, on: string) => `consumer ${GRANTED_PHRASES[action] ?? `calls ${action} ${on}`}`;
-
-/** What a level grants, Allowed for each consumer of it: object actions on each object, bucket ones with listing on. */
-function grantedCases(level: AccessLevel): CaseTemplate[] {
-  const l = ACCESS_LEVELS[level];
-  return [
-    ...l.object.map((action): CaseTemplate => ({
-      name: grantedName(action, "on {object}"),
-      who: "consumer",
-      action,
-      on: "each object",
-      expect: "Allowed",
-    })),
-    ...l.bucket.map((action): CaseTemplate => ({
-      name: (s) =>
-        `${grantedName(action, "on the bucket")}${s.contract.allowListBucket ? "" : " (allowListBucket is off)"}`,
-      who: "consumer",
-      action,
-      on: "the bucket",
-      expect: (s) => (s.contract.allowListBucket ? "Allowed" : "Denied"),
-    })),
-    ...l.kms.map((action): CaseTemplate => ({
-      name: grantedName(action, "via S3"),
-      who: "consumer",
-      action,
-      on: "the key",
-      via: "S3",
-      expect: "Allowed",
-    })),
-  ];
-}
-
-/**
- * What a level never grants, Denied: object actions on an object, bucket actions on the bucket, KMS
- * actions via S3 (the grant's own kms:ViaService and encryption context, so only its actions can
- * deny them). For the first consumer of the level under each kind of grant.
- */
-function neverCases(level: AccessLevel): CaseTemplate[] {
-  const { never } = ACCESS_LEVELS[level];
-  const denied = (action: string, on: Target, via?: Via): CaseTemplate => ({
-    name: `consumer calls ${action}${via ? ` via ${via}` : ""}`,
-    who: "consumer",
-    action,
-    on,
-    ...(via && { via }),
-    expect: "Denied",
-    when: (s) => s.firstOfLevel,
-  });
-  return [
-    ...never.object.map((a) => denied(a, "an object")),
-    ...never.bucket.map((a) => denied(a, "the bucket")),
-    ...never.kms.map((a) => denied(a, "the key", "S3")),
-  ];
-}
-
-/** A consumer's templates by its level, built once, in the matrix's order: granted, CASES, never granted. */
-export const TEMPLATES_OF = Object.fromEntries(
-  ACCESS_LEVEL_NAMES.map((l) => [l, [...grantedCases(l), ...CASES, ...neverCases(l)]]),
-) as Record<AccessLevel, CaseTemplate[]>;

@@ -11,6 +11,8 @@ export interface AccessRequest {
   service?: { principal: string; sourceArn: string; sourceAccount: string };
   /** S3 condition keys from the request's headers, e.g. s3:x-amz-acl. */
   headers?: Record<string, string>;
+  /** A list request's prefix parameter, which S3 puts in s3:prefix; undefined when the request names none. */
+  prefix?: string;
   /** A KMS request's encryption context, beyond the one S3 sets. */
   encryptionContext?: Record<string, string>;
   action: string;
@@ -43,6 +45,7 @@ export function requestContext(r: AccessRequest): Record<string, string | string
   const service = r.action.split(":")[0];
   if (service === "s3") {
     Object.assign(ctx, r.headers ?? {});
+    if (r.prefix !== undefined) ctx["s3:prefix"] = r.prefix;
     const tls = r.tls ?? "1.2";
     ctx["aws:SecureTransport"] = tls === "none" ? "false" : "true";
     if (tls !== "none") ctx["s3:TlsVersion"] = tls;
@@ -59,3 +62,12 @@ export function requestContext(r: AccessRequest): Record<string, string | string
   }
   return ctx;
 }
+
+/**
+ * The headers of an upload that asks for SSE-KMS with this key, as S3 condition keys: what `aws s3
+ * cp --sse aws:kms --sse-kms-key-id <ARN>` sends (S3 User Guide, specifying-kms-encryption.html).
+ */
+export const sseKmsHeaders = (keyArn: string): Record<string, string> => ({
+  "s3:x-amz-server-side-encryption": "aws:kms",
+  "s3:x-amz-server-side-encryption-aws-kms-key-id": keyArn,
+});

@@ -18,7 +18,7 @@ import {
   Simulation,
 } from "@cloud-copilot/iam-simulate";
 import { SourceContract } from "../../program/contract";
-import { PolicyDocument, Statement } from "../../program/iam/document";
+import { PolicyDocument, policyDocument, Statement } from "../../program/iam/document";
 import { AccessPolicies, Principal } from "./capture";
 import { AccessCase, Expected } from "./cases";
 import { AccessRequest, requestContext, Tls } from "./context";
@@ -131,11 +131,24 @@ export interface AccessResult {
   action: string;
   resource: string;
   expected: Expected;
+  /** With the principal's own identity policies (and its VPC's endpoint policy). */
   result: EvaluationResult;
+  /** Both evaluations as expected: the own one and, for a consumer's case, the source side's alone. */
   ok: boolean;
-  /** The AWS documentation page of a service's request. */
+  /**
+   * A consumer's case, again with an identity policy that allows everything and no endpoint policy:
+   * account B's admin. What account A's policies alone answer, since A cannot rely on B's.
+   */
+  sourceSideAlone?: EvaluationResult;
+  /** The AWS documentation page the case relies on. */
   cites?: string;
 }
+
+/** The identity policy of an administrator of a consumer's account: the source side alone decides. */
+export const ALLOW_ALL = policyDocument([{ Sid: "AllowAll", Effect: "Allow", Action: "*", Resource: "*" }]);
+
+const asExpected = (result: EvaluationResult, expected: Expected): boolean =>
+  (result === "Allowed") === (expected === "Allowed");
 
 export async function evaluateCases(
   policies: AccessPolicies,
@@ -156,6 +169,9 @@ export async function evaluateCases(
       c.identity ?? holder?.identity ?? [],
       holder?.endpoint,
     );
+    const alone = c.identityOf
+      ? await evaluate(policies, contract, { ...c.request, throughEndpoint: undefined }, [ALLOW_ALL])
+      : undefined;
     results.push({
       case: c.case,
       principal: c.principal,
@@ -163,7 +179,8 @@ export async function evaluateCases(
       resource: c.resource,
       expected: c.expected,
       result,
-      ok: (result === "Allowed") === (c.expected === "Allowed"),
+      ok: asExpected(result, c.expected) && (alone === undefined || asExpected(alone, c.expected)),
+      ...(alone !== undefined && { sourceSideAlone: alone }),
       ...(c.cites && { cites: c.cites }),
     });
   }

@@ -4,6 +4,7 @@
  */
 export * from "./capture";
 export * from "./cases";
+export * from "./level-cases";
 export * from "./context";
 export * from "./evaluate";
 export * from "./matrix";

@@ -1,10 +1,11 @@
-/** The matrix: the case templates, expanded for every consumer the source grants. */
-import { grantedActions } from "../../program/iam/access-levels";
+/** The matrix: the case templates, expanded for every consumer the source grants, at its own level and scope. */
+import { accessGrantedTo, SourceContract } from "../../program/contract";
+import { ConsumerAccess, grantedActions, levelWrites, WHOLE_BUCKET_READ } from "../../program/iam/access-levels";
 import { bucketArn, roleArn } from "../../program/iam/arn";
-import { SourceContract } from "../../program/contract";
 import { AccessPolicies, Principal } from "./capture";
-import { AccessCase, CONSUMER_LEVEL, otherRegion, Subject, Target, TEMPLATES_OF, Via, Who } from "./cases";
-import { AccessRequest } from "./context";
+import { AccessCase, Encryption, otherRegion, Subject, Target, Via, Who } from "./cases";
+import { TEMPLATES_OF } from "./level-cases";
+import { AccessRequest, sseKmsHeaders } from "./context";
 
 const describePrincipal = (p?: Principal): string => (p ? roleArn(p) : "anonymous");
 
@@ -23,32 +24,121 @@ function unrelatedAccount(contract: SourceContract, all: Principal[]): string {
   for (let n = 999999999999; ; n--) if (!taken.has(String(n))) return String(n);
 }
 
+const listed = (p: Principal): boolean => p.orgId === undefined;
+
+/**
+ * Each consumer's facts, in order. Its access is its own entry in the contract; the organization's
+ * consumer reads the whole bucket, as an organization grant does.
+ *
+ * Denied cases run for the first consumer of each permission set (kind of grant, level, prefixes)
+ * alone. That is sound because the consumers of a set are named together in the same statements:
+ * one bucket grant per set, one key statement per level, and identity and endpoint policies built
+ * from the level and prefixes alone (the endpoint's names only the role). A Denied answer turns on
+ * those statements' actions, resources and conditions, which the set shares; each consumer's own
+ * Allowed cases prove it is named in them. The exception is a consumer whose account holds a
+ * consumer of another set: that set's statements admit its account root, and only aws:PrincipalArn
+ * keeps it out, so its Denied cases run too.
+ */
+export function subjectsOf(contract: SourceContract, consumers: Principal[]): Subject[] {
+  const access = consumers.map((p): ConsumerAccess => {
+    if (!listed(p)) return WHOLE_BUCKET_READ;
+    const a = accessGrantedTo(contract, roleArn(p), p.roleName);
+    if (!a) throw new Error(`the source does not grant ${roleArn(p)}`);
+    return a;
+  });
+  const sets = consumers.map((p, i) =>
+    JSON.stringify([listed(p) ? "listed" : "organization", access[i].access, access[i].prefixes ?? null]),
+  );
+  const sameAccount = (i: number, j: number) =>
+    i !== j && listed(consumers[i]) && listed(consumers[j]) && consumers[i].accountId === consumers[j].accountId;
+  const seen = new Set<string>();
+  return consumers.map((consumer, i) => {
+    const others = consumers.map((_, j) => j).filter((j) => sameAccount(i, j));
+    const subject: Subject = {
+      contract,
+      consumer,
+      access: access[i],
+      triesDenials: !seen.has(sets[i]) || others.some((j) => sets[j] !== sets[i]),
+      writerInAccount: others.some((j) => levelWrites(access[j].access)),
+      orgAdmitsAnyRole: !listed(consumer) && contract.consumerOrg?.roleNames === undefined,
+      first: i === 0,
+    };
+    seen.add(sets[i]);
+    return subject;
+  });
+}
+
+/** Where a case's request goes: a resource, and the object key or list prefix its name shows. */
+export interface Place {
+  resource: string;
+  object?: string;
+  prefix?: string;
+}
+
+/** The places a template's target names, for one consumer. */
+export function places(on: Target, s: Subject): Place[] {
+  const c = s.contract;
+  const { prefixes } = s.access;
+  const first = c.objectKeys[0];
+  const file = first.slice(first.lastIndexOf("/") + 1);
+  /** A sibling of a prefix, sharing its text before the "/", in none of the consumer's prefixes. */
+  const outside = (p: string): string => {
+    for (let other = `${p.slice(0, -1)}-other/`; ; other = `${other.slice(0, -1)}-other/`)
+      if (!prefixes?.some((q) => other.startsWith(q))) return other;
+  };
+  const object = (k: string): Place => ({ resource: `${c.bucketArn}/${k}`, object: k });
+  const inScope = prefixes ? prefixes.map((p) => `${p}${file}`) : c.objectKeys;
+  switch (on) {
+    case "each object":
+      return inScope.map(object);
+    case "an object":
+      return [object(inScope[0])];
+    case "outside each prefix":
+      // The root object is at no prefix: a prefix ends with "/" and the file's name has none.
+      return prefixes ? [...prefixes.map((p) => `${outside(p)}${file}`), file].map(object) : [];
+    case "listing each prefix":
+      return (prefixes ?? []).map((prefix) => ({ resource: c.bucketArn, prefix }));
+    case "listing another prefix":
+      return prefixes ? [{ resource: c.bucketArn, prefix: outside(prefixes[0]) }] : [];
+    case "the bucket":
+      return [{ resource: c.bucketArn }];
+    case "the key":
+      return [{ resource: c.keyArn }];
+    case "another bucket's object":
+      return [{ resource: `${bucketArn(`${c.bucketName}-other`)}/${first}` }];
+  }
+}
+
+/** The number of cases of one consumer: what expectedCases counts before the target programs run. */
+export const caseCount = (s: Subject): number =>
+  TEMPLATES_OF[s.access.access].reduce((n, t) => n + (t.when && !t.when(s) ? 0 : places(t.on, s).length), 0);
+
 /**
  * The cases, derived from the source's contract and the consumers it grants: every consumer gets
- * the same templates; none is hand-listed per account.
+ * its level's templates on its own scope; none is hand-listed per account.
  */
 export function accessCases(policies: AccessPolicies, contract: SourceContract): AccessCase[] {
   const all = policies.consumers.map((c) => c.role);
   const outsiderAccount = unrelatedAccount(contract, all);
-  const objectArn = (k: string) => `${contract.bucketArn}/${k}`;
   const viaS3 = { region: contract.region, bucketArn: contract.bucketArn };
+  const otherKey = `${contract.keyArn.replace(/key\/.*/, "key/")}11111111-2222-3333-4444-555555555555`;
+  const headers: Record<Encryption, Record<string, string> | undefined> = {
+    "SSE-KMS with the key": sseKmsHeaders(contract.keyArn),
+    "SSE-KMS with another key": sseKmsHeaders(otherKey),
+    none: undefined,
+  };
+  const via: Record<Via, AccessRequest["viaS3"]> = {
+    S3: viaS3,
+    "S3 in another region": { ...viaS3, region: otherRegion(contract) },
+    "S3 for another bucket": { ...viaS3, bucketArn: `${contract.bucketArn}-other` },
+    directly: undefined,
+  };
+  const subjects = subjectsOf(contract, all);
   const cases: AccessCase[] = [];
-  /** Each level's kinds of grant (listed roles, the organization's) that have had their first consumer. */
-  const seen = new Set<string>();
 
   for (const [i, { role: consumer, endpoint }] of policies.consumers.entries()) {
-    const level = CONSUMER_LEVEL;
-    const grant = `${level} ${consumer.orgId === undefined ? "listed" : "organization"}`;
-    const subject: Subject = {
-      contract,
-      consumer,
-      level,
-      firstOfLevel: !seen.has(grant),
-      orgAdmitsAnyRole: consumer.orgId !== undefined && contract.consumerOrg?.roleNames === undefined,
-      first: i === 0,
-    };
-    seen.add(grant);
-    const granted = new Set(grantedActions(level));
+    const subject = subjects[i];
+    const granted = new Set(grantedActions(subject.access.access));
     const principals: Record<Who, Principal | undefined> = {
       consumer,
       "another role": { ...consumer, roleName: otherRoleName(consumer, all) },
@@ -57,34 +147,17 @@ export function accessCases(policies: AccessPolicies, contract: SourceContract):
       "source insider": { ...consumer, accountId: contract.accountId },
       anonymous: undefined,
     };
-    const via: Record<Via, AccessRequest["viaS3"]> = {
-      S3: viaS3,
-      "S3 in another region": { ...viaS3, region: otherRegion(contract) },
-      "S3 for another bucket": { ...viaS3, bucketArn: `${contract.bucketArn}-other` },
-      directly: undefined,
-    };
-    const targets = (on: Target): { resource: string; object?: string }[] => {
-      switch (on) {
-        case "each object":
-          return contract.objectKeys.map((k) => ({ resource: objectArn(k), object: k }));
-        case "an object":
-          return [{ resource: objectArn(contract.objectKeys[0]) }];
-        case "the bucket":
-          return [{ resource: contract.bucketArn }];
-        case "the key":
-          return [{ resource: contract.keyArn }];
-        case "another bucket's object":
-          return [{ resource: `${bucketArn(`${contract.bucketName}-other`)}/${contract.objectKeys[0]}` }];
-      }
-    };
 
-    for (const t of TEMPLATES_OF[level]) {
+    for (const t of TEMPLATES_OF[subject.access.access]) {
       if (t.when && !t.when(subject)) continue;
-      for (const { resource, object } of targets(t.on)) {
+      for (const { resource, object, prefix } of places(t.on, subject)) {
         const principal = principals[t.who];
         const request: AccessRequest = { principal, action: t.action, resource, resourceAccount: contract.accountId };
         if (t.via) request.viaS3 = via[t.via];
         if (t.tls) request.tls = t.tls;
+        if (prefix !== undefined) request.prefix = prefix;
+        const sent = t.encryption && headers[t.encryption];
+        if (sent) request.headers = sent;
         // What the level grants comes from the instance, through its VPC's endpoint; anything else from outside
         // the VPC, where only the bucket and identity policies can deny it.
         if (
@@ -96,7 +169,9 @@ export function accessCases(policies: AccessPolicies, contract: SourceContract):
         ) {
           request.throughEndpoint = granted.has(t.action);
         }
-        const name = (typeof t.name === "string" ? t.name : t.name(subject)).replace("{object}", object ?? "");
+        const name = (typeof t.name === "string" ? t.name : t.name(subject))
+          .replace("{object}", object ?? "")
+          .replace("{prefix}", prefix ?? "");
         cases.push({
           case: name,
           principal: describePrincipal(principal),
@@ -105,6 +180,7 @@ export function accessCases(policies: AccessPolicies, contract: SourceContract):
           expected: typeof t.expect === "string" ? t.expect : t.expect(subject),
           request,
           identityOf: t.who === "source insider" || t.who === "anonymous" ? null : consumer,
+          ...(t.cites && { cites: t.cites }),
         });
       }
     }

@@ -8,7 +8,9 @@ import * as path from "path";
 import { Worker } from "worker_threads";
 import { SourceContract } from "../../program/contract";
 import { AccessPolicies, Principal } from "./capture";
-import { AccessCase, CONSUMER_LEVEL, TEMPLATES_OF } from "./cases";
+import { parseRoleArn } from "../../program/iam/arn";
+import { AccessCase } from "./cases";
+import { caseCount, subjectsOf } from "./matrix";
 import { AccessResult, evaluateCases } from "./evaluate";
 
 /** Below this many cases, one thread is quicker. */
@@ -28,20 +30,22 @@ const WORKER = path.join(__dirname, "parallel-worker.ts");
  * target's role, counted even when that role is also listed (then the capture has no such consumer).
  */
 export function expectedCases(contract: SourceContract): number {
-  const level = CONSUMER_LEVEL;
-  const count = (consumer: Principal, first: boolean, firstOfLevel: boolean) =>
-    TEMPLATES_OF[level]
-      .filter((t) => !t.when || t.when({ contract, consumer, level, first, firstOfLevel, orgAdmitsAnyRole: false }))
-      .reduce((n, t) => n + (t.on === "each object" ? contract.objectKeys.length : 1), 0);
-  const listed = contract.consumerRoleArns.length;
-  const role = { accountId: contract.accountId, roleName: "consumer" };
-  let total = listed > 0 ? count(role, true, true) + (listed - 1) * count(role, false, false) : 0;
+  const roles: Principal[] = contract.consumerRoleArns.map((arn) => {
+    const role = parseRoleArn(arn);
+    if (!role) throw new Error(`not a role ARN: ${arn}`);
+    return role;
+  });
   const org = contract.consumerOrg;
   if (org) {
     const orgPath = org.orgPaths?.[0];
-    total += count({ ...role, orgId: org.orgId ?? orgPath?.split("/")[0], orgPath }, listed === 0, true);
+    roles.push({
+      accountId: contract.accountId,
+      roleName: "consumer",
+      orgId: org.orgId ?? orgPath?.split("/")[0],
+      orgPath,
+    });
   }
-  return total;
+  return subjectsOf(contract, roles).reduce((n, s) => n + caseCount(s), 0);
 }
 
 /**

@@ -38,15 +38,34 @@ type Row = PlanReport["access"][number];
 
 const caseKey = (r: Row): string => JSON.stringify([r.case, r.principal, r.action, r.resource]);
 
-/** Every case of a plan, the matrix's and the services', by case, principal, action and resource. */
-function answers(report: PlanReport): Map<string, { row: Row; answer: Answer }> {
+/** The name a consumer's case takes in the changes for its evaluation on the source side alone. */
+export const SOURCE_SIDE_ALONE = "(source side alone)";
+
+const hasSourceSide = (report: PlanReport): boolean => report.access.some((r) => r.sourceSideAlone !== undefined);
+
+/**
+ * Every case of a plan, the matrix's and the services', by case, principal, action and resource; with
+ * `sourceSide`, a consumer's case once more, as answered on the source side alone.
+ */
+function answers(report: PlanReport, sourceSide = false): Map<string, { row: Row; answer: Answer }> {
   const out = new Map<string, { row: Row; answer: Answer }>();
-  for (const row of [...report.access, ...report.services]) {
+  const add = (row: Row) => {
     const key = caseKey(row);
     if (out.has(key)) throw new Error(`two cases of one plan share a name, principal, action and resource: ${key}`);
     out.set(key, { row, answer: row.result === "Allowed" ? "Allowed" : "Denied" });
+  };
+  for (const row of [...report.access, ...report.services]) {
+    add(row);
+    if (sourceSide && row.sourceSideAlone !== undefined)
+      add({ ...row, case: `${row.case} ${SOURCE_SIDE_ALONE}`, result: row.sourceSideAlone });
   }
   return out;
+}
+
+/** Both plans' answers; the source side's too when both evaluated it (a base from before it would list every case). */
+function bothAnswers(base: PlanReport, head: PlanReport) {
+  const sourceSide = hasSourceSide(base) && hasSourceSide(head);
+  return { before: answers(base, sourceSide), after: answers(head, sourceSide) };
 }
 
 const change = (row: Row, before: Answer, after: Answer): AccessChange => ({
@@ -60,15 +79,14 @@ const change = (row: Row, before: Answer, after: Answer): AccessChange => ({
 
 /** Cases explicitly denied in the base and only implicitly denied now. */
 export function weakenedDenies(base: PlanReport, head: PlanReport): AccessChange[] {
-  const before = answers(base);
-  return [...answers(head)]
+  const { before, after } = bothAnswers(base, head);
+  return [...after]
     .filter(([key, a]) => a.row.result === "ImplicitlyDenied" && before.get(key)?.row.result === "ExplicitlyDenied")
     .map(([, a]) => change(a.row, "Denied", "Denied"));
 }
 
 export function accessChanges(base: PlanReport, head: PlanReport): AccessChange[] {
-  const before = answers(base);
-  const after = answers(head);
+  const { before, after } = bothAnswers(base, head);
   const changes: AccessChange[] = [];
   for (const key of new Set([...before.keys(), ...after.keys()])) {
     const b = before.get(key);

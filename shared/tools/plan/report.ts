@@ -25,6 +25,40 @@ export const exitCodeFor = (...results: AccessResult[][]): ExitCode =>
 
 const pretty = (doc: PolicyDocument): string => JSON.stringify(doc, null, 2);
 
+const ENCRYPTION_CONFIGURATION =
+  "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration";
+
+/** Whether the shared bucket's default encryption uses a Bucket Key, as the source stack declares it. */
+function bucketKeyEnabled(d: Deployment): boolean {
+  return d.source.resources.some(
+    (r) =>
+      r.type === ENCRYPTION_CONFIGURATION &&
+      r.inputs.bucket === d.contract.bucketName &&
+      Array.isArray(r.inputs.rules) &&
+      r.inputs.rules.some((rule: { bucketKeyEnabled?: unknown }) => rule.bucketKeyEnabled === true),
+  );
+}
+
+/** What the prefixes cannot narrow, when a consumer has some and the bucket has a Bucket Key. */
+export function prefixKmsNote(d: Deployment): string | undefined {
+  if (!(d.contract.consumerAccess ?? []).some((a) => a.prefixes) || !bucketKeyEnabled(d)) return undefined;
+  return [
+    "Note: KMS cannot be narrowed per prefix. With a Bucket Key, S3 calls KMS with the bucket's ARN as the",
+    "encryption context (https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucket-key.html), so a prefix",
+    "consumer's kms:Decrypt (and a writer's kms:GenerateDataKey) via S3 holds for every object: its prefixes are",
+    "enforced by the bucket policy alone. Isolating prefixes cryptographically takes one KMS key per prefix.",
+  ].join("\n");
+}
+
+/** Which evaluations of a case are not as expected: with the principal's own policies, on the source side alone. */
+function failedEvaluations(r: AccessResult): string[] {
+  const wrong = (result: string) => (result === "Allowed") !== (r.expected === "Allowed");
+  return [
+    ...(wrong(r.result) ? ["with its own policies"] : []),
+    ...(r.sourceSideAlone !== undefined && wrong(r.sourceSideAlone) ? ["on the source side alone"] : []),
+  ];
+}
+
 export function humanReport(report: PlanReport, d: Deployment): string {
   const out: string[] = [
     "Offline plan under Pulumi mocks: no credentials, no cloud. IDs and ARNs the cloud assigns (key ID, instance ID) are placeholders.",
@@ -46,12 +80,32 @@ export function humanReport(report: PlanReport, d: Deployment): string {
     for (const doc of c.identity) out.push(`Identity policy of ${roleArn(c.role)}:`, pretty(doc), "");
     if (c.endpoint) out.push(`S3 gateway endpoint policy in account ${c.role.accountId}:`, pretty(c.endpoint), "");
   }
+  if (d.policies.audit)
+    out.push(
+      `Audit log bucket policy (${d.policies.audit.logBucketArn}):`,
+      pretty(d.policies.audit.logBucketPolicy),
+      "",
+    );
   const bad = report.access.filter((r) => !r.ok).length;
-  out.push(`Access matrix: ${report.access.length} cases, ${report.access.length - bad} as expected, ${bad} not`, "");
+  out.push(
+    `Access matrix: ${report.access.length} cases, ${report.access.length - bad} as expected, ${bad} not. ` +
+      "A consumer's case is evaluated twice: with its own policies (result), and with an identity policy that " +
+      "allows everything and no endpoint policy (source side alone: what account A's policies alone answer).",
+    "",
+  );
   out.push(
     table(
-      ["case", "principal", "action", "expected", "result", "ok"],
-      report.access.map((r) => [r.case, r.principal, r.action, r.expected, r.result, r.ok ? "✓" : "✗"]),
+      ["case", "principal", "action", "expected", "result", "source side alone", "ok", "AWS documentation"],
+      report.access.map((r) => [
+        r.case,
+        r.principal,
+        r.action,
+        r.expected,
+        r.result,
+        r.sourceSideAlone ?? "",
+        r.ok ? "✓" : "✗",
+        r.cites ?? "",
+      ]),
     ),
     "",
   );
@@ -72,13 +126,11 @@ export function humanReport(report: PlanReport, d: Deployment): string {
         r.cites ?? "",
       ]),
     ),
+    "",
   );
-  if (d.policies.audit)
-    out.push(
-      "",
-      `Audit log bucket policy (${d.policies.audit.logBucketArn}):`,
-      pretty(d.policies.audit.logBucketPolicy),
-    );
+  const note = prefixKmsNote(d);
+  if (note) out.push(note, "");
+  out.push(verdict(report));
   return out.join("\n");
 }
 
@@ -88,6 +140,12 @@ export function verdict(report: PlanReport): string {
   const lines = [
     `This checkout: ${report.access.length} access cases and ${report.services.length} service requests, ${bad.length} not as expected.`,
   ];
-  for (const r of bad) lines.push(`  ✗ ${r.case}: ${r.principal} ${r.action} is ${r.result}, expected ${r.expected}`);
+  for (const r of bad) {
+    const alone = r.sourceSideAlone === undefined ? "" : `, ${r.sourceSideAlone} on the source side alone`;
+    lines.push(
+      `  ✗ ${r.case}: ${r.principal} ${r.action} is ${r.result}${alone}, expected ${r.expected}: ` +
+        `not as expected ${failedEvaluations(r).join(" and ")}`,
+    );
+  }
   return lines.join("\n");
 }
