@@ -15,6 +15,7 @@ import {
   accessCases,
   captureDeployment,
   Deployment,
+  evaluateAlone,
   evaluateCases,
   expectedCases,
   generatedPolicies,
@@ -89,6 +90,19 @@ describe("writers and prefixes: a mixed source", () => {
       new Set(results.map((r) => JSON.stringify([r.case, r.principal, r.action, r.resource]))).size,
       results.length,
     );
+  });
+
+  it("the source side's answers the first evaluation implies are the ones a second evaluation gives, case by case", async () => {
+    const cases = accessCases(d.policies, d.contract);
+    const evaluated = await Promise.all(
+      cases.map((c) => (c.identityOf ? evaluateAlone(d.policies, d.contract, c) : Promise.resolve(undefined))),
+    );
+    assert.deepEqual(
+      results.map((r) => r.sourceSideAlone),
+      evaluated,
+    );
+    // And the shortcut is taken: most Allowed and explicitly denied cases need no second evaluation.
+    assert.ok(results.some((r) => r.result === "Allowed") && results.some((r) => r.result === "ExplicitlyDenied"));
   });
 
   it("allows exactly these requests, with the own policies and on the source side alone", () => {

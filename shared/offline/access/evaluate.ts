@@ -150,6 +150,24 @@ export const ALLOW_ALL = policyDocument([{ Sid: "AllowAll", Effect: "Allow", Act
 const asExpected = (result: EvaluationResult, expected: Expected): boolean =>
   (result === "Allowed") === (expected === "Allowed");
 
+/** The case on the source side alone: an identity policy that allows everything, and no endpoint (account B's admin). */
+export const evaluateAlone = (policies: AccessPolicies, contract: SourceContract, c: AccessCase) =>
+  evaluate(policies, contract, { ...c.request, throughEndpoint: undefined }, [ALLOW_ALL]);
+
+/**
+ * The source-side-alone answer where the first evaluation already decides it. Allowing everything
+ * in the identity slot and dropping the endpoint policy only take restrictions away: what was
+ * Allowed stays Allowed. An explicit deny the consumer's own policies cannot have made (they hold
+ * no Deny) came from account A's policies, which stay: it stays. Only an implicit denial needs the
+ * second evaluation. A test compares these answers with evaluated ones on every case.
+ */
+export function impliedAlone(result: EvaluationResult, ownPolicies: PolicyDocument[]): EvaluationResult | undefined {
+  if (result === "Allowed") return result;
+  if (result === "ExplicitlyDenied" && !ownPolicies.some((d) => d.Statement.some((s) => s.Effect === "Deny")))
+    return result;
+  return undefined;
+}
+
 export async function evaluateCases(
   policies: AccessPolicies,
   contract: SourceContract,
@@ -169,8 +187,10 @@ export async function evaluateCases(
       c.identity ?? holder?.identity ?? [],
       holder?.endpoint,
     );
+    const own = c.identity ?? holder?.identity ?? [];
     const alone = c.identityOf
-      ? await evaluate(policies, contract, { ...c.request, throughEndpoint: undefined }, [ALLOW_ALL])
+      ? (impliedAlone(result, [...own, ...(c.request.throughEndpoint && holder?.endpoint ? [holder.endpoint] : [])]) ??
+        (await evaluateAlone(policies, contract, c)))
       : undefined;
     results.push({
       case: c.case,
