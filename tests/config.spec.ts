@@ -268,6 +268,18 @@ const CASES: BadCase[] = [
     ],
     problems: 2,
   },
+  {
+    what: "a prefix holding a policy variable, and one with a leading space",
+    set: {
+      "cross-account-s3-kms:consumers": consumers({
+        accountId: "222222222222",
+        roleName: "r",
+        prefixes: ["${aws:PrincipalTag/team}/", " a/"],
+      }),
+    },
+    expect: ['prefixes[0] = "${aws:PrincipalTag/team}/"', "policy variable", 'prefixes[1] = " a/"', "space"],
+    problems: 2,
+  },
 ];
 
 function configWith(set: Record<string, string | undefined>): RawConfig {

@@ -12,6 +12,8 @@ import {
   sourceKeyPolicy,
 } from "../shared/program/iam/grants";
 import { Statement } from "../shared/program/iam/document";
+import { ALLOW_ALL, captureDeployment, Deployment, evaluate } from "../shared/offline/access";
+import { SOURCE_BASE, TARGET_BASE } from "../shared/offline/fixtures";
 
 const BUCKET = "arn:aws:s3:::shared-data";
 const KEY = "arn:aws:kms:eu-west-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab";
@@ -156,5 +158,55 @@ describe("the grant at each access level, on the whole bucket or on key prefixes
     const all = JSON.stringify([sourceBucketPolicy(quiet), readerIdentityPolicy(quiet, reports)]);
     assert.ok(!all.includes("s3:ListBucket"));
     assert.ok(!all.includes("s3:prefix"));
+  });
+});
+
+describe("an organization grant beside listed consumers with narrower grants", () => {
+  const orgId = "o-abcdefghij";
+  const source = {
+    ...SOURCE_BASE,
+    "cross-account-s3-kms:consumerOrgId": orgId,
+    "cross-account-s3-kms:consumers": JSON.stringify([
+      { accountId: "222222222222", roleName: "uploader", access: "write", prefixes: ["incoming/"] },
+      { accountId: "333333333333", roleName: "reports-reader", prefixes: ["reports/"] },
+    ]),
+  };
+  let d: Deployment;
+  before(async () => {
+    d = await captureDeployment(source, TARGET_BASE);
+  });
+
+  it("leaves the listed roles out of the organization's statements, by aws:PrincipalArn", () => {
+    for (const doc of [d.policies.bucket, d.policies.key]) {
+      const org = doc.Statement.filter((s) => s.Sid.startsWith("Organization"));
+      assert.ok(org.length > 0);
+      for (const s of org)
+        assert.deepEqual(s.Condition?.ArnNotEquals, {
+          "aws:PrincipalArn": [role("222222222222", "uploader"), role("333333333333", "reports-reader")],
+        });
+    }
+  });
+
+  it("a listed writer whose account is in the organization cannot read through the organization grant, even on the source side alone", async () => {
+    const member = { accountId: "222222222222", roleName: "uploader", orgId };
+    const read = (who: typeof member, key: string) =>
+      evaluate(
+        d.policies,
+        d.contract,
+        {
+          principal: who,
+          action: "s3:GetObject",
+          resource: `${d.contract.bucketArn}/${key}`,
+          resourceAccount: "111111111111",
+        },
+        [ALLOW_ALL],
+      );
+    assert.notEqual(await read(member, "hello.txt"), "Allowed");
+    assert.notEqual(
+      await read({ ...member, roleName: "reports-reader", accountId: "333333333333" }, "hello.txt"),
+      "Allowed",
+    );
+    // Another role of the same member account still reads through the organization grant, as it should.
+    assert.equal(await read({ ...member, roleName: "someone-else" }, "hello.txt"), "Allowed");
   });
 });

@@ -255,6 +255,22 @@ describe("CrossGuard policy pack", () => {
       );
     });
 
+    it("consumer-grants-within-access-levels: a second account root holding kms:* on a key", async () => {
+      const root = (account: string) => ({
+        Sid: `Admin${account}`,
+        Effect: "Allow",
+        Principal: { AWS: `arn:aws:iam::${account}:root` },
+        Action: "kms:*",
+        Resource: "*",
+      });
+      const v = await runPolicies([
+        policyFor("aws:kms/key:Key", "k", [root("111111111111"), root("222222222222")], { enableKeyRotation: true }),
+      ]);
+      const found = byPolicy(v, "consumer-grants-within-access-levels").map((x) => x.message);
+      assert.equal(found.length, 3, found.join("\n"));
+      assert.match(found[0], /Statements Admin111111111111, Admin222222222222 each give an account root kms:\*/);
+    });
+
     it("kms-key-policy-keeps-root-admin: a key policy without the root statement", async () => {
       const v = await runPolicies([
         policyFor(
@@ -298,7 +314,11 @@ describe("CrossGuard policy pack", () => {
           "k",
           [
             allow("Admin", "kms:*", { AWS: "arn:aws:iam::111111111111:root" }),
-            allow("Trail", "kms:GenerateDataKey*", { Service: "cloudtrail.amazonaws.com" }),
+            {
+              ...allow("Trail", "kms:GenerateDataKey*", { Service: "cloudtrail.amazonaws.com" }),
+              Condition: { StringEquals: { "aws:SourceArn": "arn:aws:cloudtrail:us-west-2:111111111111:trail/t" } },
+            },
+            allow("AnyTrail", "kms:GenerateDataKey*", { Service: "cloudtrail.amazonaws.com" }),
             allow("Decrypt", "kms:Decrypt", consumer),
             allow("Writer", ["kms:GenerateDataKey", "kms:Decrypt"], consumer),
             allow("DataKeys", "kms:generatedatakey*", consumer),
@@ -314,11 +334,11 @@ describe("CrossGuard policy pack", () => {
       ]);
       const found = byPolicy(v, "consumer-grants-within-access-levels").map((x) => x.message);
       const sidsFound = found.map((m) => m.split(" ")[1]);
-      assert.deepEqual(sidsFound, ["Put", "Star", "Acl", "DataKeys", "Grants", "Deletes", "Retention"]);
+      assert.deepEqual(sidsFound, ["Put", "Star", "Acl", "AnyTrail", "DataKeys", "Grants", "Deletes", "Retention"]);
       assert.match(found[0], /grants s3:DeleteObject, beyond every access level/);
       assert.match(found[1], /s3:DeleteBucket/);
       assert.match(
-        found[3],
+        found[4],
         /grants kms:GenerateDataKeyPair, kms:GenerateDataKeyWithoutPlaintext, kms:GenerateDataKeyPairWithoutPlaintext,/,
       );
     });

@@ -22,7 +22,7 @@ describe("scale: many consumers within AWS policy size limits", () => {
     assert.ok(bytes(bucketPolicy) <= POLICY_LIMITS.bucketPolicy, `bucket policy ${bytes(bucketPolicy)} bytes`);
     assert.ok(bytes(keyPolicy) <= POLICY_LIMITS.keyPolicy, `key policy ${bytes(keyPolicy)} bytes`);
     assert.equal((run.outputs.consumerRoleArns as string[]).length, 200);
-    assert.equal(bucketPolicy.Statement.length, 6, "one grant statement beside the five denies, whatever N");
+    assert.equal(bucketPolicy.Statement.length, 7, "one grant statement beside the six denies, whatever N");
   });
 
   it("past the limit: a clear error before any resource, naming the limit, the size, how many fit and the organization option; and that many do fit", async () => {
@@ -72,7 +72,7 @@ describe("scale: many consumers within AWS policy size limits", () => {
     );
     assert.ok(bucket && bytes(policyOf(bucket)) <= POLICY_LIMITS.bucketPolicy);
     // Three levels on four prefixes: twelve sets, each one statement, plus a list statement for the eight that read.
-    assert.equal(policyOf(bucket).Statement.length, 5 + 12 + 8);
+    assert.equal(policyOf(bucket).Statement.length, 6 + 12 + 8);
     assert.ok(bytes(policyOf(one(run, "aws:kms/key:Key"))) <= POLICY_LIMITS.keyPolicy);
   });
 

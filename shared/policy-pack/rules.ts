@@ -120,12 +120,16 @@ const IDENTITY_POLICY_TYPES = [
   "aws:iam/groupPolicy:GroupPolicy",
 ];
 
-/** A statement for AWS services only: their grants are the owner's (CloudTrail's), not a consumer's. */
+/**
+ * A statement for AWS services only, tied to a source by aws:SourceArn or aws:SourceAccount: the
+ * owner's (CloudTrail's for its trail), not a consumer's. An untied service grant is checked.
+ */
 const servicesOnly = (s: Statement): boolean =>
   s.Principal !== undefined &&
   s.Principal !== "*" &&
   s.Principal.AWS === undefined &&
-  s.Principal.Service !== undefined;
+  s.Principal.Service !== undefined &&
+  Object.values(s.Condition ?? {}).some((block) => "aws:SourceArn" in block || "aws:SourceAccount" in block);
 
 /** The actions of `list` an Allow statement's actions cover, wildcards included. */
 const covered = (s: Statement, list: string[]): string[] =>
@@ -251,8 +255,14 @@ export const policies: (ResourceValidationPolicy | StackValidationPolicy)[] = [
       const field =
         RESOURCE_POLICY_FIELDS[args.type] ?? (IDENTITY_POLICY_TYPES.includes(args.type) ? "policy" : undefined);
       const doc = field ? parse(args.props[field]) : undefined;
+      // The key's own account administers it; a second account root holding kms:* is a consumer given too much.
+      const admins = (doc?.Statement ?? []).filter((s) => isAccountRootAdmin(s));
+      if (admins.length > 1)
+        report(
+          `Statements ${admins.map((s) => s.Sid).join(", ")} each give an account root kms:*: only the key's own account may.`,
+        );
       for (const s of doc?.Statement ?? []) {
-        if (s.Effect !== "Allow" || isAccountRootAdmin(s) || servicesOnly(s)) continue;
+        if (s.Effect !== "Allow" || (admins.length === 1 && admins[0] === s) || servicesOnly(s)) continue;
         const excess = beyondEveryLevel(s);
         if (excess.length > 0)
           report(`Statement ${s.Sid} grants ${excess.join(", ")}, beyond every access level a consumer may hold.`);

@@ -56,7 +56,7 @@ export type Target =
   | "another bucket's object";
 
 /** The encryption headers of an upload: what a client asking for SSE-KMS with the key sends, another key, or none. */
-export type Encryption = "SSE-KMS with the key" | "SSE-KMS with another key" | "none";
+export type Encryption = "SSE-KMS with the key" | "SSE-KMS with another key" | "SSE-KMS naming no key" | "none";
 
 /** How a KMS request reaches the key: via S3 (in the stack's region, for this bucket), or not. */
 export type Via = "S3" | "S3 in another region" | "S3 for another bucket" | "directly";

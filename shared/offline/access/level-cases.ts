@@ -155,6 +155,17 @@ const UPLOADS: CaseTemplate[] = [
     cites: DOCS.sseKms,
   },
   {
+    // S3 would encrypt it under aws/s3, which no other account can decrypt.
+    name: "consumer writes {object} asking for SSE-KMS without naming the key",
+    who: "consumer",
+    action: S3_PUT_OBJECT,
+    on: "an object",
+    encryption: "SSE-KMS naming no key",
+    expect: "Denied",
+    when: (s) => s.triesDenials,
+    cites: DOCS.sseKms,
+  },
+  {
     name: "consumer writes {object} over plain HTTP",
     who: "consumer",
     action: S3_PUT_OBJECT,

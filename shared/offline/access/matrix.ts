@@ -125,6 +125,7 @@ export function accessCases(policies: AccessPolicies, contract: SourceContract):
   const headers: Record<Encryption, Record<string, string> | undefined> = {
     "SSE-KMS with the key": sseKmsHeaders(contract.keyArn),
     "SSE-KMS with another key": sseKmsHeaders(otherKey),
+    "SSE-KMS naming no key": { "s3:x-amz-server-side-encryption": "aws:kms" },
     none: undefined,
   };
   const via: Record<Via, AccessRequest["viaS3"]> = {

@@ -93,6 +93,9 @@ export function prefixProblem(p: string): string | undefined {
   if (!p.endsWith("/"))
     return `must end with "/" (e.g. "${p}/"), so it names a folder and not every key that starts with it`;
   if (/[*?]/.test(p)) return "must not contain * or ?, which IAM reads as wildcards";
+  if (p.includes("$"))
+    return "must not contain $: IAM reads ${...} as a policy variable, which a consumer's own tags could fill";
+  if (p.trim() !== p) return "must not start or end with a space";
   if (p.includes("//")) return 'must not contain "//"';
   return objectKeyProblem(p);
 }

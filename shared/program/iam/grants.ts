@@ -49,10 +49,16 @@ export interface Grantees {
   org?: OrgGrant;
   /** The bucket's own account, which an organization grant never covers (same-account access needs no grant). */
   ownerAccountId?: string;
+  /**
+   * Listed roles whose own grant is narrower than the organization's (another level, or prefixes):
+   * the organization's statements leave them out, or a member account's role would read the whole
+   * bucket through them whatever its own entry says.
+   */
+  notThroughOrg?: Consumer[];
 }
 
 /** The conditions that admit an organization's principals, outside the owner's account, by role name when given. */
-function orgConditions(org: OrgGrant, ownerAccountId: string | undefined): ConditionBlock {
+function orgConditions(org: OrgGrant, ownerAccountId: string | undefined, except: Consumer[] = []): ConditionBlock {
   const c: ConditionBlock = {};
   // A fixed organization ID also keeps S3 Block Public Access from judging the statement public.
   const orgId = org.orgId ?? org.orgPaths?.[0]?.split("/")[0];
@@ -61,6 +67,7 @@ function orgConditions(org: OrgGrant, ownerAccountId: string | undefined): Condi
   if (org.orgPaths) c["ForAnyValue:StringLike"] = { "aws:PrincipalOrgPaths": org.orgPaths.map((p) => `${p}*`) };
   if (ownerAccountId) c.StringNotEquals = { "aws:PrincipalAccount": ownerAccountId };
   if (org.roleNames) c.ArnLike = { "aws:PrincipalArn": org.roleNames.map((n) => `arn:${PARTITION}:iam::*:role/${n}`) };
+  if (except.length > 0) c.ArnNotEquals = { "aws:PrincipalArn": except.map(roleArn) };
   return c;
 }
 
@@ -132,7 +139,7 @@ export function levelGrant(t: ReadTarget, who: Grantees, level: AccessLevel, sco
     });
   }
   if (who.org) {
-    const org = orgConditions(who.org, who.ownerAccountId);
+    const org = orgConditions(who.org, who.ownerAccountId, who.notThroughOrg);
     grantTo("Organization", "*", org, {
       ...org,
       StringEquals: { ...org.StringEquals, ...kms.StringEquals },
@@ -211,7 +218,12 @@ function sourceGrants(t: ReadTarget, a: SourcePolicyArgs): ReadGrant {
     return consumers.length > 0 ? levelGrant(t, { consumers }, level).key : [];
   });
   const org = a.consumerOrg
-    ? readGrant(t, { consumers: [], org: a.consumerOrg, ownerAccountId: a.accountId })
+    ? readGrant(t, {
+        consumers: [],
+        org: a.consumerOrg,
+        ownerAccountId: a.accountId,
+        notThroughOrg: a.consumers.filter((c) => (c.access ?? "read") !== "read" || c.prefixes !== undefined),
+      })
     : undefined;
   // The organization's statements follow the listed readers' of the whole bucket, as they always have.
   const wholeReaders = sets.findIndex((s) => s.level === "read" && !s.scope.prefixes);

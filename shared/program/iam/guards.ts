@@ -31,7 +31,26 @@ export function denyInsecureTransport(resources: string[]): Statement[] {
  */
 export function denyForeignEncryption(bucketName: string, keyArn: string): Statement[] {
   const objects = `${toBucketArn(bucketName)}/*`;
-  return [denyOtherKmsKey(objects, keyArn), ...denyNonKmsEncryption(objects)];
+  return [denyOtherKmsKey(objects, keyArn), denyKmsWithoutKey(objects), ...denyNonKmsEncryption(objects)];
+}
+
+/**
+ * Denies uploads to `objects` that ask for SSE-KMS without naming a key: S3 then uses the AWS
+ * managed key aws/s3 (Amazon S3 API Reference, PutObject, x-amz-server-side-encryption-aws-kms-key-id),
+ * which no other account can decrypt. An upload with no encryption header gets the bucket's default.
+ */
+function denyKmsWithoutKey(objects: string): Statement {
+  return {
+    Sid: "DenyKmsWithoutKeyId",
+    Effect: "Deny",
+    Principal: "*",
+    Action: "s3:PutObject",
+    Resource: objects,
+    Condition: {
+      StringEquals: { "s3:x-amz-server-side-encryption": "aws:kms" },
+      Null: { "s3:x-amz-server-side-encryption-aws-kms-key-id": "true" },
+    },
+  };
 }
 
 /** Denies uploads to `objects` that name a KMS key other than `keyArn` (by its full ARN). */
