@@ -470,6 +470,48 @@ describe("analyze: what each access level must never be granted", () => {
     assert.ok(forbiddenActions([]).includes("s3:PutObject"));
   });
 
+  it("checks a policy that mixes levels set by set, each against its own level's never-list", async () => {
+    const consumers = [
+      { accountId: "222222222222", roleName: "account-b-role" },
+      { accountId: "444444444444", roleName: "drop-writer", access: "write", prefixes: ["incoming/"] },
+    ];
+    const d = await captureDeployment(sourceGranting(consumers), TARGET_BASE);
+    const client = mockClient(AccessAnalyzerClient);
+    try {
+      client.on(ValidatePolicyCommand).resolves({ findings: [] });
+      client.on(CheckNoPublicAccessCommand).resolves({ result: "PASS" });
+      client.on(CheckAccessNotGrantedCommand).resolves({ result: "PASS" });
+      await analyzePolicies(new AccessAnalyzerClient({ region: "us-west-2" }), {
+        policies: stackPolicies(d),
+        accounts: { source: "111111111111", target: "222222222222" },
+        levels: grantedLevels(d),
+      });
+      const sent = client
+        .commandCalls(CheckAccessNotGrantedCommand)
+        .map((c) => c.args[0].input)
+        .filter(
+          (i) =>
+            (i.policyDocument ?? "").includes(d.contract.bucketArn) &&
+            (i.policyDocument ?? "").includes('"Principal":{"AWS"'),
+        );
+      const bySid = (sid: string) => sent.filter((i) => (i.policyDocument ?? "").includes(`"Sid":"${sid}"`));
+      const [reader] = bySid("ConsumerRead");
+      const [writer] = bySid("ConsumerWritePrefixes1");
+      assert.ok(reader && writer, "one call for each level's statements");
+      assert.ok(
+        !(reader.policyDocument ?? "").includes("ConsumerWrite"),
+        "the reader's call holds no writer's statement",
+      );
+      const readerNever = reader.access?.[0].actions ?? [];
+      const writerNever = writer.access?.[0].actions ?? [];
+      assert.ok(readerNever.includes("s3:PutObject") && !readerNever.includes("s3:GetObject"));
+      assert.ok(writerNever.includes("s3:GetObject") && writerNever.includes("s3:DeleteObject"));
+      assert.ok(!writerNever.includes("s3:PutObject"));
+    } finally {
+      client.restore();
+    }
+  });
+
   it("takes the source's levels from every consumer it grants, and the target's from its own role", async () => {
     const consumers = [
       { accountId: "222222222222", roleName: "account-b-role" },

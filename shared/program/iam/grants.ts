@@ -165,6 +165,17 @@ export function levelGrant(t: ReadTarget, who: Grantees, level: AccessLevel, sco
   return { bucket, key, identity };
 }
 
+/**
+ * The level a consumer statement of the bucket, key or endpoint policy grants, read from the Sid
+ * levelGrant gives it ("Consumer" or "Organization", the level's name, "Prefixes<n>", "List", an
+ * "Endpoint" in front); undefined for any other statement.
+ */
+export function levelOfSid(sid: string): AccessLevel | undefined {
+  const m = /^(?:Endpoint)?(?:Consumer|Organization)([A-Za-z]+?)(?:Prefixes\d+)?(?:List)?$/.exec(sid);
+  if (!m) return undefined;
+  return ACCESS_LEVEL_NAMES.find((l) => levelSpec(l).sids.bucket === m[1] || levelSpec(l).sids.key === m[1]);
+}
+
 /** The read level's grant on the whole bucket: what an organization grant holds. */
 export const readGrant = (t: ReadTarget, who: Grantees): ReadGrant => levelGrant(t, who, "read");
 
