@@ -144,14 +144,15 @@ describe("npm run analyze: IAM Access Analyzer on the policies the program rende
     expect(endpoint, "RESOURCE_POLICY", undefined);
   });
 
-  it("checks the bucket and key policies for public access, as rendered", async () => {
+  it("checks the bucket, key and role trust policies for public access, as rendered", async () => {
     await analyze();
     const sent = inputs(CheckNoPublicAccessCommand);
     const types = (doc: PolicyDocument) => sentWith(sent, "policyDocument", doc).map((i) => i.resourceType);
     assert.deepEqual(types(deployment.policies.bucket), ["AWS::S3::Bucket"]);
     assert.deepEqual(types(deployment.policies.audit!.logBucketPolicy), ["AWS::S3::Bucket"]);
     assert.deepEqual(types(deployment.policies.key), ["AWS::KMS::Key"]);
-    assert.equal(sent.length, 3, "no public-access check of identity, trust or endpoint policies");
+    assert.deepEqual(types(trust), ["AWS::IAM::AssumeRolePolicyDocument"]);
+    assert.equal(sent.length, 4, "no public-access check of identity or endpoint policies");
   });
 
   it("checks that the consumers' grants allow no write, delete or policy action, and leaves out the owner's own", async () => {
@@ -417,6 +418,29 @@ describe("analyze: which statements are the owner's own, and left out of the con
     assert.ok(kept(grant({ AWS: `arn:aws:iam::${owner}:root` })));
     assert.ok(kept(admin({ AWS: "arn:aws:iam::222222222222:root" })));
     assert.ok(kept(admin({ AWS: [`arn:aws:iam::${owner}:root`, `arn:aws:iam::${owner}:role/x`] })));
+  });
+
+  it("keeps a service grant whose source conditions do not tie it to the owner: a wildcard, another account, a negated or IfExists operator, or a mix", () => {
+    const service = { Service: "cloudtrail.amazonaws.com" };
+    const trail = (account: string) => `arn:aws:cloudtrail:us-west-2:${account}:trail/t`;
+    const conditions: Statement["Condition"][] = [
+      { StringEquals: { "aws:SourceAccount": "999999999999" } },
+      { StringLike: { "aws:SourceArn": "*" } },
+      { ArnLike: { "aws:SourceArn": "arn:aws:cloudtrail:*:*:trail/*" } },
+      { ArnEquals: { "aws:SourceArn": trail("999999999999") } },
+      { StringNotEquals: { "aws:SourceAccount": owner } },
+      { StringEqualsIfExists: { "aws:SourceAccount": owner } },
+      { StringEquals: { "aws:SourceAccount": [owner, "999999999999"] } },
+      { StringEquals: { "aws:SourceAccount": owner }, ArnEquals: { "aws:SourceArn": trail("999999999999") } },
+    ];
+    for (const condition of conditions) assert.ok(kept(grant(service, condition)), JSON.stringify(condition));
+    // The issue's example: kms:* to CloudTrail for another account's trails.
+    assert.ok(kept({ ...grant(service, { StringEquals: { "aws:SourceAccount": "999999999999" } }), Action: "kms:*" }));
+    assert.ok(
+      !kept(
+        grant(service, { StringEquals: { "aws:SourceAccount": owner }, ArnEquals: { "aws:SourceArn": trail(owner) } }),
+      ),
+    );
   });
 
   it("leaves out a service grant tied to the account by aws:SourceAccount alone, and keeps one whose conditions name neither source key", () => {

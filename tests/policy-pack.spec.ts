@@ -319,6 +319,10 @@ describe("CrossGuard policy pack", () => {
               Condition: { StringEquals: { "aws:SourceArn": "arn:aws:cloudtrail:us-west-2:111111111111:trail/t" } },
             },
             allow("AnyTrail", "kms:GenerateDataKey*", { Service: "cloudtrail.amazonaws.com" }),
+            {
+              ...allow("WildTrail", "kms:GenerateDataKey*", { Service: "cloudtrail.amazonaws.com" }),
+              Condition: { StringLike: { "aws:SourceArn": "*" } },
+            },
             allow("Decrypt", "kms:Decrypt", consumer),
             allow("Writer", ["kms:GenerateDataKey", "kms:Decrypt"], consumer),
             allow("DataKeys", "kms:generatedatakey*", consumer),
@@ -334,11 +338,21 @@ describe("CrossGuard policy pack", () => {
       ]);
       const found = byPolicy(v, "consumer-grants-within-access-levels").map((x) => x.message);
       const sidsFound = found.map((m) => m.split(" ")[1]);
-      assert.deepEqual(sidsFound, ["Put", "Star", "Acl", "AnyTrail", "DataKeys", "Grants", "Deletes", "Retention"]);
+      assert.deepEqual(sidsFound, [
+        "Put",
+        "Star",
+        "Acl",
+        "AnyTrail",
+        "WildTrail",
+        "DataKeys",
+        "Grants",
+        "Deletes",
+        "Retention",
+      ]);
       assert.match(found[0], /grants s3:DeleteObject, beyond every access level/);
       assert.match(found[1], /s3:DeleteBucket/);
       assert.match(
-        found[4],
+        found[5],
         /grants kms:GenerateDataKeyPair, kms:GenerateDataKeyWithoutPlaintext, kms:GenerateDataKeyPairWithoutPlaintext,/,
       );
     });

@@ -12,6 +12,7 @@ import {
 import { ofType } from "./of-type";
 import { parsePolicy, PolicyDocument, Statement } from "../program/iam/document";
 import { isAccountRootAdmin } from "../program/iam/key-admin";
+import { serviceGrantAccount } from "../program/iam/service-grants";
 import { actionPattern, actionsOf, asArray, awsPrincipals, cond, resourcesOf } from "../offline/policy-queries";
 import { ACCESS_LEVEL_NAMES, neverActions } from "../program/iam/access-levels";
 
@@ -121,15 +122,10 @@ const IDENTITY_POLICY_TYPES = [
 ];
 
 /**
- * A statement for AWS services only, tied to a source by aws:SourceArn or aws:SourceAccount: the
- * owner's (CloudTrail's for its trail), not a consumer's. An untied service grant is checked.
+ * A statement for AWS services, tied by its source conditions to one account's own resources
+ * (service-grants.ts): the owner's, such as CloudTrail's for its trail, not a consumer's.
  */
-const servicesOnly = (s: Statement): boolean =>
-  s.Principal !== undefined &&
-  s.Principal !== "*" &&
-  s.Principal.AWS === undefined &&
-  s.Principal.Service !== undefined &&
-  Object.values(s.Condition ?? {}).some((block) => "aws:SourceArn" in block || "aws:SourceAccount" in block);
+const servicesOnly = (s: Statement): boolean => serviceGrantAccount(s) !== undefined;
 
 /** The actions of `list` an Allow statement's actions cover, wildcards included. */
 const covered = (s: Statement, list: string[]): string[] =>

@@ -21,6 +21,7 @@ import { UserError } from "../../program/errors";
 import { AccessLevel, neverActions, neverGranted } from "../../program/iam/access-levels";
 import { levelOfSid } from "../../program/iam/grants";
 import { isAccountRootAdmin } from "../../program/iam/key-admin";
+import { serviceGrantAccount } from "../../program/iam/service-grants";
 import { PolicyDocument, renderPolicy, Statement } from "../../program/iam/document";
 import { SIDES, Side } from "../../program/project";
 import { Failure } from "../cli";
@@ -101,21 +102,14 @@ const PUBLIC_RESOURCE_TYPE: Record<string, AccessCheckResourceType> = {
   "aws:kms/key:Key": AccessCheckResourceType.KMS_KEY,
 };
 
-/** Condition keys that tie a service's grant to this deployment's own resources. */
-const SOURCE_SCOPED = ["aws:SourceArn", "aws:SourceAccount"];
-
 /**
  * The owner's own statement: the key's administrator statement for the stack's own account
- * (key-admin.ts, the one the program builds), or a grant to AWS services that a condition ties to
- * this account's resources (aws:SourceArn, aws:SourceAccount).
+ * (key-admin.ts, the one the program builds), or a grant to AWS services whose every
+ * aws:SourceAccount value is this account and every aws:SourceArn value a literal ARN in it
+ * (service-grants.ts).
  */
-function ownersOwn(s: Statement, owner: string): boolean {
-  if (isAccountRootAdmin(s, owner)) return true;
-  if (s.Effect !== "Allow" || s.Principal === undefined || s.Principal === "*") return false;
-  const { AWS, Service, ...other } = s.Principal as Record<string, string | string[] | undefined>;
-  if (Object.keys(other).length > 0 || AWS !== undefined || Service === undefined) return false;
-  return Object.values(s.Condition ?? {}).some((block) => SOURCE_SCOPED.some((k) => Object.hasOwn(block, k)));
-}
+const ownersOwn = (s: Statement, owner: string): boolean =>
+  isAccountRootAdmin(s, owner) || serviceGrantAccount(s) === owner;
 
 /**
  * The consumers' grants in a bucket or key policy, for CheckAccessNotGranted: every statement but
@@ -291,6 +285,8 @@ export async function analyzePolicies(client: AccessAnalyzerClient, input: Analy
   for (const p of input.policies) {
     const type = PUBLIC_RESOURCE_TYPE[p.type];
     if (p.kind === "resource" && type) out.push(await noPublicAccess(client, p, type));
+    // A trust policy that lets anyone assume the role is as public as a bucket policy.
+    if (p.kind === "trust") out.push(await noPublicAccess(client, p, AccessCheckResourceType.ROLE_TRUST));
   }
   for (const p of input.policies) {
     const consumers =
