@@ -224,3 +224,57 @@ describe("plan --base: access changes against a git revision", function () {
     await rejectsWith(planBase("HEAD", files, repo), /--base HEAD: package\.json has no "plan" script/);
   });
 });
+
+describe("plan --base: the base's process is isolated", function () {
+  this.timeout(30_000);
+  let repo: string;
+  const outside = { source: "/dev/null/source.yaml", target: "/dev/null/target.yaml" };
+  /** A revision whose plan script is `node base.js`: the script's own answer stands in for a plan's. */
+  const commitBase = (script: string, extra: Record<string, string> = {}) => {
+    fs.writeFileSync(path.join(repo, "package.json"), JSON.stringify({ scripts: { plan: "node base.js" } }));
+    fs.writeFileSync(path.join(repo, "base.js"), script);
+    for (const [f, text] of Object.entries(extra)) fs.writeFileSync(path.join(repo, f), text);
+    git(repo, "add", "-A");
+    git(repo, "commit", "-qm", "base");
+  };
+  before(() => {
+    repo = fs.mkdtempSync(path.join(os.tmpdir(), "plan-base-env-"));
+    git(repo, "init", "-q");
+  });
+  after(() => fs.rmSync(repo, { recursive: true, force: true }));
+
+  it("gets no credential or token of the caller's environment, only what an offline plan needs", async () => {
+    // A committed node_modules entry gives way to this checkout's.
+    commitBase("process.stdout.write(JSON.stringify({ access: [], services: [], env: process.env }));", {
+      node_modules: "not a folder",
+    });
+    const secrets = {
+      AWS_ACCESS_KEY_ID: "AKIAEXAMPLE",
+      AWS_SECRET_ACCESS_KEY: "secret",
+      AWS_SESSION_TOKEN: "token",
+      GH_TOKEN: "ghp_example",
+      ACTIONS_ID_TOKEN_REQUEST_TOKEN: "oidc",
+      ACTIONS_ID_TOKEN_REQUEST_URL: "https://example.com",
+    };
+    const saved = { ...process.env };
+    Object.assign(process.env, secrets);
+    try {
+      const base = await planBase("HEAD", outside, repo);
+      const env = (base.report as unknown as { env: Record<string, string> }).env;
+      for (const k of Object.keys(secrets)) assert.equal(env[k], undefined, k);
+      assert.equal(env.PATH, process.env.PATH);
+      assert.equal(env.CROSS_ACCOUNT_S3_KMS_PLAN_ONE_CORE, "1");
+    } finally {
+      for (const k of Object.keys(secrets)) if (saved[k] === undefined) delete process.env[k];
+    }
+  });
+
+  it("is stopped when it runs past its time, and says so", async () => {
+    commitBase("setTimeout(() => undefined, 60000);");
+    const started = await startBase("HEAD", outside, repo, { timeoutMs: 500 });
+    await rejectsWith(
+      started.report,
+      /--base HEAD \([0-9a-f]{12}\) cannot be planned: its plan did not finish within 1 s/,
+    );
+  });
+});

@@ -127,10 +127,27 @@ export interface StartedBase {
  * checkout's node_modules. Resolves once the ref and the files are checked, so a bad --base fails
  * before anything heavy runs; the plan itself goes on in `report`.
  */
+/** How long a base's plan may take before it is stopped. */
+export const BASE_TIMEOUT_MS = 10 * 60_000;
+
+/**
+ * The environment a base's plan runs in: what an offline plan needs (the executables' path, a home
+ * and a temporary folder, the locale), never the caller's credentials or tokens (AWS_*, GH_TOKEN,
+ * ACTIONS_ID_TOKEN_REQUEST_*): --base runs another revision's code.
+ */
+export function baseEnvironment(parent: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const keep = ["PATH", "HOME", "TMPDIR", "TMP", "TEMP", "LANG", "LC_ALL", "SystemRoot"];
+  return {
+    ...Object.fromEntries(keep.filter((k) => parent[k] !== undefined).map((k) => [k, parent[k]])),
+    [ONE_CORE_ENV]: "1",
+  };
+}
+
 export async function startBase(
   ref: string,
   files: { source: string; target: string },
   root: string = PROJECT_ROOT,
+  { timeoutMs = BASE_TIMEOUT_MS }: { timeoutMs?: number } = {},
 ): Promise<StartedBase> {
   const { sha, prefix } = await resolveRef(ref, root);
   // Exit 1: the working tree's lock file differs from the revision's.
@@ -140,8 +157,10 @@ export async function startBase(
   let args: string[];
   try {
     await extract(sha, prefix, root, dir);
+    // The revision's own node_modules entry, if it has one (a file, a link), gives way to this checkout's.
     const modules = path.join(dir, "node_modules");
-    if (!fs.existsSync(modules)) fs.symlinkSync(path.join(root, "node_modules"), modules, "dir");
+    fs.rmSync(modules, { recursive: true, force: true });
+    fs.symlinkSync(path.join(root, "node_modules"), modules, "dir");
     args = [
       ...planCommand(dir, `--base ${ref}`),
       "--json",
@@ -155,10 +174,21 @@ export async function startBase(
     throw e;
   }
   // Not as an npm script: its INIT_CWD would point at the caller's folder.
-  const env: NodeJS.ProcessEnv = { ...process.env, [ONE_CORE_ENV]: "1" };
-  delete env.npm_lifecycle_event;
   const controller = new AbortController();
-  const report = run(process.execPath, args, dir, env, controller.signal)
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    controller.abort();
+  }, timeoutMs);
+  timer.unref();
+  const report = run(process.execPath, args, dir, baseEnvironment(process.env), controller.signal)
+    .catch((e: unknown) => {
+      if (timedOut)
+        throw new UserError(
+          `--base ${ref} (${sha.slice(0, 12)}) cannot be planned: its plan did not finish within ${Math.round(timeoutMs / 1000)} s, and was stopped`,
+        );
+      throw e;
+    })
     .then((planned) => {
       let parsed: PlanReport | undefined;
       try {
@@ -173,7 +203,10 @@ export async function startBase(
         );
       return parsed;
     })
-    .finally(cleanup);
+    .finally(() => {
+      clearTimeout(timer);
+      cleanup();
+    });
   // The caller awaits it after its own plan: until then, a rejection is not unhandled.
   report.catch(() => undefined);
   return { ref, sha, dependenciesDiffer: lock.code === 1, report, cancel: () => controller.abort() };
