@@ -50,17 +50,22 @@ trap 'rm -f "${temporary[@]}"' EXIT
 errors=$(mktemp) || { marker "$MARKER_FAILED cannot create a temporary file"; exit 1; }
 temporary+=("$errors")
 
-# retry <job> <command...>: runs the command until it succeeds or TIMEOUT_MS has passed, doubling
-# the wait from BASE_DELAY_MS up to MAX_DELAY_MS, never sleeping past the bound. Sets attempt and reason.
+# retry <job> <aws command...>: runs the command until it succeeds or TIMEOUT_MS has passed, doubling
+# the wait from BASE_DELAY_MS up to MAX_DELAY_MS, never sleeping past the bound. Each attempt is one
+# CLI call (AWS_MAX_ATTEMPTS=1) whose connect and read timeouts end by the bound: the CLI's own
+# defaults (60 s each, and its retries) could run an attempt minutes past it. Sets attempt and reason.
 retry() {
-  local job=$1 deadline delay remaining wait_ms
+  local job=$1 deadline delay remaining wait_ms left
   shift
   deadline=$(($(now_ms) + TIMEOUT_MS))
   delay=$BASE_DELAY_MS
   attempt=1
   while :; do
+    left=$(((deadline - $(now_ms) + 999) / 1000))
+    [ "$left" -ge 1 ] || left=1
     log "$job attempt $attempt: $*"
-    if "$@" 2>"$errors"; then
+    if AWS_MAX_ATTEMPTS=1 "$@" --cli-connect-timeout "$((left < 10 ? left : 10))" \
+      --cli-read-timeout "$((left < 60 ? left : 60))" 2>"$errors"; then
       log "$job attempt $attempt succeeded"
       return 0
     fi

@@ -35,6 +35,7 @@ echo $((now + ms)) >"$FAKE_DIR/clock"
 `,
   aws: `#!/bin/bash
 printf '%s\n' "$*" >>"$FAKE_DIR/calls"
+printf '%s\n' "\${AWS_MAX_ATTEMPTS-unset}" >>"$FAKE_DIR/max_attempts"
 read -r now <"$FAKE_DIR/clock"
 echo $((now + FAKE_CALL_MS)) >"$FAKE_DIR/clock"
 [ "$1 $2" = "s3 cp" ] || { echo "unexpected command: $*" >&2; exit 2; }
@@ -53,6 +54,8 @@ interface BootRun {
   status: number | null;
   markers: string[];
   calls: string[];
+  /** AWS_MAX_ATTEMPTS as each call saw it. */
+  maxAttempts: string[];
   /** Each sleep the script asked for, in milliseconds. */
   sleeps: number[];
   stderr: string;
@@ -131,6 +134,7 @@ function runBoot(o: BootOptions = {}): BootRun {
       status: r.status,
       markers: read(markerOut),
       calls: read(path.join(dir, "calls")),
+      maxAttempts: read(path.join(dir, "max_attempts")),
       sleeps: read(path.join(dir, "sleeps")).map(Number),
       stderr: r.stderr,
       elapsedMs: Number(read(path.join(dir, "clock"))[0]) - START_MS,
@@ -156,7 +160,12 @@ describe("boot script (run by bash with a fake aws CLI)", () => {
     assert.equal(r.dest, CONTENT);
     assert.equal(r.calls.length, 1);
     assert.ok(r.calls[0].startsWith(`s3 cp s3://shared-bucket/${OBJECT_KEY} `), r.calls[0]);
-    assert.ok(r.calls[0].endsWith(" --region eu-west-1 --only-show-errors"), r.calls[0]);
+    // One CLI call per attempt, whose connect and read timeouts end by the script's 30 s bound.
+    assert.ok(
+      r.calls[0].endsWith(" --region eu-west-1 --only-show-errors --cli-connect-timeout 10 --cli-read-timeout 30"),
+      r.calls[0],
+    );
+    assert.deepEqual(r.maxAttempts, ["1"]);
   });
 
   it("writes an OK line that verify's parser reads back, with the copy's sha256", () => {
@@ -220,6 +229,16 @@ describe("boot script (run by bash with a fake aws CLI)", () => {
     assert.match(r.markers[0] ?? "", /FAILED after 5 attempts in 600ms/);
   });
 
+  it("gives each attempt only the time left: its CLI timeouts shrink to the bound", () => {
+    // 250 ms per call against a 600 ms bound: every attempt has under a second left.
+    const r = runBoot({ denials: "always", timeoutSeconds: 0.6, callMs: 250 });
+    for (const call of r.calls) assert.match(call, / --cli-connect-timeout 1 --cli-read-timeout 1$/);
+    assert.deepEqual(
+      r.maxAttempts,
+      r.calls.map(() => "1"),
+    );
+  });
+
   it("never sleeps past its bound when a call is slower than the time left", () => {
     // 250 ms per call against a 600 ms bound: fails at 250 (sleep 50), 550 (sleep the 50 left), then 850.
     const r = runBoot({ denials: "always", timeoutSeconds: 0.6, callMs: 250 });
@@ -233,7 +252,7 @@ describe("boot script (run by bash with a fake aws CLI)", () => {
     /** The upload, exactly: the receipt's temporary file, then every argument the script sends. */
     const upload = (key: string) =>
       new RegExp(
-        `^s3 cp (/\\S+) s3://shared-bucket/${key.replace(/[.]/g, "\\.")} --sse aws:kms --sse-kms-key-id ${KEY_ARN} --region eu-west-1 --only-show-errors$`,
+        `^s3 cp (/\\S+) s3://shared-bucket/${key.replace(/[.]/g, "\\.")} --sse aws:kms --sse-kms-key-id ${KEY_ARN} --region eu-west-1 --only-show-errors --cli-connect-timeout \\d+ --cli-read-timeout \\d+$`,
       );
 
     it("after the read, uploads a receipt under its prefix, SSE-KMS with the key's full ARN, and says WROTE", () => {
