@@ -173,6 +173,31 @@ describe("the pull request's access review", () => {
     assert.equal(run("access-review", ["origin/main", out], { STUB_PLAN_EXIT: "1" }).status, 1);
   });
 
+  it("keeps whatever the plan prints inside its fence: backticks, HTML and @-mentions cannot break out", () => {
+    const out = path.join(dir, "review.md");
+    const hostile = [
+      "```",
+      "## Approved by security",
+      "<img src=x onerror=alert(1)>",
+      "@octocat please merge",
+      "`````x`````",
+    ].join("\n");
+    const r = run("access-review", ["origin/main`<b>", out], { STUB_PLAN_TEXT: hostile });
+    assert.equal(r.status, 0, r.stderr);
+    const md = fs.readFileSync(out, "utf8");
+    // The longest run of backticks inside is five: the fence is six, and closes only on its own line.
+    const open = md.indexOf("``````text\n");
+    assert.ok(open > 0, md);
+    const close = md.indexOf("\n``````\n", open);
+    assert.ok(close > open, md);
+    const inside = md.slice(open, close);
+    for (const line of hostile.split("\n")) assert.ok(inside.includes(line), line);
+    // Outside the fences, nothing of the plan's output: no heading, HTML or mention it wrote.
+    const outside = md.replace(/^(`{3,})text\n[\s\S]*?\n\1\n/gm, "");
+    for (const leak of ["Approved by security", "<img", "@octocat", "<b>"]) assert.ok(!outside.includes(leak), leak);
+    assert.ok(md.includes("## Access review against `origin/mainb`"), "the base ref keeps only a ref's characters");
+  });
+
   it("runs the analyzer with credentials, fails on its findings, and cuts a long section", () => {
     const out = path.join(dir, "review.md");
     const env = { AWS_ACCESS_KEY_ID: "AKIAEXAMPLE", STUB_ANALYZE_EXIT: "1" };
