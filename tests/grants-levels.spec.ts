@@ -12,8 +12,8 @@ import {
   sourceKeyPolicy,
 } from "../shared/program/iam/grants";
 import { Statement } from "../shared/program/iam/document";
-import { ALLOW_ALL, captureDeployment, Deployment, evaluate } from "../shared/offline/access";
-import { SOURCE_BASE, TARGET_BASE } from "../shared/offline/fixtures";
+import { AccessPolicies, ALLOW_ALL, evaluate } from "../shared/offline/access";
+import { SourceContract } from "../shared/program/contract";
 
 const BUCKET = "arn:aws:s3:::shared-data";
 const KEY = "arn:aws:kms:eu-west-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab";
@@ -163,18 +163,34 @@ describe("the grant at each access level, on the whole bucket or on key prefixes
 
 describe("an organization grant beside listed consumers with narrower grants", () => {
   const orgId = "o-abcdefghij";
-  const source = {
-    ...SOURCE_BASE,
-    "cross-account-s3-kms:consumerOrgId": orgId,
-    "cross-account-s3-kms:consumers": JSON.stringify([
-      { accountId: "222222222222", roleName: "uploader", access: "write", prefixes: ["incoming/"] },
-      { accountId: "333333333333", roleName: "reports-reader", prefixes: ["reports/"] },
-    ]),
+  const uploader = {
+    accountId: "222222222222",
+    roleName: "uploader",
+    access: "write" as const,
+    prefixes: ["incoming/"],
   };
-  let d: Deployment;
-  before(async () => {
-    d = await captureDeployment(source, TARGET_BASE);
-  });
+  const args = { ...mixed, consumers: [uploader, reports], consumerOrg: { orgId } };
+  const d = {
+    policies: {
+      bucket: sourceBucketPolicy(args),
+      key: sourceKeyPolicy(args),
+      consumers: [],
+      restrictPublicBuckets: true,
+      uploads: [],
+    } satisfies AccessPolicies,
+    contract: {
+      bucketName: target.bucketName,
+      bucketArn: BUCKET,
+      keyArn: KEY,
+      region: target.region,
+      accountId: "111111111111",
+      objectKeys: ["hello.txt"],
+      consumerRoleArns: [role("222222222222", "uploader"), role("333333333333", "reports-reader")],
+      consumerAccess: null,
+      allowListBucket: true,
+      consumerOrg: { orgId },
+    } satisfies SourceContract,
+  };
 
   it("leaves the listed roles out of the organization's statements, by aws:PrincipalArn", () => {
     for (const doc of [d.policies.bucket, d.policies.key]) {
