@@ -3,13 +3,13 @@
  * temporary folder (`git archive`, so the checkout's index and worktrees stay untouched), beside
  * this checkout's node_modules, and that revision's plan runs there as a process with --json.
  */
-import { spawn } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { PROJECT_ROOT } from "../../program/project";
 import { UserError } from "../../program/errors";
 import { EXIT } from "../cli";
+import { extract, firstLines, run } from "./base-tree";
 import type { PlanReport } from "./report";
 
 /** Set for a base's plan, which runs beside this checkout's: each keeps to one core. */
@@ -22,34 +22,6 @@ export interface BasePlan {
   /** Its package-lock.json differs from this checkout's, whose node_modules it ran with. */
   dependenciesDiffer: boolean;
 }
-
-interface Ran {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function run(
-  cmd: string,
-  args: string[],
-  cwd: string,
-  env: NodeJS.ProcessEnv = process.env,
-  signal?: AbortSignal,
-): Promise<Ran> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { cwd, env, signal, stdio: ["ignore", "pipe", "pipe"] });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on("data", (b: Buffer) => out.push(b));
-    child.stderr.on("data", (b: Buffer) => err.push(b));
-    child.on("error", reject);
-    child.on("close", (code) =>
-      resolve({ code, stdout: Buffer.concat(out).toString("utf8"), stderr: Buffer.concat(err).toString("utf8") }),
-    );
-  });
-}
-
-const firstLines = (text: string, n = 12): string => text.trim().split("\n").slice(0, n).join("\n");
 
 /** The commit REF names, and this project's folder inside the repository ("" at its top). */
 async function resolveRef(ref: string, root: string): Promise<{ sha: string; prefix: string }> {
@@ -64,19 +36,6 @@ async function resolveRef(ref: string, root: string): Promise<{ sha: string; pre
   }
   const prefix = await run("git", ["rev-parse", "--show-prefix"], root);
   return { sha: commit.stdout.trim(), prefix: prefix.stdout.trim() };
-}
-
-/** Writes the revision's tree of this project into dir. */
-async function extract(sha: string, prefix: string, root: string, dir: string): Promise<void> {
-  const tar = `${dir}.tar`;
-  try {
-    const archived = await run("git", ["archive", "--format=tar", "-o", tar, prefix ? `${sha}:${prefix}` : sha], root);
-    if (archived.code !== 0) throw new UserError(`--base: git archive ${sha} failed: ${firstLines(archived.stderr)}`);
-    const unpacked = await run("tar", ["-xf", tar, "-C", dir], root);
-    if (unpacked.code !== 0) throw new UserError(`--base: unpacking ${sha} failed: ${firstLines(unpacked.stderr)}`);
-  } finally {
-    fs.rmSync(tar, { force: true });
-  }
 }
 
 /**
