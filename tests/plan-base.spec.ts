@@ -376,7 +376,8 @@ describe("plan --base: the base's process is isolated", function () {
   it("stops an install that runs past the base's time, and says which step it was", async () => {
     commitWithLock(answering(""), '{ "base": true }\n', '{ "head": true }\n');
     const { calls, install } = recorder(
-      (_, signal) => new Promise((_resolve, reject) => signal.addEventListener("abort", () => reject(signal.reason))),
+      (_, signal) =>
+        new Promise((_resolve, reject) => signal.addEventListener("abort", () => reject(new Error("stopped")))),
     );
     const started = await startBase("HEAD", outside, repo, { timeoutMs: 500, install });
     await rejectsWith(
