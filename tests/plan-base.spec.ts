@@ -14,6 +14,7 @@ import { PLAN_TOOL } from "../shared/tools/plan";
 import { plan } from "../shared/tools/plan/plan";
 import { PlanReport, verdict } from "../shared/tools/plan/report";
 import { BasePlan, planBase, startBase } from "../shared/tools/plan/base";
+import type { Installer } from "../shared/tools/plan/base-tree";
 import { runToolCaptured } from "../shared/tools/cli";
 import {
   accessChanges,
@@ -159,21 +160,14 @@ describe("plan --base: access changes against a git revision", function () {
     assert.match(humanChanges(changes, "HEAD"), /^Explicit denies lost \(still denied, by something else/m);
   });
 
-  it("says when the base's package-lock.json differs, since it ran with this checkout's node_modules", async () => {
-    assert.equal(base.dependenciesDiffer, false);
-    const lock = path.join(repo, "package-lock.json");
-    const original = fs.readFileSync(lock, "utf8");
-    fs.writeFileSync(lock, `${original}\n`);
-    try {
-      const started = await startBase("HEAD~1", files, repo);
-      started.cancel();
-      await started.report.catch(() => undefined);
-      assert.equal(started.dependenciesDiffer, true);
-    } finally {
-      fs.writeFileSync(lock, original);
-    }
-    const changes = { ...compare(head, head, base.sha, "HEAD~1"), dependenciesDiffer: true };
-    assert.match(humanChanges(changes, "HEAD~1"), /^Note: HEAD~1 has another package-lock\.json/m);
+  it("plans a base with equal lockfiles beside this checkout's node_modules, and notes one that had its own", () => {
+    assert.equal(base.dependencies, "shared");
+    const same = compare(head, head, base.sha, "HEAD~1");
+    assert.doesNotMatch(humanChanges({ ...same, dependencies: "shared" }, "HEAD~1"), /^Note:/m);
+    assert.match(
+      humanChanges({ ...same, dependencies: "own" }, "HEAD~1"),
+      /^Note: HEAD~1 has another package-lock\.json; it was planned with its own dependencies/m,
+    );
   });
 
   it("refuses a ref that is not a commit, and a base without the stack file, before planning", async () => {
@@ -235,7 +229,7 @@ describe("plan --base: the base's process is isolated", function () {
     fs.writeFileSync(path.join(repo, "base.js"), script);
     for (const [f, text] of Object.entries(extra)) fs.writeFileSync(path.join(repo, f), text);
     git(repo, "add", "-A");
-    git(repo, "commit", "-qm", "base");
+    git(repo, "commit", "-qm", "base", "--allow-empty");
   };
   before(() => {
     repo = fs.mkdtempSync(path.join(os.tmpdir(), "plan-base-env-"));
@@ -266,6 +260,155 @@ describe("plan --base: the base's process is isolated", function () {
       assert.equal(env.CROSS_ACCOUNT_S3_KMS_PLAN_ONE_CORE, "1");
     } finally {
       for (const k of Object.keys(secrets)) if (saved[k] === undefined) delete process.env[k];
+    }
+  });
+
+  /** The process environment with these variables set (undefined: removed) while fn runs. */
+  const withEnv = async <T>(vars: Record<string, string | undefined>, fn: () => Promise<T>): Promise<T> => {
+    const saved = Object.fromEntries(Object.keys(vars).map((k) => [k, process.env[k]]));
+    const set = (v: Record<string, string | undefined>) => {
+      for (const [k, x] of Object.entries(v))
+        if (x === undefined) delete process.env[k];
+        else process.env[k] = x;
+    };
+    set(vars);
+    try {
+      return await fn();
+    } finally {
+      set(saved);
+    }
+  };
+  /** A stand-in for npm that records each call and answers with `answer`. */
+  const recorder = (answer: (cwd: string, signal: AbortSignal) => Promise<{ code: number | null; stderr: string }>) => {
+    const calls: { args: string[]; cwd: string; env: NodeJS.ProcessEnv }[] = [];
+    const install: Installer = async (args, cwd, env, signal) => {
+      calls.push({ args: [...args], cwd, env });
+      return { stdout: "", ...(await answer(cwd, signal)) };
+    };
+    return { calls, install };
+  };
+  /** Commits a base with package-lock.json `lock`; the working tree then holds `head` as its lockfile. */
+  const commitWithLock = (script: string, lock: string, head = lock) => {
+    commitBase(script, { "package-lock.json": lock });
+    fs.writeFileSync(path.join(repo, "package-lock.json"), head);
+  };
+  const answering = (extra: string) =>
+    `process.stdout.write(JSON.stringify({ access: [], services: [], cwd: process.cwd(), ${extra} }));`;
+
+  it("links this checkout's node_modules when the lockfiles are equal, and installs nothing", async () => {
+    commitWithLock(answering(`modules: require("fs").readlinkSync("node_modules")`), "{}\n");
+    const { calls, install } = recorder(() => Promise.resolve({ code: 0, stderr: "" }));
+    const base = await planBase("HEAD", outside, repo, { install });
+    assert.equal(base.dependencies, "shared");
+    assert.deepEqual(calls, []);
+    assert.equal((base.report as unknown as { modules: string }).modules, path.join(repo, "node_modules"));
+  });
+
+  it("installs the base's own dependencies when its lockfile differs: npm ci without scripts, without credentials", async () => {
+    commitWithLock(answering(`marker: require("marker")`), '{ "base": true }\n', '{ "head": true }\n');
+    const { calls, install } = recorder((cwd) => {
+      fs.mkdirSync(path.join(cwd, "node_modules", "marker"), { recursive: true });
+      fs.writeFileSync(
+        path.join(cwd, "node_modules", "marker", "index.js"),
+        `module.exports = ${JSON.stringify(cwd)};`,
+      );
+      return Promise.resolve({ code: 0, stderr: "" });
+    });
+    const secrets = {
+      AWS_ACCESS_KEY_ID: "AKIAEXAMPLE",
+      AWS_PROFILE: "prod",
+      GH_TOKEN: "ghp_example",
+      ACTIONS_ID_TOKEN_REQUEST_TOKEN: "oidc",
+      ACTIONS_ID_TOKEN_REQUEST_URL: "https://example.com",
+      // npm run sets it to the caller's folder: npm ci there would install into this checkout.
+      npm_config_local_prefix: PROJECT_ROOT,
+      "npm_config_//registry.example.com/:_authToken": "npm-token",
+    };
+    const registry = "https://registry.example.com/";
+    const base = await withEnv({ ...secrets, npm_config_registry: registry, NPM_CONFIG_CACHE: "/var/cache/npm" }, () =>
+      planBase("HEAD", outside, repo, { install }),
+    );
+    assert.equal(base.dependencies, "own");
+    assert.equal(calls.length, 1);
+    const [{ args, cwd, env }] = calls;
+    assert.deepEqual(args, ["ci", "--ignore-scripts", "--no-audit", "--no-fund"]);
+    const report = base.report as unknown as { cwd: string; marker: string };
+    // The base ran in the tree npm ci installed into, with the package installed there.
+    assert.equal(report.cwd, fs.realpathSync(path.dirname(cwd)) + path.sep + path.basename(cwd));
+    assert.equal(report.marker, cwd);
+    for (const k of Object.keys(secrets)) assert.equal(env[k], undefined, k);
+    assert.deepEqual(
+      Object.keys(env).filter((k) => /^(AWS_|GH_TOKEN|ACTIONS_ID_TOKEN_REQUEST_)/.test(k)),
+      [],
+    );
+    assert.equal(env.PATH, process.env.PATH);
+    assert.equal(env.npm_config_registry, registry);
+    assert.equal(env.NPM_CONFIG_CACHE, "/var/cache/npm");
+    assert.ok(!fs.existsSync(cwd), "the base's tree, with its node_modules, is removed");
+  });
+
+  it("stops with npm's reason when the install fails, and removes the tree, without falling back to this checkout's node_modules", async () => {
+    commitWithLock(answering(""), '{ "base": true }\n', '{ "head": true }\n');
+    const { calls, install } = recorder(() =>
+      Promise.resolve({
+        code: 1,
+        stderr: [
+          "npm error code ENOTCACHED",
+          "npm error request to https://registry.npmjs.org/zod failed: cache mode is 'only-if-cached' but no cached response is available.",
+          "npm error A complete log of this run can be found in: /root/.npm/_logs/debug-0.log",
+        ].join("\n"),
+      }),
+    );
+    await rejectsWith(
+      planBase("HEAD", outside, repo, { install }),
+      /^--base HEAD \([0-9a-f]{12}\) cannot be planned: its package-lock\.json differs from this checkout's, and `npm ci --ignore-scripts` failed in its tree: request to https:\/\/registry\.npmjs\.org\/zod failed: cache mode is 'only-if-cached' but no cached response is available\.; run plan --base where npm can reach its registry$/,
+    );
+    assert.equal(calls.length, 1);
+    assert.ok(!fs.existsSync(calls[0].cwd));
+    // npm that cannot start at all says so the same way.
+    const missing = recorder(() => Promise.reject(new Error("spawn npm ENOENT")));
+    await rejectsWith(
+      planBase("HEAD", outside, repo, { install: missing.install }),
+      /`npm ci --ignore-scripts` failed in its tree: spawn npm ENOENT; run plan --base/,
+    );
+  });
+
+  it("stops an install that runs past the base's time, and says which step it was", async () => {
+    commitWithLock(answering(""), '{ "base": true }\n', '{ "head": true }\n');
+    const { calls, install } = recorder(
+      (_, signal) =>
+        new Promise((_resolve, reject) => signal.addEventListener("abort", () => reject(new Error("stopped")))),
+    );
+    const started = await startBase("HEAD", outside, repo, { timeoutMs: 500, install });
+    await rejectsWith(
+      started.report,
+      /--base HEAD \([0-9a-f]{12}\) cannot be planned: installing its dependencies \(npm ci\) did not finish within 1 s/,
+    );
+    assert.ok(!fs.existsSync(calls[0].cwd));
+  });
+
+  it("runs the real npm ci, which fails offline with an empty cache, and says why", async () => {
+    const one = { name: "base", version: "0.1.0", dependencies: { zod: "4.6.7" } };
+    commitBase(answering(""), {
+      "package.json": JSON.stringify({ ...one, scripts: { plan: "node base.js" } }),
+      "package-lock.json": JSON.stringify({
+        ...one,
+        lockfileVersion: 3,
+        packages: { "": one, "node_modules/zod": { version: "4.6.7" } },
+      }),
+    });
+    fs.writeFileSync(path.join(repo, "package-lock.json"), "{}\n");
+    const cache = fs.mkdtempSync(path.join(os.tmpdir(), "plan-base-npm-cache-"));
+    try {
+      // Offline with an empty cache: npm ci fails at its first fetch, without a network.
+      await withEnv({ npm_config_offline: "true", npm_config_cache: cache }, () =>
+        rejectsWith(
+          planBase("HEAD", outside, repo),
+          /`npm ci --ignore-scripts` failed in its tree: request to \S+\/zod failed: cache mode is 'only-if-cached'.*; run plan --base where npm can reach its registry$/,
+        ),
+      );
+    } finally {
+      fs.rmSync(cache, { recursive: true, force: true });
     }
   });
 

@@ -1,15 +1,15 @@
 /**
  * Plans a git revision with its own code and its own stack files: the revision's tree goes into a
- * temporary folder (`git archive`, so the checkout's index and worktrees stay untouched), beside
- * this checkout's node_modules, and that revision's plan runs there as a process with --json.
+ * temporary folder with its dependencies (base-tree.ts), and that revision's plan runs there as a
+ * process with --json.
  */
-import { spawn } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { PROJECT_ROOT } from "../../program/project";
 import { UserError } from "../../program/errors";
 import { EXIT } from "../cli";
+import { Dependencies, dependenciesFor, extract, firstLines, Installer, provideDependencies, run } from "./base-tree";
 import type { PlanReport } from "./report";
 
 /** Set for a base's plan, which runs beside this checkout's: each keeps to one core. */
@@ -19,37 +19,8 @@ export interface BasePlan {
   ref: string;
   sha: string;
   report: PlanReport;
-  /** Its package-lock.json differs from this checkout's, whose node_modules it ran with. */
-  dependenciesDiffer: boolean;
+  dependencies: Dependencies;
 }
-
-interface Ran {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function run(
-  cmd: string,
-  args: string[],
-  cwd: string,
-  env: NodeJS.ProcessEnv = process.env,
-  signal?: AbortSignal,
-): Promise<Ran> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { cwd, env, signal, stdio: ["ignore", "pipe", "pipe"] });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on("data", (b: Buffer) => out.push(b));
-    child.stderr.on("data", (b: Buffer) => err.push(b));
-    child.on("error", reject);
-    child.on("close", (code) =>
-      resolve({ code, stdout: Buffer.concat(out).toString("utf8"), stderr: Buffer.concat(err).toString("utf8") }),
-    );
-  });
-}
-
-const firstLines = (text: string, n = 12): string => text.trim().split("\n").slice(0, n).join("\n");
 
 /** The commit REF names, and this project's folder inside the repository ("" at its top). */
 async function resolveRef(ref: string, root: string): Promise<{ sha: string; prefix: string }> {
@@ -64,19 +35,6 @@ async function resolveRef(ref: string, root: string): Promise<{ sha: string; pre
   }
   const prefix = await run("git", ["rev-parse", "--show-prefix"], root);
   return { sha: commit.stdout.trim(), prefix: prefix.stdout.trim() };
-}
-
-/** Writes the revision's tree of this project into dir. */
-async function extract(sha: string, prefix: string, root: string, dir: string): Promise<void> {
-  const tar = `${dir}.tar`;
-  try {
-    const archived = await run("git", ["archive", "--format=tar", "-o", tar, prefix ? `${sha}:${prefix}` : sha], root);
-    if (archived.code !== 0) throw new UserError(`--base: git archive ${sha} failed: ${firstLines(archived.stderr)}`);
-    const unpacked = await run("tar", ["-xf", tar, "-C", dir], root);
-    if (unpacked.code !== 0) throw new UserError(`--base: unpacking ${sha} failed: ${firstLines(unpacked.stderr)}`);
-  } finally {
-    fs.rmSync(tar, { force: true });
-  }
 }
 
 /**
@@ -116,18 +74,13 @@ export function planCommand(dir: string, label = dir): string[] {
 export interface StartedBase {
   ref: string;
   sha: string;
-  dependenciesDiffer: boolean;
+  dependencies: Dependencies;
   report: Promise<PlanReport>;
-  /** Stops the base's plan: this checkout's plan failed, so its answer is not needed. */
+  /** Stops the base's install or plan: this checkout's plan failed, so its answer is not needed. */
   cancel(): void;
 }
 
-/**
- * Starts planning REF: its code, its stack files (or the same files outside the project), this
- * checkout's node_modules. Resolves once the ref and the files are checked, so a bad --base fails
- * before anything heavy runs; the plan itself goes on in `report`.
- */
-/** How long a base's plan may take before it is stopped. */
+/** How long a base's install and plan may take before they are stopped. */
 export const BASE_TIMEOUT_MS = 10 * 60_000;
 
 /**
@@ -143,24 +96,26 @@ export function baseEnvironment(parent: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   };
 }
 
+/**
+ * Starts planning REF: its code, its stack files (or the same files outside the project), this
+ * checkout's node_modules or, when its package-lock.json differs, its own (`install` runs npm ci).
+ * Resolves once the ref and the files are checked, so a bad --base fails before anything heavy
+ * runs; the install and the plan go on in `report`, and its temporary tree goes once they end.
+ */
 export async function startBase(
   ref: string,
   files: { source: string; target: string },
   root: string = PROJECT_ROOT,
-  { timeoutMs = BASE_TIMEOUT_MS }: { timeoutMs?: number } = {},
+  { timeoutMs = BASE_TIMEOUT_MS, install }: { timeoutMs?: number; install?: Installer } = {},
 ): Promise<StartedBase> {
   const { sha, prefix } = await resolveRef(ref, root);
-  // Exit 1: the working tree's lock file differs from the revision's.
-  const lock = await run("git", ["diff", "--quiet", sha, "--", "package-lock.json"], root);
+  const label = `--base ${ref} (${sha.slice(0, 12)})`;
+  const dependencies = await dependenciesFor(sha, root);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "plan-base-"));
   const cleanup = () => fs.rmSync(dir, { recursive: true, force: true });
   let args: string[];
   try {
     await extract(sha, prefix, root, dir);
-    // The revision's own node_modules entry, if it has one (a file, a link), gives way to this checkout's.
-    const modules = path.join(dir, "node_modules");
-    fs.rmSync(modules, { recursive: true, force: true });
-    fs.symlinkSync(path.join(root, "node_modules"), modules, "dir");
     args = [
       ...planCommand(dir, `--base ${ref}`),
       "--json",
@@ -173,7 +128,6 @@ export async function startBase(
     cleanup();
     throw e;
   }
-  // Not as an npm script: its INIT_CWD would point at the caller's folder.
   const controller = new AbortController();
   let timedOut = false;
   const timer = setTimeout(() => {
@@ -181,11 +135,18 @@ export async function startBase(
     controller.abort();
   }, timeoutMs);
   timer.unref();
-  const report = run(process.execPath, args, dir, baseEnvironment(process.env), controller.signal)
+  const env = baseEnvironment(process.env);
+  let step = "installing its dependencies (npm ci)";
+  const report = provideDependencies(dir, root, dependencies, { env, signal: controller.signal, install, label })
+    .then(() => {
+      step = "its plan";
+      // Not as an npm script: its INIT_CWD would point at the caller's folder.
+      return run(process.execPath, args, dir, env, controller.signal);
+    })
     .catch((e: unknown) => {
       if (timedOut)
         throw new UserError(
-          `--base ${ref} (${sha.slice(0, 12)}) cannot be planned: its plan did not finish within ${Math.round(timeoutMs / 1000)} s, and was stopped`,
+          `${label} cannot be planned: ${step} did not finish within ${Math.round(timeoutMs / 1000)} s, and was stopped`,
         );
       throw e;
     })
@@ -199,7 +160,7 @@ export async function startBase(
       // Exit 1 is a plan whose cases are not all as expected: still the base's access.
       if ((planned.code !== EXIT.ok && planned.code !== EXIT.failed) || !parsed || !Array.isArray(parsed.access))
         throw new UserError(
-          `--base ${ref} (${sha.slice(0, 12)}) cannot be planned: its plan exited ${String(planned.code)}:\n${firstLines(planned.stderr || planned.stdout)}`,
+          `${label} cannot be planned: its plan exited ${String(planned.code)}:\n${firstLines(planned.stderr || planned.stdout)}`,
         );
       return parsed;
     })
@@ -209,14 +170,14 @@ export async function startBase(
     });
   // The caller awaits it after its own plan: until then, a rejection is not unhandled.
   report.catch(() => undefined);
-  return { ref, sha, dependenciesDiffer: lock.code === 1, report, cancel: () => controller.abort() };
+  return { ref, sha, dependencies, report, cancel: () => controller.abort() };
 }
 
 /** A started base, once its plan answered. */
-export const finished = async ({ ref, sha, dependenciesDiffer, report }: StartedBase): Promise<BasePlan> => ({
+export const finished = async ({ ref, sha, dependencies, report }: StartedBase): Promise<BasePlan> => ({
   ref,
   sha,
-  dependenciesDiffer,
+  dependencies,
   report: await report,
 });
 
@@ -225,6 +186,7 @@ export async function planBase(
   ref: string,
   files: { source: string; target: string },
   root: string = PROJECT_ROOT,
+  options: { install?: Installer } = {},
 ): Promise<BasePlan> {
-  return finished(await startBase(ref, files, root));
+  return finished(await startBase(ref, files, root, options));
 }

@@ -4,6 +4,7 @@
  */
 import { createTwoFilesPatch } from "diff";
 import { generatedPolicies } from "../../offline/access/capture";
+import type { Dependencies } from "./base-tree";
 import type { PlanReport } from "./report";
 import { table } from "../cli/format";
 
@@ -30,8 +31,8 @@ export interface Changes {
   /** Cases denied on both sides that lost their explicit deny: a guard rail gone, though something else still denies. */
   weakened: AccessChange[];
   policies: PolicyChange[];
-  /** The base's package-lock.json differs from this checkout's, whose node_modules the base ran with. */
-  dependenciesDiffer?: boolean;
+  /** The base's node_modules: this checkout's ("shared", equal lockfiles) or its own ("own", npm ci in its tree). */
+  dependencies?: Dependencies;
 }
 
 type Row = PlanReport["access"][number];
@@ -177,9 +178,9 @@ export function humanChanges(changes: Changes, ref: string): string {
       ),
       "",
     );
-  if (changes.dependenciesDiffer)
+  if (changes.dependencies === "own")
     out.push(
-      `Note: ${ref} has another package-lock.json; it was planned with this checkout's node_modules, so a dependency's own change to the policies is not shown.`,
+      `Note: ${ref} has another package-lock.json; it was planned with its own dependencies, so a change here may come from a dependency's.`,
       "",
     );
   if (changes.policies.length === 0) out.push("No policy changes.");

@@ -33,7 +33,7 @@ export const PLAN_TOOL = defineTool({
     const { compare, humanChanges } = require("./changes") as typeof import("./changes");
     const changes = {
       ...compare(base.report, report, base.sha, base.ref),
-      dependenciesDiffer: base.dependenciesDiffer,
+      dependencies: base.dependencies,
     };
     io.out(
       `${args.json ? JSON.stringify({ ...report, changes }, null, 2) : `${humanChanges(changes, base.ref)}\n\n${verdict(report)}`}\n`,
