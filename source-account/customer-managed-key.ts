@@ -40,6 +40,8 @@ export class CustomerManagedKey extends pulumi.ComponentResource {
       {
         description: `Encrypts the cross-account shared bucket (${args.alias})`,
         keyUsage: "ENCRYPT_DECRYPT",
+        // The provider's only name for the spec (no keySpec in @pulumi/aws 7.48); it sends it to KMS as
+        // CreateKey's KeySpec, not the deprecated CustomerMasterKeySpec (terraform-provider-aws, kms/key.go).
         customerMasterKeySpec: "SYMMETRIC_DEFAULT",
         multiRegion: false,
         enableKeyRotation: true,

@@ -40,11 +40,12 @@ describe("npm run plan", () => {
     assert.ok(!r.stdout.includes("✗"));
   });
 
-  it("--json prints exactly the report's shape, with policies as the JSON strings the program sends", async () => {
+  it("--json prints exactly the report's shape and the access model, with policies as the JSON strings the program sends", async () => {
     const r = await runPlanCli(["--json"]);
     assert.equal(r.code, 0, r.stderr);
-    const report = JSON.parse(r.stdout) as PlanReport;
-    assert.deepEqual(Object.keys(report), ["source", "target", "access", "services"]);
+    const report = JSON.parse(r.stdout) as PlanReport & { accessModel: { contract: unknown; policies: unknown } };
+    assert.deepEqual(Object.keys(report), ["source", "target", "access", "services", "accessModel"]);
+    assert.deepEqual(Object.keys(report.accessModel), ["contract", "policies"]);
     for (const s of [report.source, report.target]) {
       assert.deepEqual(Object.keys(s), ["accountId", "region", "resources", "outputs"]);
       for (const res of s.resources) assert.deepEqual(Object.keys(res), ["type", "name", "inputs"]);

@@ -345,6 +345,37 @@ const CASES: Case[] = [
     stderr: ["needs one AWS profile per account: set aws:profile in both"],
   },
   { name: "analyze: a bad option", script: "analyze", args: ["--bogus"], code: 2, stderr: ["unknown option --bogus"] },
+  {
+    name: "analyze: --head and --base together",
+    script: "analyze",
+    args: ["--head", "plan.json", "--base", "HEAD"],
+    code: 2,
+    stderr: ["--head and --base: give one (with --head, this checkout is the base)"],
+  },
+  {
+    name: "analyze: --head of a file that is not a plan",
+    script: "analyze",
+    args: ["--head", "notes.json"],
+    files: { "notes.json": '{"approved": true}' },
+    code: 2,
+    stderr: [/--head \S+notes\.json: not a plan's JSON \(npm run plan -- --json\): source: /],
+  },
+  // review
+  { name: "review: without --head", script: "review", code: 2, stderr: ["--head FILE is required"] },
+  {
+    name: "review: --head of a folder",
+    script: "review",
+    args: ["--head", "shared"],
+    code: 2,
+    stderr: [/--head \S+shared: not a regular file/],
+  },
+  {
+    name: "review: a details URL that is not https",
+    script: "review",
+    args: ["--head", "plan.json", "--details-url", "javascript:alert(1)"],
+    code: 2,
+    stderr: ['--details-url = "javascript:alert(1)": must be an https URL'],
+  },
   // bench
   {
     name: "bench: --help answers at once",

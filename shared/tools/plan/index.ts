@@ -4,6 +4,7 @@
  * No credentials and no Pulumi CLI. Exit 0: every case as expected; 1: a case is not; 2: bad input.
  */
 import { defineTool, ExitCode, toolMain } from "../cli";
+import type { PlanArtifact } from "./artifact";
 import { CONFIG_OPTIONS, stackFiles } from "./options";
 import { planWithBase } from "./plan";
 import { exitCodeFor, humanReport, verdict } from "./report";
@@ -20,13 +21,22 @@ export const PLAN_TOOL = defineTool({
       description:
         "also plan the git revision REF, with its own code and stack files, and report what changed: access, then policies",
     },
-    json: { type: "boolean", description: "print the report as JSON instead of tables" },
+    json: {
+      type: "boolean",
+      description:
+        "print the report as JSON instead of tables, with the access model it evaluated (for review and analyze --head)",
+    },
   },
   async run(args, io): Promise<ExitCode> {
     const { report, deployment, base } = await planWithBase(stackFiles(args), args.base, io);
     const code = exitCodeFor(report.access, report.services);
+    // The JSON carries what the matrix evaluated, so other code can evaluate it again (plan/artifact.ts).
+    const artifact: PlanArtifact = {
+      ...report,
+      accessModel: { contract: deployment.contract, policies: deployment.policies },
+    };
     if (!base) {
-      io.out(`${args.json ? JSON.stringify(report, null, 2) : humanReport(report, deployment)}\n`);
+      io.out(`${args.json ? JSON.stringify(artifact, null, 2) : humanReport(report, deployment)}\n`);
       return code;
     }
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- a lazy load, typed by the import type
@@ -36,7 +46,7 @@ export const PLAN_TOOL = defineTool({
       dependencies: base.dependencies,
     };
     io.out(
-      `${args.json ? JSON.stringify({ ...report, changes }, null, 2) : `${humanChanges(changes, base.ref)}\n\n${verdict(report)}`}\n`,
+      `${args.json ? JSON.stringify({ ...artifact, changes }, null, 2) : `${humanChanges(changes, base.ref)}\n\n${verdict(report)}`}\n`,
     );
     return code;
   },

@@ -4,7 +4,8 @@
  * the base revision plans beside it (base.ts).
  */
 import * as path from "path";
-import type { Deployment } from "../../offline/access";
+import type { Deployment, MatrixWorkers } from "../../offline/access";
+import type { AccessModel } from "./artifact";
 import type { StackRun } from "../../offline/run";
 import { PROJECT_ROOT, RawConfig, Side } from "../../program/project";
 import type { ToolIo } from "../cli";
@@ -73,6 +74,26 @@ function readSideConfig(file: string, side: Side, cwd: string): { config: RawCon
   return { config, label };
 }
 
+/**
+ * The access matrix and the services' requests, evaluated on an access model: this plan's, or one
+ * read from another plan's JSON (plan/artifact.ts). `workers`: started ones, or false for this thread only.
+ */
+export async function evaluateModel(
+  m: AccessModel,
+  workers?: MatrixWorkers | false,
+): Promise<Pick<PlanReport, "access" | "services">> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- the simulator: a lazy load, typed by the import type
+  const model = require("../../offline/access") as typeof import("../../offline/access");
+  const access = await model.evaluateAll(
+    m.policies,
+    m.contract,
+    model.accessCases(m.policies, m.contract),
+    workers === false ? { from: Infinity } : { workers },
+  );
+  const services = await model.evaluateCases(m.policies, m.contract, model.serviceCases(m.policies, m.contract));
+  return { access, services };
+}
+
 export async function plan(args: PlanArgs): Promise<{ report: PlanReport; deployment: Deployment }> {
   const source = readSideConfig(args.sourceConfig, "source", args.cwd ?? process.cwd());
   const target = readSideConfig(args.targetConfig, "target", args.cwd ?? process.cwd());
@@ -91,17 +112,7 @@ export async function plan(args: PlanArgs): Promise<{ report: PlanReport; deploy
           workers = new model.MatrixWorkers();
       },
     );
-    const access = await model.evaluateAll(
-      deployment.policies,
-      deployment.contract,
-      model.accessCases(deployment.policies, deployment.contract),
-      args.workers === false ? { from: Infinity } : { workers },
-    );
-    const services = await model.evaluateCases(
-      deployment.policies,
-      deployment.contract,
-      model.serviceCases(deployment.policies, deployment.contract),
-    );
+    const { access, services } = await evaluateModel(deployment, args.workers === false ? false : workers);
     return {
       deployment,
       report: {

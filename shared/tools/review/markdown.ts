@@ -160,12 +160,6 @@ function accessParts(changes: Changes): Part[] {
       label: "the lost explicit denies",
     });
   }
-  if (changes.dependenciesDiffer)
-    parts.push({
-      text: "Note: the base has another package-lock.json; it was planned with this PR's node_modules, so a dependency's own change to the policies is not shown.",
-      rank: 0,
-      label: "",
-    });
   return parts;
 }
 
