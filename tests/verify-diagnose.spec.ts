@@ -1,4 +1,5 @@
 import { strict as assert } from "assert";
+import { readFileSync } from "fs";
 import {
   DescribeInstancesCommand,
   DescribeRouteTablesCommand,
@@ -37,6 +38,8 @@ import { TargetOutputs } from "../shared/program/target-outputs";
 import { report, verify } from "../shared/tools/verify/checks";
 import { diagnose, Diagnosis, LinkKind } from "../shared/tools/verify/diagnose";
 import { fromMessage } from "../shared/tools/verify/messages";
+import { permissionsOf, VERIFY_CALLS } from "../shared/tools/verify/permissions";
+import type { VerifyClients } from "../shared/tools/verify/clients";
 import { readTargetOutputs } from "../shared/tools/verify/target";
 import { accessDenied, BODY, clock, consoleOutput, mockedClients, s3Body, SHA } from "./verify-world";
 
@@ -735,6 +738,59 @@ describe("npm run verify: the diagnosis of a role that writes (AWS SDK calls moc
     assert.deepEqual(kinds(x), ["scp"]);
     assert.ok(problem(x, "scp").startsWith(`the service control policy ${SCP} denies s3:PutObject`), problem(x, "scp"));
     assert.ok(problem(x, "scp").includes(`exempt ${WRITER} in account 444444444444 for s3:PutObject in ${SCP}`));
+  });
+
+  it("every call verify and its diagnosis make is in the permissions list, under its client's account, and every listed call is made", async () => {
+    const seen = new Map<keyof VerifyClients, Set<string>>();
+    const record = (m: ReturnType<typeof world>["m"]) => {
+      for (const k of Object.keys(m) as (keyof VerifyClients)[])
+        for (const call of (m[k] as { calls(): { args: unknown[] }[] }).calls()) {
+          const name = (call.args[0] as object).constructor.name.replace(/Command$/, "");
+          seen.set(k, (seen.get(k) ?? new Set()).add(name));
+        }
+    };
+    // A reader whose check fails (the diagnosis reads everything, a boundary included) after a copy that
+    // succeeded (the hash is read), then a writer whose receipt is checked (its ACLs).
+    const reader = world({
+      ...healthy(),
+      bucket: JSON.parse(
+        JSON.stringify(d.policies.bucket).split(ROLE).join("arn:aws:iam::222222222222:role/x"),
+      ) as PolicyDocument,
+      boundary: { Version: "2012-10-17", Statement: [{ Sid: "All", Effect: "Allow", Action: "*", Resource: "*" }] },
+    });
+    assert.ok((await verify(d.contract, tgt, reader.clients, clock().opts)).diagnosis);
+    record(reader.m);
+    const writer = world(writerHealthy());
+    await verify(w.contract, wt, writer.clients, clock().opts);
+    record(writer.m);
+    const listed = VERIFY_CALLS as Record<keyof VerifyClients, Record<string, readonly string[]>>;
+    for (const [k, names] of seen)
+      for (const name of names) assert.ok(listed[k][name], `${k}.${name} is not in VERIFY_CALLS (permissions.ts)`);
+    for (const k of Object.keys(listed) as (keyof VerifyClients)[])
+      assert.deepEqual(
+        [...(seen.get(k) ?? [])].sort(),
+        Object.keys(listed[k]).sort(),
+        `${k}: listed calls verify never made`,
+      );
+    assert.ok(seen.get("targetEc2")?.has("DescribeRouteTables"), "the test reaches the route check");
+
+    // The README lists each account's actions as permissions.ts does.
+    const readme = readFileSync("README.md", "utf8");
+    const section = readme.slice(
+      readme.indexOf("### Permissions verify needs"),
+      readme.indexOf("### The tools' common contract"),
+    );
+    for (const [row, side] of [
+      ["| A (source) |", "source"],
+      ["| B (target) |", "target"],
+    ] as const) {
+      const line = section.split("\n").find((l) => l.startsWith(row)) ?? "";
+      assert.deepEqual(
+        [...line.matchAll(/`([^`]+)`/g)].map((x) => x[1]),
+        permissionsOf(side),
+        row,
+      );
+    }
   });
 
   it("reads AWS's text of a failed upload as the write's: s3:PutObject, or kms:GenerateDataKey for KMS", () => {
