@@ -129,6 +129,14 @@ export interface LiveState {
 
 export const errorText = (e: unknown): string => (e instanceof Error ? `${e.name}: ${e.message}` : String(e));
 
+/** An AWS service's answer: its code, HTTP status and message; a HEAD error has no body, so no message (the SDK says UnknownError). */
+export function answerText(e: unknown): string {
+  if (!(e instanceof Error && "$metadata" in e)) return errorText(e);
+  const status = (e.$metadata as { httpStatusCode?: number }).httpStatusCode;
+  const said = e.message && e.message !== e.name && e.message !== "UnknownError" ? `: ${e.message}` : "";
+  return `${e.name}${status ? ` (HTTP ${status})` : ""}${said}`;
+}
+
 /** IAM returns policy documents URL-encoded (RFC 3986); S3, KMS and EC2 return plain JSON. */
 const decoded = (text: string | undefined): string | undefined =>
   text === undefined || text.trimStart().startsWith("{") ? text : decodeURIComponent(text);
