@@ -1,5 +1,14 @@
 import { strict as assert } from "assert";
-import { DescribeInstancesCommand, DescribeVpcEndpointsCommand, GetConsoleOutputCommand } from "@aws-sdk/client-ec2";
+import { readFileSync } from "fs";
+import {
+  DescribeInstancesCommand,
+  DescribeRouteTablesCommand,
+  DescribeRouteTablesCommandInput,
+  DescribeVpcEndpointsCommand,
+  GetConsoleOutputCommand,
+  RouteTable,
+  State,
+} from "@aws-sdk/client-ec2";
 import {
   GetInstanceProfileCommand,
   GetPolicyCommand,
@@ -10,7 +19,7 @@ import {
   ListAttachedRolePoliciesCommand,
   ListRolePoliciesCommand,
 } from "@aws-sdk/client-iam";
-import { GetKeyPolicyCommand } from "@aws-sdk/client-kms";
+import { GetKeyPolicyCommand, KMSServiceException } from "@aws-sdk/client-kms";
 import {
   GetBucketAclCommand,
   GetBucketLocationCommand,
@@ -28,7 +37,9 @@ import { PolicyDocument, Statement } from "../shared/program/iam/document";
 import { TargetOutputs } from "../shared/program/target-outputs";
 import { report, verify } from "../shared/tools/verify/checks";
 import { diagnose, Diagnosis, LinkKind } from "../shared/tools/verify/diagnose";
-import { fromMessage } from "../shared/tools/verify/links";
+import { fromMessage } from "../shared/tools/verify/messages";
+import { permissionsOf, VERIFY_CALLS } from "../shared/tools/verify/permissions";
+import type { VerifyClients } from "../shared/tools/verify/clients";
 import { readTargetOutputs } from "../shared/tools/verify/target";
 import { accessDenied, BODY, clock, consoleOutput, mockedClients, s3Body, SHA } from "./verify-world";
 
@@ -36,8 +47,25 @@ const ROLE = "arn:aws:iam::222222222222:role/account-b-role";
 const PROFILE = "arn:aws:iam::222222222222:instance-profile/reader-profile";
 const OTHER_KEY = "arn:aws:kms:us-west-2:111111111111:key/00000000-1111-2222-3333-444444444444";
 const BOUNDARY = "arn:aws:iam::222222222222:policy/s3-only-boundary";
-/** What S3 says to a cross-account caller outside its organization: no policy type. */
+/**
+ * What S3 says to a cross-account caller outside its organization: no policy type. `aws s3 cp`
+ * asks HeadObject first, so the read reaches GetObject only when the bucket side allowed it:
+ * this is the answer to a denied Decrypt S3 made for the read.
+ */
 const PLAIN_DENIED = "An error occurred (AccessDenied) when calling the GetObject operation: Access Denied";
+/** The bucket side's refusal as `aws s3 cp` prints it: its HeadObject's error, which has no body. */
+const HEAD_FORBIDDEN = "fatal error: An error occurred (403) when calling the HeadObject operation: Forbidden";
+/** KMS's refusal of a caller of another account (the same sentence whatever the cause). */
+const KMS_CROSS_ACCOUNT_DENIED =
+  "User: arn:aws:sts::222222222222:assumed-role/account-b-role/i-0abc is not authorized to perform: kms:Decrypt on the resource associated with this ciphertext because the resource does not exist in this Region, no resource-based policies allow access, or a resource-based policy explicitly denies access";
+/** An SCP and an RCP as AWS names them: the management account's, under the organization's ID. */
+const SCP = "arn:aws:organizations::999999999999:policy/o-a1b2c3d4e5/service_control_policy/p-abcd1234";
+const RCP = "arn:aws:organizations::999999999999:policy/o-a1b2c3d4e5/resource_control_policy/p-efgh5678";
+/** A managed policy of account B that denies the read. */
+const DENY_READS = "arn:aws:iam::222222222222:policy/deny-reads";
+/** botocore's ConnectTimeoutError, as the CLI prints it, for the copy's request. */
+const connectTimeout = () =>
+  `Connect timeout on endpoint URL: "https://${d.contract.bucketName}.s3.${d.contract.region}.amazonaws.com/${tgt.objectKey}"`;
 
 /** The program's policies, rendered once under mocks: what a deploy leaves live. */
 let d: Deployment;
@@ -63,7 +91,47 @@ interface Live {
   /** The role whose state this is, and its stack's outputs. Default: account-b-role, tgt. */
   role?: string;
   outputs?: TargetOutputs;
+  /** The VPC's route tables, with their subnet associations, and the S3 gateway endpoint's tables and state. */
+  routeTables: RouteTable[];
+  endpointRouteTables: string[];
+  endpointState: string;
+  /** A managed policy attached to the role besides its inline one. */
+  attached?: { arn: string; doc: PolicyDocument };
 }
+
+const VPC = "vpc-0abc";
+const SUBNET = "subnet-0abc";
+const ENDPOINT = "vpce-0abc";
+/** What the program builds: the VPC's main table, and the isolated subnet's own, which routes S3 to the endpoint. */
+const ROUTE_TABLES: RouteTable[] = [
+  {
+    RouteTableId: "rtb-0main",
+    VpcId: VPC,
+    Associations: [{ Main: true, RouteTableId: "rtb-0main" }],
+    Routes: [{ DestinationCidrBlock: "10.0.0.0/16", GatewayId: "local", State: "active" }],
+  },
+  {
+    RouteTableId: "rtb-0isolated",
+    VpcId: VPC,
+    Associations: [{ Main: false, RouteTableId: "rtb-0isolated", SubnetId: SUBNET }],
+    Routes: [
+      { DestinationCidrBlock: "10.0.0.0/16", GatewayId: "local", State: "active" },
+      { DestinationPrefixListId: "pl-68a54001", GatewayId: ENDPOINT, State: "active" },
+    ],
+  },
+];
+
+/** DescribeRouteTables' filters, as EC2 applies them, on the world's tables. */
+const filtered = (tables: RouteTable[], input: DescribeRouteTablesCommandInput): RouteTable[] =>
+  tables.filter((t) =>
+    (input.Filters ?? []).every(({ Name, Values = [] }) => {
+      if (Name === "vpc-id") return Values.includes(t.VpcId ?? "");
+      if (Name === "association.subnet-id")
+        return (t.Associations ?? []).some((a) => Values.includes(a.SubnetId ?? ""));
+      if (Name === "association.main") return (t.Associations ?? []).some((a) => String(a.Main === true) === Values[0]);
+      throw new Error(`the mocked EC2 does not filter on ${Name}`);
+    }),
+  );
 
 const healthy = (): Live => ({
   bucket: d.policies.bucket,
@@ -74,6 +142,9 @@ const healthy = (): Live => ({
   location: d.contract.region,
   targetRegion: d.contract.region,
   console: `CROSS_ACCOUNT_COPY OK ${tgt.objectKey} sha256=${SHA}`,
+  routeTables: ROUTE_TABLES,
+  endpointRouteTables: ["rtb-0isolated"],
+  endpointState: "available",
 });
 
 /** A copy of a policy with its statements changed. */
@@ -102,14 +173,26 @@ function world(l: Live) {
   m.targetEc2.on(GetConsoleOutputCommand).resolves({ Output: consoleOutput(...l.console.split("\n")) });
   m.targetEc2.on(DescribeInstancesCommand).resolves({
     Reservations: [
-      { Instances: [{ InstanceId: instanceId, VpcId: "vpc-0abc", IamInstanceProfile: { Arn: PROFILE } }] },
+      {
+        Instances: [{ InstanceId: instanceId, VpcId: VPC, SubnetId: SUBNET, IamInstanceProfile: { Arn: PROFILE } }],
+      },
     ],
   });
   m.targetEc2.on(DescribeVpcEndpointsCommand).resolves({
     VpcEndpoints: [
-      { VpcEndpointId: "vpce-0abc", VpcEndpointType: "Gateway", PolicyDocument: JSON.stringify(l.endpoint) },
+      {
+        VpcEndpointId: ENDPOINT,
+        VpcEndpointType: "Gateway",
+        PolicyDocument: JSON.stringify(l.endpoint),
+        RouteTableIds: l.endpointRouteTables,
+        // EC2 answers the state in lower case, though the SDK's enum spells it "Available".
+        State: l.endpointState as State,
+      },
     ],
   });
+  m.targetEc2.on(DescribeRouteTablesCommand).callsFake((input: DescribeRouteTablesCommandInput) => ({
+    RouteTables: filtered(l.routeTables, input),
+  }));
   const role = {
     Path: "/",
     RoleName: roleName,
@@ -127,11 +210,20 @@ function world(l: Live) {
     PolicyName: inlineName,
     PolicyDocument: encodeURIComponent(JSON.stringify(l.identity)),
   });
-  m.targetIam.on(ListAttachedRolePoliciesCommand).resolves({ AttachedPolicies: [], IsTruncated: false });
-  m.targetIam.on(GetPolicyCommand).resolves({ Policy: { Arn: BOUNDARY, DefaultVersionId: "v1" } });
+  m.targetIam.on(ListAttachedRolePoliciesCommand).resolves({
+    AttachedPolicies: l.attached ? [{ PolicyArn: l.attached.arn, PolicyName: l.attached.arn.split("/").pop() }] : [],
+    IsTruncated: false,
+  });
+  const managed = new Map([
+    [BOUNDARY, l.boundary ?? {}],
+    ...(l.attached ? [[l.attached.arn, l.attached.doc] as const] : []),
+  ]);
   m.targetIam
-    .on(GetPolicyVersionCommand)
-    .resolves({ PolicyVersion: { Document: encodeURIComponent(JSON.stringify(l.boundary ?? {})) } });
+    .on(GetPolicyCommand)
+    .callsFake(({ PolicyArn }: { PolicyArn: string }) => ({ Policy: { Arn: PolicyArn, DefaultVersionId: "v1" } }));
+  m.targetIam.on(GetPolicyVersionCommand).callsFake(({ PolicyArn }: { PolicyArn: string }) => ({
+    PolicyVersion: { Document: encodeURIComponent(JSON.stringify(managed.get(PolicyArn) ?? {})) },
+  }));
   m.targetIam.on(GetInstanceProfileCommand).resolves({
     InstanceProfile: {
       Path: "/",
@@ -207,7 +299,7 @@ describe("npm run verify: the diagnosis names the broken link (AWS SDK calls moc
     const bucket = JSON.parse(
       JSON.stringify(d.policies.bucket).split(ROLE).join("arn:aws:iam::222222222222:role/someone-else"),
     ) as PolicyDocument;
-    const { diagnosis } = await verified({ ...healthy(), bucket, console: failedWith(PLAIN_DENIED) });
+    const { diagnosis } = await verified({ ...healthy(), bucket, console: failedWith(HEAD_FORBIDDEN) });
     assert.deepEqual(kinds(diagnosis), ["bucket-policy"]);
     assert.match(
       problem(diagnosis, "bucket-policy"),
@@ -221,7 +313,7 @@ describe("npm run verify: the diagnosis names the broken link (AWS SDK calls moc
     const { diagnosis } = await verified({
       ...healthy(),
       identity: edit(d.policies.consumers[0].identity[0], without("ReadObjects")),
-      console: failedWith(PLAIN_DENIED),
+      console: failedWith(HEAD_FORBIDDEN),
     });
     assert.deepEqual(kinds(diagnosis), ["identity"]);
     assert.match(
@@ -237,7 +329,7 @@ describe("npm run verify: the diagnosis names the broken link (AWS SDK calls moc
     const endpoint = edit(d.policies.consumers[0].endpoint as PolicyDocument, (s) =>
       s.map((x) => ({ ...x, Resource: "arn:aws:s3:::some-other-bucket/*" })),
     );
-    const { diagnosis } = await verified({ ...healthy(), endpoint, console: failedWith(PLAIN_DENIED) });
+    const { diagnosis } = await verified({ ...healthy(), endpoint, console: failedWith(HEAD_FORBIDDEN) });
     assert.deepEqual(kinds(diagnosis), ["endpoint"]);
     assert.match(
       problem(diagnosis, "endpoint"),
@@ -255,19 +347,139 @@ describe("npm run verify: the diagnosis names the broken link (AWS SDK calls moc
     assert.match(problem(diagnosis, "object"), /--sse aws:kms --sse-kms-key-id/);
   });
 
-  it("an SCP deny, from the AccessDenied text of the boot script's FAILED line", async () => {
-    const text = `An error occurred (AccessDenied) when calling the GetObject operation: User: arn:aws:sts::222222222222:assumed-role/account-b-role/${tgt.instanceId} is not authorized to perform: s3:GetObject on resource: "${d.contract.bucketArn}/${tgt.objectKey}" with an explicit deny in a service control policy`;
-    const { diagnosis } = await verified({ ...healthy(), console: failedWith(text) });
-    assert.deepEqual(kinds(diagnosis), ["scp"]);
-    assert.match(problem(diagnosis, "scp"), /organization of account 222222222222 denies s3:GetObject/);
-    assert.match(problem(diagnosis, "scp"), /outside this project: ask the organization's administrators/);
+  it("a read refused with HeadObject's body-less 403: the links come from evaluation, and the report says the message had no reason", async () => {
+    const bucket = edit(d.policies.bucket, without("ConsumerRead"));
+    const { checks, diagnosis } = await verified({ ...healthy(), bucket, console: failedWith(HEAD_FORBIDDEN) });
+    assert.deepEqual(kinds(diagnosis), ["bucket-policy"]);
+    const text = report(checks);
+    assert.match(
+      text,
+      /AWS's answer, "An error occurred \(403\) when calling the HeadObject operation: Forbidden", carries no reason: aws s3 cp asks HeadObject first, and an error to a HEAD request has no body: the links above come from evaluating the live policies/,
+    );
+  });
+
+  it("a HeadObject 403 the live policies do not explain (an SCP's, say): all links hold, and the report says where to look", async () => {
+    const { checks, diagnosis } = await verified({ ...healthy(), console: failedWith(HEAD_FORBIDDEN) });
+    assert.deepEqual(kinds(diagnosis), []);
+    const text = report(checks);
+    assert.match(text, /- all links hold/);
+    assert.match(
+      text,
+      /carries no reason.*, and the live policies allow the request: look outside them, at a service control policy/,
+    );
+  });
+
+  it("a connect timeout: the subnet's route table removed from the S3 gateway endpoint's", async () => {
+    const { checks, diagnosis } = await verified({
+      ...healthy(),
+      endpointRouteTables: [],
+      console: failedWith(connectTimeout()),
+    });
+    assert.deepEqual(kinds(diagnosis), ["network"]);
+    assert.match(
+      problem(diagnosis, "network"),
+      /^the route table rtb-0isolated of subnet subnet-0abc \(its explicit association\) is not among the route tables of the S3 gateway endpoint vpce-0abc \(none\): the instance has no route to S3/,
+    );
+    assert.match(problem(diagnosis, "network"), /npm run deploy -- --stack target/);
+    assert.match(
+      problem(diagnosis, "network"),
+      /aws ec2 modify-vpc-endpoint --vpc-endpoint-id vpce-0abc --add-route-table-ids rtb-0isolated/,
+    );
+    assert.match(
+      report(checks),
+      /the copy never reached https:\/\/.*amazonaws\.com\/.* \(a connect timeout, not a denial\): see the network or region link above/,
+    );
+    assert.doesNotMatch(report(checks), /all links hold/);
+  });
+
+  it("a connect timeout: the subnet's own association removed, so it falls to the VPC's main table, which the endpoint lacks", async () => {
+    const routeTables = ROUTE_TABLES.map((t) => ({
+      ...t,
+      Associations: (t.Associations ?? []).filter((a) => a.SubnetId !== SUBNET),
+    }));
+    const { diagnosis } = await verified({
+      ...healthy(),
+      routeTables,
+      console: failedWith(
+        `Could not connect to the endpoint URL: "https://${d.contract.bucketName}.s3.${d.contract.region}.amazonaws.com/${tgt.objectKey}"`,
+      ),
+    });
+    assert.deepEqual(kinds(diagnosis), ["network"]);
+    assert.match(
+      problem(diagnosis, "network"),
+      /^the route table rtb-0main of subnet subnet-0abc \(the VPC's main table: the subnet has no table of its own\) is not among the route tables of the S3 gateway endpoint vpce-0abc \(rtb-0isolated\)/,
+    );
+  });
+
+  it("a connect timeout: the S3 gateway endpoint not available", async () => {
+    const { diagnosis } = await verified({
+      ...healthy(),
+      endpointState: "pending",
+      console: failedWith(connectTimeout()),
+    });
+    assert.deepEqual(kinds(diagnosis), ["network"]);
+    assert.match(
+      problem(diagnosis, "network"),
+      /^the S3 gateway endpoint vpce-0abc of vpc-0abc is pending, not available/,
+    );
+  });
+
+  it("a connect timeout with the route in place: no link, and a note on what else blocks the way", async () => {
+    const { diagnosis } = await verified({ ...healthy(), console: failedWith(connectTimeout()) });
+    assert.deepEqual(kinds(diagnosis), []);
+    assert.match(
+      diagnosis.notes.join("\n"),
+      /yet the subnet's route table rtb-0isolated is among those of the S3 gateway endpoint vpce-0abc, which is available: check the security group's HTTPS egress to the S3 prefix list/,
+    );
+  });
+
+  it("KMS's answer to another account's caller: the key policy's decrypt statement removed", async () => {
+    const e = new KMSServiceException({
+      name: "AccessDeniedException",
+      $fault: "client",
+      $metadata: { httpStatusCode: 400 },
+      message: KMS_CROSS_ACCOUNT_DENIED,
+    });
+    const { clients } = world({ ...healthy(), key: edit(d.policies.key, without("ConsumerDecryptViaS3")) });
+    const x = await diagnose(d.contract, tgt, clients, e);
+    // The evaluation names the key policy; AWS's sentence, which covers three causes, adds nothing.
+    assert.deepEqual(kinds(x), ["key-policy"]);
+    assert.match(problem(x, "key-policy"), /^the key policy \(.*\) does not allow kms:Decrypt for /);
+    const told = fromMessage(
+      `An error occurred (AccessDeniedException) when calling the Decrypt operation: ${KMS_CROSS_ACCOUNT_DENIED}`,
+      d.contract,
+      tgt,
+    );
+    assert.equal(told?.kind, "key-policy");
+    assert.match(
+      told?.problem ?? "",
+      /the key is not in the Region asked, or its key policy does not allow the role or denies it \(AWS's error message, which does not say which\)/,
+    );
+  });
+
+  it("an identity policy's explicit deny, named by its ARN: the evaluation finds the same policy, named once", async () => {
+    const denyReads: PolicyDocument = {
+      Version: "2012-10-17",
+      Statement: [{ Sid: "NoReads", Effect: "Deny", Action: "s3:GetObject", Resource: "*" }],
+    };
+    const e = new S3ServiceException({
+      name: "AccessDenied",
+      $fault: "client",
+      $metadata: { httpStatusCode: 403 },
+      message: `User: arn:aws:sts::222222222222:assumed-role/account-b-role/${tgt.instanceId} is not authorized to perform: s3:GetObject on resource: "${d.contract.bucketArn}/${tgt.objectKey}" with an explicit deny in an identity-based policy: ${DENY_READS}`,
+    });
+    const { clients } = world({ ...healthy(), attached: { arn: DENY_READS, doc: denyReads } });
+    const x = await diagnose(d.contract, tgt, clients, e);
+    assert.deepEqual(kinds(x), ["identity"]);
+    assert.equal(problem(x, "identity").split(DENY_READS).length, 2, "the policy is named once");
+    assert.match(problem(x, "identity"), /explicitly denies s3:GetObject/);
   });
 
   it("a region mismatch: the instance runs in another region than the bucket", async () => {
     const { diagnosis } = await verified({
       ...healthy(),
       targetRegion: "us-east-1",
-      console: failedWith("Connect timeout on endpoint URL"),
+      console: failedWith(connectTimeout()),
     });
     assert.deepEqual(kinds(diagnosis), ["region"]);
     assert.match(problem(diagnosis, "region"), /the instance runs in us-east-1 and the bucket is in us-west-2/);
@@ -302,7 +514,7 @@ describe("npm run verify: the diagnosis names the broken link (AWS SDK calls moc
 
   it("says what it could not read (AccessDenied on GetRolePolicy) instead of crashing", async () => {
     const bucket = edit(d.policies.bucket, without("ConsumerRead"));
-    const { clients, m } = world({ ...healthy(), bucket, console: failedWith(PLAIN_DENIED) });
+    const { clients, m } = world({ ...healthy(), bucket, console: failedWith(HEAD_FORBIDDEN) });
     m.targetIam.on(GetRolePolicyCommand).rejects(
       new IAMServiceException({
         name: "AccessDenied",
@@ -365,8 +577,31 @@ describe("npm run verify: the diagnosis names the broken link (AWS SDK calls moc
       ],
       [`${who} kms:Decrypt on resource: k`, "key-policy"],
       [PLAIN_DENIED, undefined],
+      [HEAD_FORBIDDEN, undefined],
+      // Since January 2026, within an account or organization, the denying policy's ARN follows its type
+      // (AWS Security Blog, "Enhanced access denied error messages with policy ARNs").
+      [`${who} s3:GetObject on resource: "x" with an explicit deny in a service control policy: ${SCP}`, "scp"],
+      [`${who} s3:GetObject on resource: "x" with an explicit deny in a resource control policy: ${RCP}`, "rcp"],
+      [
+        `${who} s3:GetObject on resource: "x" with an explicit deny in an identity-based policy: ${DENY_READS}`,
+        "identity",
+      ],
+      [
+        `An error occurred (AccessDeniedException) when calling the Decrypt operation: ${KMS_CROSS_ACCOUNT_DENIED}`,
+        "key-policy",
+      ],
     ];
     for (const [text, kind] of cases) assert.equal(fromMessage(text, d.contract, tgt)?.kind, kind, text);
+    const byArn = (arn: string) => {
+      const c = cases.find(([text]) => text.endsWith(arn));
+      const l = c && fromMessage(c[0], d.contract, tgt);
+      assert.equal(l?.policyArn, arn);
+      return `${l?.problem ?? ""} / ${l?.fix ?? ""}`;
+    };
+    assert.ok(byArn(SCP).startsWith(`the service control policy ${SCP} denies s3:GetObject`));
+    assert.ok(byArn(RCP).startsWith(`the resource control policy ${RCP} denies s3:GetObject`));
+    assert.ok(byArn(DENY_READS).startsWith(`the identity policy ${DENY_READS} of ${ROLE} denies s3:GetObject`));
+    assert.ok(byArn(DENY_READS).includes(`remove that statement from ${DENY_READS}`));
     const kmsResource = fromMessage(cases[5][0], d.contract, tgt);
     assert.match(
       kmsResource?.problem ?? "",
@@ -432,6 +667,9 @@ describe("npm run verify: the diagnosis of a role that writes (AWS SDK calls moc
     console: `CROSS_ACCOUNT_COPY SKIPPED the role's access is write: it does not read\nCROSS_ACCOUNT_COPY WROTE ${receipt}`,
     role: WRITER,
     outputs: wt,
+    routeTables: ROUTE_TABLES,
+    endpointRouteTables: ["rtb-0isolated"],
+    endpointState: "available",
   });
   const WRITE_DENIED = "An error occurred (AccessDenied) when calling the PutObject operation: Access Denied";
   const writeFailed = (l: Live): Live => ({
@@ -489,6 +727,70 @@ describe("npm run verify: the diagnosis of a role that writes (AWS SDK calls moc
     );
     assert.deepEqual(kinds(x), ["identity"]);
     assert.match(problem(x, "identity"), /no policy of the reader role .* allows s3:PutObject on /);
+  });
+
+  it("an SCP's deny of the upload, named by its ARN: PutObject's error has a body, within an organization", async () => {
+    const text = `An error occurred (AccessDenied) when calling the PutObject operation: User: arn:aws:sts::444444444444:assumed-role/drop-writer/${wt.instanceId} is not authorized to perform: s3:PutObject on resource: "${w.contract.bucketArn}/${receipt}" with an explicit deny in a service control policy: ${SCP}`;
+    const x = await writerVerified({
+      ...writerHealthy(),
+      console: `CROSS_ACCOUNT_COPY SKIPPED the role's access is write: it does not read\nCROSS_ACCOUNT_COPY WRITE-FAILED after 9 attempts in 300000ms: ${text}`,
+    });
+    assert.deepEqual(kinds(x), ["scp"]);
+    assert.ok(problem(x, "scp").startsWith(`the service control policy ${SCP} denies s3:PutObject`), problem(x, "scp"));
+    assert.ok(problem(x, "scp").includes(`exempt ${WRITER} in account 444444444444 for s3:PutObject in ${SCP}`));
+  });
+
+  it("every call verify and its diagnosis make is in the permissions list, under its client's account, and every listed call is made", async () => {
+    const seen = new Map<keyof VerifyClients, Set<string>>();
+    const record = (m: ReturnType<typeof world>["m"]) => {
+      for (const k of Object.keys(m) as (keyof VerifyClients)[])
+        for (const call of (m[k] as { calls(): { args: unknown[] }[] }).calls()) {
+          const name = (call.args[0] as object).constructor.name.replace(/Command$/, "");
+          seen.set(k, (seen.get(k) ?? new Set()).add(name));
+        }
+    };
+    // A reader whose check fails (the diagnosis reads everything, a boundary included) after a copy that
+    // succeeded (the hash is read), then a writer whose receipt is checked (its ACLs).
+    const reader = world({
+      ...healthy(),
+      bucket: JSON.parse(
+        JSON.stringify(d.policies.bucket).split(ROLE).join("arn:aws:iam::222222222222:role/x"),
+      ) as PolicyDocument,
+      boundary: { Version: "2012-10-17", Statement: [{ Sid: "All", Effect: "Allow", Action: "*", Resource: "*" }] },
+    });
+    assert.ok((await verify(d.contract, tgt, reader.clients, clock().opts)).diagnosis);
+    record(reader.m);
+    const writer = world(writerHealthy());
+    await verify(w.contract, wt, writer.clients, clock().opts);
+    record(writer.m);
+    const listed = VERIFY_CALLS as Record<keyof VerifyClients, Record<string, readonly string[]>>;
+    for (const [k, names] of seen)
+      for (const name of names) assert.ok(listed[k][name], `${k}.${name} is not in VERIFY_CALLS (permissions.ts)`);
+    for (const k of Object.keys(listed) as (keyof VerifyClients)[])
+      assert.deepEqual(
+        [...(seen.get(k) ?? [])].sort(),
+        Object.keys(listed[k]).sort(),
+        `${k}: listed calls verify never made`,
+      );
+    assert.ok(seen.get("targetEc2")?.has("DescribeRouteTables"), "the test reaches the route check");
+
+    // The README lists each account's actions as permissions.ts does.
+    const readme = readFileSync("README.md", "utf8");
+    const section = readme.slice(
+      readme.indexOf("### Permissions verify needs"),
+      readme.indexOf("### The tools' common contract"),
+    );
+    for (const [row, side] of [
+      ["| A (source) |", "source"],
+      ["| B (target) |", "target"],
+    ] as const) {
+      const line = section.split("\n").find((l) => l.startsWith(row)) ?? "";
+      assert.deepEqual(
+        [...line.matchAll(/`([^`]+)`/g)].map((x) => x[1]),
+        permissionsOf(side),
+        row,
+      );
+    }
   });
 
   it("reads AWS's text of a failed upload as the write's: s3:PutObject, or kms:GenerateDataKey for KMS", () => {

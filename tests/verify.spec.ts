@@ -8,12 +8,13 @@ import {
   GetObjectCommand,
   HeadObjectCommand,
   NotFound,
+  S3ServiceException,
 } from "@aws-sdk/client-s3";
 import { GetCallerIdentityCommand } from "@aws-sdk/client-sts";
 import { SourceContract, validateContract } from "../shared/program/contract";
 import { ofType, runProgram } from "../shared/offline/run";
 import { TargetOutputs } from "../shared/program/target-outputs";
-import { Check, verify, verifyWithStacks } from "../shared/tools/verify/checks";
+import { Check, failed, report, verify, verifyWithStacks } from "../shared/tools/verify/checks";
 import { readTargetOutputs } from "../shared/tools/verify/target";
 import { StackInfo } from "../shared/tools/stacks/files";
 import { committedConfig, MIXED_SOURCE } from "../shared/offline/fixtures";
@@ -253,9 +254,88 @@ describe("npm run verify (AWS SDK calls mocked)", () => {
     );
   });
 
-  it("missing source credentials: a clear message naming the stack and its profile", async () => {
+  it("only account B's credentials: A's checks are skipped with the profile and AWS's answer, B's run and pass", async () => {
     const { clients, m } = world();
     m.sourceS3.on(HeadObjectCommand).rejects(credentialsError());
+    const checks = await verifyWithStacks(SOURCE_INFO, TARGET_INFO, contract, target(), clients, clock().opts);
+    assert.deepEqual(checks.filter(failed), []);
+    const reason =
+      'no usable credentials for account A (111111111111) from profile "account-a" (aws:profile in Pulumi.source.yaml): CredentialsProviderError: Could not load credentials from any providers';
+    assert.deepEqual(
+      checks.filter((c) => c.skipped !== undefined).map((c) => [c.check.split(":")[0], c.skipped]),
+      [
+        ...contract.objectKeys.map(() => ["source", reason]),
+        ["source", reason],
+        ["source", reason],
+        ["target", reason],
+      ],
+    );
+    assert.ok(byName(checks, "console reports").ok);
+    assert.ok(byName(checks, "negative").ok);
+    assert.match(byName(checks, "sha256 matches").detail, new RegExp(`the instance reported sha256=${SHA}`));
+    // The first call to A decides: no other call is made with its credentials.
+    assert.equal(m.sourceS3.calls().length, 1);
+    assert.equal(m.sourceKms.calls().length, 0);
+    const text = report(checks);
+    assert.match(text, /\| skipped \|/);
+    assert.match(text, new RegExp(`2 passed, 0 failed, ${contract.objectKeys.length + 3} skipped`));
+    assert.match(
+      byName(checks, "live key policy").detail,
+      /^skipped: no usable credentials for account A \(111111111111\)$/,
+    );
+    assert.match(
+      text,
+      /Account A's checks were skipped: no usable credentials for account A \(111111111111\) from profile "account-a"/,
+    );
+  });
+
+  it("account B's principal standing in for A: S3's body-less 403 to the first read skips A's checks, and a check of B's that fails still fails", async () => {
+    const { clients, m } = world();
+    m.sourceS3.on(HeadObjectCommand).rejects(
+      new S3ServiceException({
+        name: "Forbidden",
+        $fault: "client",
+        $metadata: { httpStatusCode: 403 },
+        message: "UnknownError",
+      }),
+    );
+    m.targetEc2.on(GetConsoleOutputCommand).resolves({
+      Output: consoleOutput(
+        "CROSS_ACCOUNT_COPY FAILED after 9 attempts in 300000ms: fatal error: An error occurred (403) when calling the HeadObject operation: Forbidden",
+      ),
+    });
+    const checks = await verifyWithStacks(SOURCE_INFO, TARGET_INFO, contract, target(), clients, clock().opts);
+    assert.deepEqual(
+      checks.filter(failed).map((c) => c.check),
+      [`target: the instance's console reports CROSS_ACCOUNT_COPY OK for ${contract.objectKeys[0]}`],
+    );
+    assert.match(checks.skipped?.source ?? "", /from profile "account-a" .*: Forbidden \(HTTP 403\)$/);
+    assert.ok(checks.diagnosis, "a check that ran failed: the diagnosis follows");
+    assert.match(report(checks), /1 passed, 1 failed, \d+ skipped/);
+  });
+
+  it("only account A's credentials: B's checks are skipped, A's run and pass", async () => {
+    const { clients, m } = world();
+    m.targetEc2.on(GetConsoleOutputCommand).rejects(credentialsError());
+    const checks = await verifyWithStacks(SOURCE_INFO, TARGET_INFO, contract, target(), clients, clock().opts);
+    assert.deepEqual(checks.filter(failed), []);
+    assert.deepEqual(
+      checks.filter((c) => c.skipped !== undefined).map((c) => c.check.split(":")[0]),
+      ["target", "target", "negative"],
+    );
+    assert.match(
+      checks.skipped?.target ?? "",
+      /^no usable credentials for account B \(222222222222\) from profile "account-b"/,
+    );
+    assert.equal(checks.filter((c) => c.ok).length, contract.objectKeys.length + 2);
+    assert.equal(m.targetEc2.calls().length, 1);
+    assert.equal(m.targetSts.calls().length, 0);
+  });
+
+  it("neither account's credentials: a clear message naming the source stack and its profile (exit 2)", async () => {
+    const { clients, m } = world();
+    m.sourceS3.on(HeadObjectCommand).rejects(credentialsError());
+    m.targetEc2.on(GetConsoleOutputCommand).rejects(credentialsError());
     await assert.rejects(
       verifyWithStacks(SOURCE_INFO, TARGET_INFO, contract, target(), clients, clock().opts),
       (e: Error) => {
@@ -267,6 +347,15 @@ describe("npm run verify (AWS SDK calls mocked)", () => {
         assert.match(e.message, /aws sso login --profile account-a/);
         return true;
       },
+    );
+  });
+
+  it("credentials that fail after the first call: the run stops, naming the stack (exit 2)", async () => {
+    const { clients, m } = world();
+    m.sourceKms.on(GetKeyPolicyCommand).rejects(credentialsError());
+    await assert.rejects(
+      verifyWithStacks(SOURCE_INFO, TARGET_INFO, contract, target(), clients, clock().opts),
+      /No usable AWS credentials for the source stack \(account 111111111111\) from profile "account-a"/,
     );
   });
 
@@ -290,15 +379,6 @@ describe("npm run verify (AWS SDK calls mocked)", () => {
       ),
     );
     assert.equal(m.sourceKms.commandCalls(GetKeyPolicyCommand).length, 1);
-  });
-
-  it("missing target credentials: the message names the target stack", async () => {
-    const { clients, m } = world();
-    m.targetEc2.on(GetConsoleOutputCommand).rejects(credentialsError());
-    await assert.rejects(
-      verifyWithStacks(SOURCE_INFO, TARGET_INFO, contract, target(), clients, clock().opts),
-      /No usable AWS credentials for the target stack \(account 222222222222\) from profile "account-b"/,
-    );
   });
 
   it("reads the target's outputs through their schema, naming any that is missing or invalid", () => {

@@ -8,12 +8,12 @@ import type { Side } from "../../program/project";
 import { SourceContract } from "../../program/contract";
 import { parsePolicy, PolicyDocument } from "../../program/iam/document";
 import { actionsOf, cond } from "../../offline/policy-queries";
-import { isCredentialsError, noCredentials } from "../stacks/credentials";
+import { describeCredentials, isCredentialsError, noCredentials } from "../stacks/credentials";
 import { Failure } from "../cli";
 import { table } from "../cli/format";
 import { Marker, parseMarker, parseWriteMarker, WriteMarker } from "../../../target-account/marker";
 import { diagnose, Diagnosis, renderDiagnosis } from "./diagnose";
-import { LiveReads } from "./live";
+import { answerText, LiveReads } from "./live";
 import type { StackInfo } from "../stacks/files";
 import type { VerifyClients } from "./clients";
 import type { TargetOutputs } from "../../program/target-outputs";
@@ -36,16 +36,26 @@ export interface VerifyOptions {
   sleep(ms: number): Promise<void>;
   now(): number;
   log(line: string): void;
+  /** Where each account's credentials come from, for a skipped check's reason: `profile "…" (aws:profile in …)`. */
+  credentials?: Record<Side, string>;
 }
 
 export interface Check {
   check: string;
   ok: boolean;
   detail: string;
+  /** Why the check did not run: its account's credentials could not be used. */
+  skipped?: string;
 }
 
-/** The checks, and when one failed, the diagnosis of the broken link (a Check[] for the callers that print it). */
-export type Checks = Check[] & { diagnosis?: Diagnosis };
+/** A check that ran and failed (a skipped one did not run). */
+export const failed = (c: Check): boolean => !c.ok && c.skipped === undefined;
+
+/**
+ * The checks; when one failed, the diagnosis of the broken link; when an account's first call was
+ * refused, why its checks were skipped (a Check[] for the callers that print it).
+ */
+export type Checks = Check[] & { diagnosis?: Diagnosis; skipped?: Partial<Record<Side, string>> };
 
 /** A call that failed for want of credentials, tagged with the account's side. */
 class CredentialsFailure extends Error {
@@ -68,6 +78,43 @@ async function as<T>(side: Side, call: Promise<T>): Promise<T> {
 
 const statusOf = (e: unknown): number | undefined =>
   e instanceof S3ServiceException ? e.$metadata.httpStatusCode : undefined;
+
+/** AWS refused the caller: S3's 403 (a HEAD's has no code), KMS's AccessDeniedException, EC2's UnauthorizedOperation. */
+const isDenied = (e: unknown): boolean =>
+  e instanceof Error &&
+  "$metadata" in e &&
+  ((e.$metadata as { httpStatusCode?: number }).httpStatusCode === 403 ||
+    /AccessDenied|UnauthorizedOperation/.test(e.name));
+
+/**
+ * Each account's calls. The first one decides: when it fails for want of credentials or with
+ * AccessDenied, the account's checks are skipped (`call` answers undefined); later failures throw.
+ */
+class Accounts {
+  readonly skipped: Partial<Record<Side, string>> = {};
+  readonly refusals: Partial<Record<Side, unknown>> = {};
+  private readonly tried = new Set<Side>();
+
+  constructor(
+    readonly names: Record<Side, string>,
+    private readonly credentials?: Record<Side, string>,
+  ) {}
+
+  async call<T>(side: Side, call: () => Promise<T>): Promise<T | undefined> {
+    if (this.skipped[side] !== undefined) return undefined;
+    if (this.tried.has(side)) return as(side, call());
+    this.tried.add(side);
+    try {
+      return await call();
+    } catch (e) {
+      if (!isCredentialsError(e) && !isDenied(e)) throw e;
+      const from = this.credentials ? ` from ${this.credentials[side]}` : "";
+      this.skipped[side] = `no usable credentials for ${this.names[side]}${from}: ${answerText(e)}`;
+      this.refusals[side] = e;
+      return undefined;
+    }
+  }
+}
 
 /** The Allow statements granting an action, and whether their aws:PrincipalArn conditions name every role. */
 function grantsAll(doc: PolicyDocument, action: string, roles: string[]): { ok: boolean; detail: string } {
@@ -105,21 +152,41 @@ export async function verify(
   const checks: Checks = [];
   const add = (check: string, ok: boolean, detail: string) => checks.push({ check, ok, detail });
   const reads = new LiveReads(src, c);
+  const reader = parseRoleArn(tgt.roleArn);
+  const accounts = new Accounts(
+    { source: `account A (${src.accountId})`, target: `account B (${reader?.accountId ?? "the reader's"})` },
+    opts.credentials,
+  );
+  // The row names the account; the reason in full (its credentials' source, AWS's answer) follows the table.
+  const skip = (side: Side, check: string, also = "") => {
+    const why = accounts.skipped[side] ?? "";
+    checks.push({
+      check,
+      ok: false,
+      detail: `skipped: no usable credentials for ${accounts.names[side]}${also}`,
+      skipped: why,
+    });
+  };
 
   for (const key of src.objectKeys) {
-    const h = await as("source", reads.object(key));
+    const check = `source: ${key} is encrypted with the stack's key and Bucket Key`;
+    const h = await accounts.call("source", () => reads.object(key));
+    if (!h) {
+      skip("source", check);
+      continue;
+    }
     const ok = h.ServerSideEncryption === "aws:kms" && h.SSEKMSKeyId === src.keyArn && h.BucketKeyEnabled === true;
     add(
-      `source: ${key} is encrypted with the stack's key and Bucket Key`,
+      check,
       ok,
       `${String(h.ServerSideEncryption)}, key ${String(h.SSEKMSKeyId)}, Bucket Key ${String(h.BucketKeyEnabled)}`,
     );
   }
 
-  const bucketPolicy = await as("source", reads.bucketPolicy());
-  const bucketDoc = parsePolicy(bucketPolicy.Policy ?? '{"Statement":[]}', `the policy of bucket ${src.bucketName}`);
-  const keyPolicy = await as("source", reads.keyPolicy());
-  const keyDoc = parsePolicy(keyPolicy.Policy ?? '{"Statement":[]}', `the policy of key ${src.keyArn}`);
+  const bucketPolicy = await accounts.call("source", () => reads.bucketPolicy());
+  const keyPolicy = await accounts.call("source", () => reads.keyPolicy());
+  const bucketDoc = parsePolicy(bucketPolicy?.Policy ?? '{"Statement":[]}', `the policy of bucket ${src.bucketName}`);
+  const keyDoc = parsePolicy(keyPolicy?.Policy ?? '{"Statement":[]}', `the policy of key ${src.keyArn}`);
   // The reads' grants, then the writes': each checked when some consumer's level holds it.
   const grants: [string, PolicyDocument, string, string][] = [
     ["bucket", bucketDoc, S3_GET_OBJECT, "the consumer roles"],
@@ -129,26 +196,87 @@ export async function verify(
   ];
   for (const [policy, doc, action, whom] of grants) {
     if (!anyoneGranted(src, action)) continue;
+    const check = `source: the live ${policy} policy grants ${whom}`;
+    if (accounts.skipped.source !== undefined) {
+      skip("source", check);
+      continue;
+    }
     const g = grantsAll(doc, action, rolesGranted(src, action));
-    add(`source: the live ${policy} policy grants ${whom}`, g.ok, g.detail);
+    add(check, g.ok, g.detail);
   }
 
   // The boot markers (target-account/marker.ts): the read's OK, FAILED or SKIPPED line, and a writer's WROTE or WRITE-FAILED.
-  const started = opts.now();
   const readCheck =
     tgt.objectKey === null
       ? `target: the instance's console reports ${tgt.markerPrefix} SKIPPED for the read (no object to copy)`
       : `target: the instance's console reports ${tgt.markerPrefix} OK for ${tgt.objectKey}`;
   const writeCheck = `target: the instance's console reports ${tgt.markerPrefix} WROTE for a receipt under ${tgt.receiptPrefix ?? ""}`;
+  const { read, write, waited } = await markers(tgt, c, opts, accounts);
+  if (accounts.skipped.source !== undefined && accounts.skipped.target !== undefined)
+    throw new CredentialsFailure("source", accounts.refusals.source);
+  const notYet = `no marker after waiting ${waited}s; the instance may still be booting (see the README's troubleshooting)`;
+  const failure = read.kind === "failed" ? read.reason : undefined;
+  const sha = "target: the copy's sha256 matches the object in the bucket";
+  if (accounts.skipped.target !== undefined) {
+    skip("target", readCheck);
+    if (tgt.writes) skip("target", writeCheck);
+    if (tgt.objectKey !== null) skip("target", sha);
+  } else {
+    if (read.kind === "ok") add(readCheck, tgt.objectKey !== null, `after ${waited}s, sha256=${read.sha256}`);
+    else if (read.kind === "skipped") add(readCheck, tgt.objectKey === null, `after ${waited}s: ${read.line}`);
+    else add(readCheck, false, read.kind === "failed" ? `${read.line} (after ${waited}s)` : notYet);
+    if (tgt.writes) {
+      if (write.kind === "wrote") add(writeCheck, true, `after ${waited}s, ${write.key}`);
+      else add(writeCheck, false, write.kind === "failed" ? `${write.line} (after ${waited}s)` : notYet);
+    }
+  }
+
+  if (read.kind === "ok" && tgt.objectKey !== null) {
+    const key = tgt.objectKey;
+    const obj = await accounts.call("source", () =>
+      c.sourceS3.send(new GetObjectCommand({ Bucket: src.bucketName, Key: key })),
+    );
+    if (!obj) skip("source", sha, ` (the instance reported sha256=${read.sha256})`);
+    else {
+      const actual = sha256(await (obj.Body?.transformToByteArray() ?? Promise.resolve(new Uint8Array())));
+      add(sha, actual === read.sha256, actual === read.sha256 ? actual : `bucket ${actual}, instance ${read.sha256}`);
+    }
+  }
+  if (write.kind === "wrote") {
+    const receipts = await accounts.call("source", () => receiptChecks(src, tgt, write.key, reads));
+    if (!receipts)
+      skip("source", `target: the receipt s3://${src.bucketName}/${write.key}, read with account A's credentials`);
+    for (const r of receipts ?? []) add(r.check, r.ok, r.detail);
+  }
+
+  const negative = "negative: another principal of the target account is denied";
+  if (accounts.skipped.target !== undefined) skip("target", negative);
+  else await negativeCheck(src, tgt, c, add);
+  checks.skipped = accounts.skipped;
+  if (checks.some(failed))
+    checks.diagnosis = await diagnose(src, tgt, c, failure, reads, {
+      key: write.kind === "wrote" ? write.key : undefined,
+      failure: write.kind === "failed" ? write.reason : undefined,
+    });
+  return checks;
+}
+
+/** Polls the instance's console (its first call decides whether account B's credentials work) until the markers appear or the wait ends. */
+async function markers(
+  tgt: TargetOutputs,
+  c: VerifyClients,
+  opts: VerifyOptions,
+  accounts: Accounts,
+): Promise<{ read: Marker; write: WriteMarker; waited: number }> {
+  const started = opts.now();
   let read: Marker = { kind: "none" };
   let write: WriteMarker = { kind: "none" };
   let waited = 0;
   let latest = true;
   for (;;) {
-    let out: GetConsoleOutputCommandOutput;
+    let out: GetConsoleOutputCommandOutput | undefined;
     try {
-      out = await as(
-        "target",
+      out = await accounts.call("target", () =>
         c.targetEc2.send(new GetConsoleOutputCommand({ InstanceId: tgt.instanceId, Latest: latest || undefined })),
       );
     } catch (e) {
@@ -157,6 +285,7 @@ export async function verify(
       latest = false;
       continue;
     }
+    if (!out) break;
     const text = Buffer.from(out.Output ?? "", "base64").toString("utf8");
     waited = Math.round((opts.now() - started) / 1000);
     read = parseMarker(text, tgt.markerPrefix, tgt.objectKey);
@@ -171,77 +300,58 @@ export async function verify(
     );
     await opts.sleep(opts.pollSeconds * 1000);
   }
-  const notYet = `no marker after waiting ${waited}s; the instance may still be booting (see the README's troubleshooting)`;
-  const failure = read.kind === "failed" ? read.reason : undefined;
-  if (read.kind === "ok") add(readCheck, tgt.objectKey !== null, `after ${waited}s, sha256=${read.sha256}`);
-  else if (read.kind === "skipped") add(readCheck, tgt.objectKey === null, `after ${waited}s: ${read.line}`);
-  else add(readCheck, false, read.kind === "failed" ? `${read.line} (after ${waited}s)` : notYet);
-  if (tgt.writes) {
-    if (write.kind === "wrote") add(writeCheck, true, `after ${waited}s, ${write.key}`);
-    else add(writeCheck, false, write.kind === "failed" ? `${write.line} (after ${waited}s)` : notYet);
-  }
+  return { read, write, waited };
+}
 
-  if (read.kind === "ok" && tgt.objectKey !== null) {
-    const copied = read.sha256;
-    const obj = await as(
-      "source",
-      c.sourceS3.send(new GetObjectCommand({ Bucket: src.bucketName, Key: tgt.objectKey })),
-    );
-    const actual = sha256(await (obj.Body?.transformToByteArray() ?? Promise.resolve(new Uint8Array())));
-    add(
-      "target: the copy's sha256 matches the object in the bucket",
-      actual === copied,
-      actual === copied ? actual : `bucket ${actual}, instance ${copied}`,
-    );
-  }
-  if (write.kind === "wrote")
-    for (const r of await as("source", receiptChecks(src, tgt, write.key, reads))) add(r.check, r.ok, r.detail);
-
+/** Another principal of the target account (verify's own) must be denied any object: nobody else may read. */
+async function negativeCheck(
+  src: SourceContract,
+  tgt: TargetOutputs,
+  c: VerifyClients,
+  add: (check: string, ok: boolean, detail: string) => void,
+): Promise<void> {
+  const check = "negative: another principal of the target account is denied";
   const me = await as("target", c.targetSts.send(new GetCallerIdentityCommand({})));
   const reader = parseRoleArn(tgt.roleArn);
   const myArn = me.Arn ?? "";
-  // Any object: nobody else of the target account may read one.
   const probe = tgt.objectKey ?? src.objectKeys[0];
   if (reader && myArn.includes(`:assumed-role/${reader.roleName}/`)) {
     add(
-      "negative: another principal of the target account is denied",
+      check,
       false,
       `verify runs as the reader role itself (${myArn}); run it with another principal of account ${reader.accountId}`,
     );
-  } else {
-    try {
-      await as("target", c.targetS3.send(new GetObjectCommand({ Bucket: src.bucketName, Key: probe })));
-      add(
-        "negative: another principal of the target account is denied",
-        false,
-        `${myArn} could read s3://${src.bucketName}/${probe}: the grant is too wide`,
-      );
-    } catch (e) {
-      if (e instanceof CredentialsFailure) throw e;
-      const denied = statusOf(e) === 403;
-      add(
-        "negative: another principal of the target account is denied",
-        denied,
-        denied
-          ? `${myArn}: AccessDenied (this proves the bucket's grant only if the principal has S3 read rights in its own account)`
-          : `unexpected error: ${e instanceof Error ? e.message : String(e)}`,
-      );
-    }
+    return;
   }
-  if (checks.some((x) => !x.ok))
-    checks.diagnosis = await diagnose(src, tgt, c, failure, reads, {
-      key: write.kind === "wrote" ? write.key : undefined,
-      failure: write.kind === "failed" ? write.reason : undefined,
-    });
-  return checks;
+  try {
+    await as("target", c.targetS3.send(new GetObjectCommand({ Bucket: src.bucketName, Key: probe })));
+    add(check, false, `${myArn} could read s3://${src.bucketName}/${probe}: the grant is too wide`);
+  } catch (e) {
+    if (e instanceof CredentialsFailure) throw e;
+    const denied = statusOf(e) === 403;
+    add(
+      check,
+      denied,
+      denied
+        ? `${myArn}: AccessDenied (this proves the bucket's grant only if the principal has S3 read rights in its own account)`
+        : `unexpected error: ${e instanceof Error ? e.message : String(e)}`,
+    );
+  }
 }
 
+const ACCOUNT_LETTER: Record<Side, string> = { source: "A", target: "B" };
+
 export function report(checks: Checks): string {
-  const failed = checks.filter((c) => !c.ok).length;
+  const failures = checks.filter(failed).length;
+  const skipped = checks.filter((c) => c.skipped !== undefined).length;
+  const passed = checks.length - failures - skipped;
+  const why = Object.entries(checks.skipped ?? {}).map(
+    ([side, reason]) => `\n\nAccount ${ACCOUNT_LETTER[side as Side]}'s checks were skipped: ${reason}.`,
+  );
   return `${table(
     ["check", "result", "detail"],
-    checks.map((c) => [c.check, c.ok ? "pass" : "FAIL", c.detail]),
-  )}\n\n${checks.length - failed} passed, ${failed} failed${checks.diagnosis ? `\n\n${renderDiagnosis(checks.diagnosis)}` : ""}`;
+    checks.map((c) => [c.check, c.skipped !== undefined ? "skipped" : c.ok ? "pass" : "FAIL", c.detail]),
+  )}\n\n${passed} passed, ${failures} failed${skipped > 0 ? `, ${skipped} skipped` : ""}${why.join("")}${checks.diagnosis ? `\n\n${renderDiagnosis(checks.diagnosis)}` : ""}`;
 }
 
 /** Runs verify with the stacks' credentials; a missing credential names the stack and its profile. */
@@ -254,7 +364,10 @@ export async function verifyWithStacks(
   opts: VerifyOptions,
 ): Promise<Checks> {
   try {
-    return await verify(src, tgt, clients, opts);
+    return await verify(src, tgt, clients, {
+      ...opts,
+      credentials: { source: describeCredentials(source), target: describeCredentials(target) },
+    });
   } catch (e) {
     if (e instanceof CredentialsFailure) throw noCredentials(e.side === "source" ? source : target, e.original);
     // A service's answer (AccessDenied, NoSuchBucket, throttling): the check ran and the cloud said no.

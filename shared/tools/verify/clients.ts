@@ -6,6 +6,7 @@ import { S3Client } from "@aws-sdk/client-s3";
 import { STSClient } from "@aws-sdk/client-sts";
 import { clientConfig } from "../stacks/credentials";
 import type { StackInfo } from "../stacks/files";
+import type { Side } from "../../program/project";
 
 export interface VerifyClients {
   sourceS3: S3Client;
@@ -16,6 +17,9 @@ export interface VerifyClients {
   /** Reads the reader role, its policies and the instance's profile, for the diagnosis. */
   targetIam: IAMClient;
 }
+
+/** Each client is named after the side whose credentials it carries: source… is account A's, target… account B's. */
+export const sideOfClient = (k: keyof VerifyClients): Side => (k.startsWith("source") ? "source" : "target");
 
 export function clientsFor(source: StackInfo, target: StackInfo): VerifyClients {
   const s = clientConfig(source);

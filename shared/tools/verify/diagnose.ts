@@ -12,7 +12,8 @@ import { PolicyDocument } from "../../program/iam/document";
 import type { VerifyClients } from "./clients";
 import type { TargetOutputs } from "../../program/target-outputs";
 import { errorText, LivePolicy, LiveReads, LiveState, readLive } from "./live";
-import { BrokenLink, deletedRoles, fromMessage, LinkKind, SOURCE_FIX, structural, TARGET_FIX } from "./links";
+import { BrokenLink, deletedRoles, LinkKind, SOURCE_FIX, structural, TARGET_FIX } from "./links";
+import { fromMessage, reasonless, unreachedEndpoint } from "./messages";
 import { KMS_DECRYPT, KMS_GENERATE_DATA_KEY, S3_GET_OBJECT, S3_PUT_OBJECT } from "../../program/iam/access-levels";
 
 export type { BrokenLink, LinkKind } from "./links";
@@ -263,8 +264,9 @@ export async function diagnose(
 ): Promise<Diagnosis> {
   const links: BrokenLink[] = [];
   const notes: string[] = [];
+  let live: LiveState | undefined;
   try {
-    const live = await readLive(src, tgt, reads, receipt.key);
+    live = await readLive(src, tgt, reads, receipt.key);
     notes.push(...live.unreadable.map((u) => `could not read ${u}`));
     if (live.unreadable.length > 0) notes.push("the evaluation took what it could not read to allow");
     links.push(...structural(src, tgt, live, notes), ...deletedRoles(live));
@@ -273,14 +275,39 @@ export async function diagnose(
     notes.push(`the diagnosis stopped early: ${errorText(e)}`);
   }
   const text = failure instanceof Error ? failure.message : (failure ?? "");
-  const told = [
-    ...(text ? [fromMessage(text, src, tgt)] : []),
-    ...(receipt.failure ? [fromMessage(receipt.failure, src, tgt, "write")] : []),
+  const said = [
+    ...(text ? [{ text, told: fromMessage(text, src, tgt) }] : []),
+    ...(receipt.failure ? [{ text: receipt.failure, told: fromMessage(receipt.failure, src, tgt, "write") }] : []),
   ];
-  // AWS names one policy type even when several deny: keep its word only where the evaluation found nothing of that kind.
+  // AWS names one policy type even when several deny: keep its word where the evaluation found nothing of that
+  // kind, or where it names a policy (by ARN) that no link names.
   const found = new Set(links.map((l) => l.kind));
-  for (const t of told) if (t && !found.has(t.kind)) links.push(t);
+  for (const { told: t } of said)
+    if (t && (!found.has(t.kind) || (t.policyArn && !links.some((l) => l.problem.includes(t.policyArn ?? "")))))
+      links.push(t);
+  for (const { text: t, told } of said) {
+    const url = unreachedEndpoint(t);
+    if (url !== undefined) notes.push(unreached(url, links, live));
+    const none = told ? undefined : reasonless(t);
+    if (none)
+      notes.push(
+        links.length > 0
+          ? `${none}: the links above come from evaluating the live policies, not from the message`
+          : `${none}, and the live policies allow the request: look outside them, at a service control policy of the reader's organization, a resource control policy of the bucket owner's, or a change still propagating`,
+      );
+  }
   return { links, notes };
+}
+
+/** What a request that never reached S3 means, when no network or region link explains it. */
+function unreached(url: string, links: BrokenLink[], live: LiveState | undefined): string {
+  const what = `the copy never reached ${url || "S3"} (a connect timeout, not a denial)`;
+  if (links.some((l) => l.kind === "network" || l.kind === "region"))
+    return `${what}: see the network or region link above`;
+  const g = live?.network?.gateway;
+  if (!live?.network)
+    return `${what}, and the instance's route table could not be read: check that its subnet's route table is among the S3 gateway endpoint's`;
+  return `${what}, yet ${g ? `the subnet's route table ${live.network.routeTableId ?? ""} is among those of the S3 gateway endpoint ${g.id}, which is available` : "the subnet routes to an internet or NAT gateway"}: check the security group's HTTPS egress to the S3 prefix list, the subnet's network ACL, and the VPC's DNS support`;
 }
 
 export function renderDiagnosis(d: Diagnosis): string {

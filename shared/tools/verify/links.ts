@@ -1,27 +1,13 @@
 /**
  * The broken links `npm run verify` names without evaluating policies: the reader role, the
- * instance's profile, the object's key, the regions, deleted roles in the source's policies, and
- * AWS's own detailed AccessDenied messages turned into advice. The messages' phrasings:
- * - IAM User Guide, "Troubleshoot access denied error messages"
- *   (https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_access-denied.html): an explicit
- *   deny says "with an explicit deny in a <type> policy", an implicit one "because no <type> policy
- *   allows the <action> action"; an SCP may say "due to an explicit deny in a Service Control
- *   Policy" even when the deny is implicit; when several types deny, AWS names only one.
- * - Amazon S3 User Guide, "Troubleshoot access denied (403 Forbidden) errors in Amazon S3"
- *   (https://docs.aws.amazon.com/AmazonS3/latest/userguide/troubleshoot-403-errors.html): the types
- *   S3 names (service control, resource control, VPC endpoint, permissions boundary, session,
- *   identity-based, resource-based). S3 adds this context only for requests from the bucket owner's
- *   account or organization: from elsewhere it says "Access Denied", and the evaluation must decide.
- * - AWS re:Post, "Why do I get 'The ciphertext refers to a customer master key that does not
- *   exist…' when I download from S3?" (https://repost.aws/knowledge-center/s3-download-object-ciphertext-error):
- *   S3's answer when the caller may not use the object's KMS key.
+ * instance's profile, the object's key, the regions, the instance's route to S3, and deleted roles
+ * in the source's policies. AWS's own error texts are read in messages.ts.
  */
 import { SourceContract } from "../../program/contract";
 import { awsPrincipals } from "../../offline/policy-queries";
 import type { TargetOutputs } from "../../program/target-outputs";
 import { LiveState } from "./live";
-import { KMS_DECRYPT, KMS_GENERATE_DATA_KEY, S3_GET_OBJECT, S3_PUT_OBJECT } from "../../program/iam/access-levels";
-import { ACCOUNT_ID_PATTERN, PARTITION } from "../../program/iam/arn";
+import { networkProblems } from "./network";
 
 export type LinkKind =
   | "bucket-policy"
@@ -37,6 +23,7 @@ export type LinkKind =
   | "object"
   | "region"
   | "deleted-role"
+  | "network"
   | "combination";
 
 export interface BrokenLink {
@@ -45,6 +32,8 @@ export interface BrokenLink {
   problem: string;
   /** What to change. */
   fix: string;
+  /** The denying policy's ARN, when AWS's message named it. */
+  policyArn?: string;
 }
 
 export const SOURCE_FIX =
@@ -53,121 +42,7 @@ export const SOURCE_FIX =
 export const TARGET_FIX =
   "the target stack writes this policy, so it was changed outside Pulumi: run pulumi refresh --stack target, then npm run deploy -- --stack target to restore it";
 
-interface Told {
-  action: string;
-  /** The account of the principal AWS names, else the reader role's. */
-  principalAccount: string;
-  src: SourceContract;
-  tgt: TargetOutputs;
-}
-
-/** The message's policy type, first match wins (AWS names one); each rule says which link and what to change. */
-const RULES: { re: RegExp; link: (t: Told) => BrokenLink }[] = [
-  {
-    re: /explicit deny in a service control policy|no service control policy allows/i,
-    link: (t) => ({
-      kind: "scp",
-      problem: `a service control policy of the organization of account ${t.principalAccount} denies ${t.action} (AWS's error message)`,
-      fix: `outside this project: ask the organization's administrators to exempt ${t.tgt.roleArn} in account ${t.principalAccount} for ${t.action}`,
-    }),
-  },
-  {
-    re: /explicit deny in a resource control policy|no resource control policy allows/i,
-    link: (t) => ({
-      kind: "rcp",
-      problem: `a resource control policy of the organization of account ${t.src.accountId} denies ${t.action} (AWS's error message)`,
-      fix: `outside this project: ask the organization's administrators to allow ${t.tgt.roleArn} to use the resources of account ${t.src.accountId}`,
-    }),
-  },
-  {
-    re: /VPC endpoint policy/i,
-    link: (t) => ({
-      kind: "endpoint",
-      problem: `the policy of the instance's S3 gateway endpoint denies ${t.action} (AWS's error message)`,
-      fix: TARGET_FIX,
-    }),
-  },
-  {
-    re: /permissions boundary/i,
-    link: (t) => ({
-      kind: "boundary",
-      problem: `the permissions boundary of ${t.tgt.roleArn} denies ${t.action} (AWS's error message)`,
-      fix: "widen the boundary, or unset permissionsBoundaryArn in Pulumi.target.yaml; then npm run deploy -- --stack target",
-    }),
-  },
-  {
-    re: /session policy/i,
-    link: (t) => ({
-      kind: "session",
-      problem: `a session policy denies ${t.action} (AWS's error message)`,
-      fix: "the instance's role session carries no session policy from this project: find who assumes the role with one",
-    }),
-  },
-  {
-    re: /identity-based policy/i,
-    link: (t) => ({
-      kind: "identity",
-      problem: `the identity policies of ${t.tgt.roleArn} do not allow ${t.action} (AWS's error message)`,
-      fix: TARGET_FIX,
-    }),
-  },
-  {
-    re: /resource-based policy/i,
-    link: (t) =>
-      t.action.startsWith("kms:")
-        ? {
-            kind: "key-policy",
-            problem: `the key policy (${t.src.keyArn}) does not allow ${t.action} for ${t.tgt.roleArn} (AWS's error message)`,
-            fix: SOURCE_FIX,
-          }
-        : {
-            kind: "bucket-policy",
-            problem: `the bucket policy of ${t.src.bucketName} does not allow ${t.action} for ${t.tgt.roleArn} (AWS's error message)`,
-            fix: SOURCE_FIX,
-          },
-  },
-  {
-    re: /ciphertext refers to a customer master key that does not exist, does not exist in this region, or you are not allowed to access it/i,
-    link: (t) => ({
-      kind: "key-policy",
-      problem: `S3 could not use the object's KMS key for ${t.tgt.roleArn}: the key policy (${t.src.keyArn}) does not allow kms:Decrypt via S3, or the key is in another region than the bucket (AWS's error message)`,
-      fix: `check the key policy's consumer statement and that the key and the bucket are both in ${t.src.region}; then npm run deploy -- --stack source`,
-    }),
-  },
-  {
-    re: /not authorized to perform: kms:Decrypt/i,
-    link: (t) => ({
-      kind: "key-policy",
-      problem: `KMS refused kms:Decrypt on ${t.src.keyArn} for ${t.tgt.roleArn}: the key policy or the role's identity policy lacks it (AWS's error message)`,
-      fix: `the key policy must allow it via s3.${t.src.region}.amazonaws.com, and the role's policy on the key's full ARN; npm run deploy restores both`,
-    }),
-  },
-];
-
-/** The account of the principal AWS names in its message: an assumed-role session or an IAM ARN. */
-const PRINCIPAL_IN_MESSAGE = new RegExp(`arn:${PARTITION}:(?:sts|iam)::(${ACCOUNT_ID_PATTERN}):`);
-
-/**
- * The broken link AWS's error text names, if it names one. When the text names no action, it is
- * the job's: a read's s3:GetObject or the kms:Decrypt S3 makes for it, a write's s3:PutObject or kms:GenerateDataKey.
- */
-export function fromMessage(
-  text: string,
-  src: SourceContract,
-  tgt: TargetOutputs,
-  job: "read" | "write" = "read",
-): BrokenLink | undefined {
-  const kms = /kms|ciphertext/i.test(text);
-  const action =
-    /perform: ([a-z0-9-]+:[A-Za-z0-9]+)/.exec(text)?.[1] ??
-    (job === "write" ? (kms ? KMS_GENERATE_DATA_KEY : S3_PUT_OBJECT) : kms ? KMS_DECRYPT : S3_GET_OBJECT);
-  const readerAccount = tgt.roleArn.split(":")[4];
-  const principalAccount = PRINCIPAL_IN_MESSAGE.exec(text)?.[1] ?? readerAccount;
-  const rule = RULES.find((r) => r.re.test(text));
-  return rule?.link({ action, principalAccount, src, tgt });
-}
-
-/** The links that are not policies: the role, the instance's profile, the object's key, the regions. */
+/** The links that are not policies: the role, the instance's profile, its route to S3, the object's key, the regions. */
 export function structural(src: SourceContract, tgt: TargetOutputs, live: LiveState, notes: string[]): BrokenLink[] {
   const links: BrokenLink[] = [];
   const add = (kind: LinkKind, problem: string, fix: string) => links.push({ kind, problem, fix });
@@ -181,6 +56,7 @@ export function structural(src: SourceContract, tgt: TargetOutputs, live: LiveSt
       `the instance profile ${live.profile.arn} carries ${live.profile.roles.join(", ") || "no role"}, not the reader role ${tgt.roleArn}`,
       deployTarget,
     );
+  for (const p of live.network ? networkProblems(live.network) : []) add("network", p.problem, p.fix);
   const o = live.object;
   // live.object is read only for an object to copy.
   const s3Uri = `s3://${src.bucketName}/${tgt.objectKey ?? ""}`;

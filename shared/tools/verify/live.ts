@@ -3,7 +3,7 @@
  * copy, read from both accounts. A read that fails (AccessDenied for the verifying principal, a
  * throttle) is recorded in `unreadable`, never thrown: the diagnosis says what it could not see.
  */
-import { DescribeInstancesCommand, DescribeVpcEndpointsCommand } from "@aws-sdk/client-ec2";
+import { DescribeInstancesCommand, DescribeVpcEndpointsCommand, VpcEndpoint } from "@aws-sdk/client-ec2";
 import {
   GetInstanceProfileCommand,
   GetPolicyCommand,
@@ -31,6 +31,7 @@ import { parseRoleArn } from "../../program/iam/arn";
 import { parsePolicy, PolicyDocument } from "../../program/iam/document";
 import type { VerifyClients } from "./clients";
 import type { TargetOutputs } from "../../program/target-outputs";
+import { Network, readNetwork } from "./network";
 
 /**
  * The source's documents that both the checks and the diagnosis read. Each SDK call is made at
@@ -113,6 +114,8 @@ export interface LiveState {
   boundary?: LivePolicy | null;
   /** The S3 gateway endpoint of the instance's VPC; null when the VPC has none. */
   endpoint?: LivePolicy | null;
+  /** The instance's subnet, its route table and the gateway endpoint's: its way to S3. */
+  network?: Network;
   /** The instance profile's ARN and its roles' ARNs; null when the instance has no profile. */
   profile?: { arn: string; roles: string[] } | null;
   object?: LiveObject;
@@ -125,6 +128,14 @@ export interface LiveState {
 }
 
 export const errorText = (e: unknown): string => (e instanceof Error ? `${e.name}: ${e.message}` : String(e));
+
+/** An AWS service's answer: its code, HTTP status and message; a HEAD error has no body, so no message (the SDK says UnknownError). */
+export function answerText(e: unknown): string {
+  if (!(e instanceof Error && "$metadata" in e)) return errorText(e);
+  const status = (e.$metadata as { httpStatusCode?: number }).httpStatusCode;
+  const said = e.message && e.message !== e.name && e.message !== "UnknownError" ? `: ${e.message}` : "";
+  return `${e.name}${status ? ` (HTTP ${status})` : ""}${said}`;
+}
 
 /** IAM returns policy documents URL-encoded (RFC 3986); S3, KMS and EC2 return plain JSON. */
 const decoded = (text: string | undefined): string | undefined =>
@@ -167,7 +178,7 @@ async function rolePolicies(iam: IAMClient, role: string): Promise<LivePolicy[]>
   return out;
 }
 
-/** The instance's profile and VPC, then the VPC's S3 gateway endpoint (the one the boot script's request passes). */
+/** The instance's profile and VPC, then the VPC's S3 gateway endpoint (the one the boot script's request passes) and its route. */
 async function instanceSide(c: VerifyClients, tgt: TargetOutputs, region: string, state: LiveState): Promise<void> {
   const out = await c.targetEc2.send(new DescribeInstancesCommand({ InstanceIds: [tgt.instanceId] }));
   const instance = out?.Reservations?.[0]?.Instances?.[0];
@@ -183,6 +194,7 @@ async function instanceSide(c: VerifyClients, tgt: TargetOutputs, region: string
   }
   if (!instance.VpcId) return;
   const vpcId = instance.VpcId;
+  let gateway: VpcEndpoint | undefined;
   await attempt(state, `the S3 endpoints of ${vpcId}`, async () => {
     const e = await c.targetEc2.send(
       new DescribeVpcEndpointsCommand({
@@ -192,11 +204,16 @@ async function instanceSide(c: VerifyClients, tgt: TargetOutputs, region: string
         ],
       }),
     );
-    const gateway = (e?.VpcEndpoints ?? []).find((x) => x.VpcEndpointType === "Gateway");
+    gateway = (e?.VpcEndpoints ?? []).find((x) => x.VpcEndpointType === "Gateway");
     state.endpoint = gateway
       ? live(`the policy of the S3 gateway endpoint ${gateway.VpcEndpointId} in ${vpcId}`, gateway.PolicyDocument)
       : null;
   });
+  const subnetId = instance.SubnetId;
+  if (subnetId && state.endpoint !== undefined)
+    await attempt(state, `the route table of subnet ${subnetId}`, async () => {
+      state.network = await readNetwork(c.targetEc2, vpcId, subnetId, gateway);
+    });
 }
 
 /** Runs one read; a failure is written down, not thrown. */

@@ -5,7 +5,7 @@
  */
 import { SourceContract } from "../../program/contract";
 import type { TargetOutputs } from "../../program/target-outputs";
-import { LiveReads } from "./live";
+import { answerText, LiveReads } from "./live";
 
 export interface ReceiptCheck {
   check: string;
@@ -16,10 +16,7 @@ export interface ReceiptCheck {
 /** An AWS service's answer (it carries $metadata); anything else, a credentials failure included, is thrown. */
 function serviceAnswer(e: unknown): string {
   if (!(e instanceof Error && "$metadata" in e)) throw e;
-  const status = (e.$metadata as { httpStatusCode?: number }).httpStatusCode;
-  // A HEAD error has no body: the SDK names it by its status (NotFound) and its message says nothing (UnknownError).
-  const said = e.message && e.message !== e.name && e.message !== "UnknownError" ? `: ${e.message}` : "";
-  return `${e.name}${status ? ` (HTTP ${status})` : ""}${said}`;
+  return answerText(e);
 }
 
 export async function receiptChecks(
