@@ -20,15 +20,18 @@ interface Resource {
 }
 const BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy";
 
-/** The plan's JSON as `npm run plan -- --json` prints it for the committed stack files. */
-export async function committedPlanJson(): Promise<PlanArtifact> {
-  const r = await runToolCaptured(PLAN_TOOL, ["--json"]);
-  assert.equal(r.code, 0, r.stderr);
-  return JSON.parse(r.stdout) as PlanArtifact;
+let committed: Promise<PlanArtifact> | undefined;
+/** The plan's JSON as `npm run plan -- --json` prints it for the committed stack files: planned once, a fresh copy each call. */
+async function committedPlanJson(): Promise<PlanArtifact> {
+  committed ??= runToolCaptured(PLAN_TOOL, ["--json"]).then((r) => {
+    assert.equal(r.code, 0, r.stderr);
+    return JSON.parse(r.stdout) as PlanArtifact;
+  });
+  return JSON.parse(JSON.stringify(await committed)) as PlanArtifact;
 }
 
 /** The resource of the shared bucket's policy in a plan's JSON. */
-export const bucketPolicyResource = (a: PlanArtifact): Resource => {
+const bucketPolicyResource = (a: PlanArtifact): Resource => {
   const r = a.source.resources.find(
     (x) => x.type === BUCKET_POLICY && x.inputs.bucket === a.accessModel.contract.bucketName,
   );
