@@ -38,11 +38,15 @@ const CASES: BadCase[] = [
     expect: ['cross-account-s3-kms:side = "both"', '"source" or "target"'],
   },
   { what: "region missing", set: { "aws:region": undefined }, expect: ["aws:region is not set", "AWS region"] },
-  { what: "region malformed", set: { "aws:region": "uswest2" }, expect: ['aws:region = "uswest2"', "region code"] },
+  {
+    what: "region malformed",
+    set: { "aws:region": "uswest2" },
+    expect: ['aws:region = "uswest2"', "is not an AWS region"],
+  },
   {
     what: "region in another partition",
     set: { "aws:region": "cn-north-1" },
-    expect: ['aws:region = "cn-north-1"', "commercial aws partition"],
+    expect: ['aws:region = "cn-north-1"', "is in the aws-cn partition", "only regions of the aws partition"],
   },
   {
     what: "allowedAccountIds missing",

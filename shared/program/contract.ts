@@ -5,7 +5,7 @@
  */
 import { z } from "zod";
 import { ACCESS_LEVEL_NAMES, ConsumerAccess, WHOLE_BUCKET_READ } from "./iam/access-levels";
-import { accountIdSchema, objectKeyProblem, prefixesSchema, REGION } from "./config/rules";
+import { accountIdSchema, objectKeyProblem, prefixesSchema, regionSchema } from "./config/rules";
 import { bucketArn, keyArnPattern, parseRoleArn } from "./iam/arn";
 
 const fields = {
@@ -16,7 +16,7 @@ const fields = {
   /** The KMS key's full ARN, `arn:aws:kms:<region>:<accountId>:key/<id>` (never an alias). */
   keyArn: z.string(),
   /** The region of the bucket and the key. */
-  region: z.string().regex(REGION, "must be an AWS region code"),
+  region: regionSchema,
   /** The source account, which owns the bucket and the key. */
   accountId: accountIdSchema,
   /** The keys of the sample objects, sorted. */

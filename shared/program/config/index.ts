@@ -11,7 +11,8 @@ export {
   allowedAccountIdsSchema,
   bucketNameProblems,
   objectKeyProblem,
-  REGION,
+  regionProblem,
+  regionSchema,
   roleNameSchema,
 } from "./rules";
 export * from "./source";

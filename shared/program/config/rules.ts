@@ -1,6 +1,8 @@
 /** The value rules both stacks share; each names the rule in its message. */
+import { partition } from "@aws-sdk/core/client";
+import { Region } from "@pulumi/aws/types/enums";
 import { z } from "zod";
-import { ACCOUNT_ID, ACCOUNT_ID_PATTERN } from "../iam/arn";
+import { ACCOUNT_ID, ACCOUNT_ID_PATTERN, PARTITION } from "../iam/arn";
 
 export const rule = (error: string) => ({ error });
 
@@ -23,23 +25,39 @@ export const roleNameSchema = z
   .string(rule("must be an IAM role name"))
   .regex(/^[\w+=,.@-]{1,64}$/, "must be an IAM role name: 1-64 characters from letters, digits and +=,.@_-");
 
-/** An AWS region code, e.g. us-west-2. */
-export const REGION = /^[a-z]{2}(-[a-z]+)+-\d+$/;
+/** The regions the AWS provider can deploy to, from its own list (all partitions). */
+const PROVIDER_REGIONS: readonly string[] = Object.values(Region);
 
-export const regionSchema = z
-  .string(rule("must be set to an AWS region, e.g. us-west-2"))
-  .regex(REGION, "must be an AWS region code, e.g. us-west-2")
-  .refine(
-    (r) => !/^(cn|us-gov|us-iso[a-z]*|eusc)-/.test(r),
-    "must be a region in the commercial aws partition (China, GovCloud and isolated partitions are not supported)",
-  );
+/** Regions that differ from a value only in their final number, as a hint (us-west-9 → us-west-1, us-west-2). */
+const nearRegions = (v: string): string[] =>
+  PROVIDER_REGIONS.filter((r) => r.replace(/\d+$/, "") === v.replace(/\d+$/, "") && partition(r).name === PARTITION);
+
+/**
+ * The one region rule, for the program and every tool: a region the AWS provider knows
+ * (@pulumi/aws's Region list), in the partition the program's ARNs name (the AWS SDK's partition data).
+ */
+export function regionProblem(v: unknown): string | undefined {
+  if (typeof v !== "string") return "must be set to an AWS region, e.g. us-west-2";
+  if (!PROVIDER_REGIONS.includes(v)) {
+    const near = nearRegions(v);
+    return `is not an AWS region the AWS provider knows (@pulumi/aws Region)${near.length ? `; did you mean ${near.join(" or ")}?` : ", e.g. us-west-2"}`;
+  }
+  const p = partition(v).name;
+  if (p !== PARTITION)
+    return `is in the ${p} partition (AWS SDK partition data); this program builds arn:${PARTITION}: ARNs, so only regions of the ${PARTITION} partition are supported`;
+  return undefined;
+}
+
+export const regionSchema = z.custom<string>((v) => regionProblem(v) === undefined, {
+  error: (issue) => regionProblem(issue.input) ?? "must be an AWS region",
+});
 
 export const allowedAccountIdsSchema = z
   .array(accountIdSchema, rule('must list this stack\'s account ID, e.g. ["111111111111"]'))
   .length(1, "must list exactly one account ID: this stack's own (it guards against a wrong AWS profile)");
 
 /** An IAM managed policy ARN: an account's, or AWS's own (`aws`). */
-export const MANAGED_POLICY_ARN = new RegExp(`^arn:aws:iam::(${ACCOUNT_ID_PATTERN}|aws):policy/[\\w+=,.@/-]+$`);
+export const MANAGED_POLICY_ARN = new RegExp(`^arn:${PARTITION}:iam::(${ACCOUNT_ID_PATTERN}|aws):policy/[\\w+=,.@/-]+$`);
 
 export const boolSchema = z.enum(["true", "false"], rule("must be true or false")).transform((v) => v === "true");
 

@@ -90,9 +90,9 @@ export const ANALYZE_TOOL = defineTool({
   },
   async run(args, io) {
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- zod comes with the rules: only once the arguments parsed
-    const { REGION } = require("../../program/config/rules") as typeof import("../../program/config/rules");
-    if (args.region !== undefined && !REGION.test(args.region))
-      throw new UserError(`--region = ${JSON.stringify(args.region)}: must be an AWS region code, e.g. us-west-2`);
+    const { regionProblem } = require("../../program/config/rules") as typeof import("../../program/config/rules");
+    const regionWrong = args.region === undefined ? undefined : regionProblem(args.region);
+    if (regionWrong !== undefined) throw new UserError(`--region = ${JSON.stringify(args.region)}: ${regionWrong}`);
     if (args.head !== undefined && args.base !== undefined)
       throw new UsageError("--head and --base: give one (with --head, this checkout is the base)");
     const input = args.head === undefined ? await ownPlan(args, io) : await headPlan(args.head, args, io);

@@ -8,7 +8,7 @@ import * as fs from "fs";
 import { z } from "zod";
 import type { AccessPolicies } from "../../offline/access/capture";
 import { validateContract, type SourceContract } from "../../program/contract";
-import { accountIdSchema, REGION } from "../../program/config/rules";
+import { accountIdSchema, regionSchema } from "../../program/config/rules";
 import type { PolicyDocument } from "../../program/iam/document";
 import { parseRoleArn, roleArn } from "../../program/iam/arn";
 import { UserError } from "../../program/errors";
@@ -59,7 +59,7 @@ const policies = z.strictObject({
 
 const stack = z.object({
   accountId: accountIdSchema,
-  region: z.string().regex(REGION, "must be an AWS region code"),
+  region: regionSchema,
   resources: z.array(z.strictObject({ type: z.string(), name: z.string(), inputs: z.record(z.string(), z.unknown()) })),
   outputs: z.record(z.string(), z.unknown()),
 });
