@@ -1,10 +1,18 @@
 /**
  * The target stack's checks, all before any resource is declared: its config, the source's
- * contract read through a StackReference and matched against it, and a zone for the instance.
+ * contract read through a StackReference and matched against it, a zone for the instance and the
+ * architecture of its image.
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { configKey, parseTargetConfig, RawConfig, TargetConfig } from "../shared/program/config";
+import {
+  Architecture,
+  configKey,
+  imageArchitecture,
+  parseTargetConfig,
+  RawConfig,
+  TargetConfig,
+} from "../shared/program/config";
 import {
   accessGrantedTo,
   CONTRACT_KEYS,
@@ -124,10 +132,18 @@ async function zoneOffering(cfg: TargetConfig): Promise<string> {
   return zones[0];
 }
 
-/** The target's config, the source's contract and the zone, or a UserError listing what does not match. */
+/** The image's architecture, from AWS's description of the instance type (not from its name). */
+async function instanceArchitecture(cfg: TargetConfig): Promise<Architecture> {
+  const described = await aws.ec2.getInstanceType({ instanceType: cfg.instanceType });
+  const chosen = imageArchitecture(cfg.instanceType, described.supportedArchitectures);
+  if ("problem" in chosen) throw new UserError(chosen.problem);
+  return chosen.architecture;
+}
+
+/** The target's config, the source's contract, the zone and the image's architecture, or a UserError listing what does not match. */
 export async function checkTarget(
   raw: RawConfig,
-): Promise<{ cfg: TargetConfig; src: SourceContract; availabilityZone: string }> {
+): Promise<{ cfg: TargetConfig; src: SourceContract; availabilityZone: string; architecture: Architecture }> {
   const cfg = parseTargetConfig(raw);
   const src = await readSourceContract(cfg.sourceStack);
   const problems = contractProblems(cfg, src);
@@ -136,5 +152,6 @@ export async function checkTarget(
       `The target stack does not match the source stack ${JSON.stringify(cfg.sourceStack)}:\n${problems.map((p) => `  - ${p}`).join("\n")}`,
     );
   }
-  return { cfg, src, availabilityZone: await zoneOffering(cfg) };
+  const architecture = await instanceArchitecture(cfg);
+  return { cfg, src, availabilityZone: await zoneOffering(cfg), architecture };
 }

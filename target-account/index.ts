@@ -19,7 +19,7 @@ export type TargetStackOutputs = { [K in keyof TargetOutputs]: pulumi.Input<Targ
 
 /** Account B: the consumer role, the network and the instance that proves the role's access at boot. */
 export async function runTarget(raw: RawConfig): Promise<TargetStackOutputs> {
-  const { cfg, src, availabilityZone } = await checkTarget(raw);
+  const { cfg, src, availabilityZone, architecture } = await checkTarget(raw);
   const role = { accountId: cfg.accountId, roleName: cfg.roleName };
   // checkTarget refused a role the source does not grant; its policies are never broader than that grant.
   const grant = accessGrantedTo(src, roleArn(role), cfg.roleName) ?? WHOLE_BUCKET_READ;
@@ -49,7 +49,7 @@ export async function runTarget(raw: RawConfig): Promise<TargetStackOutputs> {
 
   const copier = new CopyInstance("copier", {
     instanceType: cfg.instanceType,
-    architecture: cfg.architecture,
+    architecture,
     amiId: cfg.amiId,
     subnetId: network.subnetId,
     securityGroupId: network.securityGroupId,

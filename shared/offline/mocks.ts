@@ -80,6 +80,33 @@ const localZone = (ctx: MockContext): string => `${ctx.region}-lax-1a`;
 const filterValues = (args: Record<string, unknown>, name: string): string[] =>
   ((args.filters as Filter[] | undefined) ?? []).find((f) => f.name === name)?.values ?? [];
 
+/**
+ * Instance types as DescribeInstanceTypes describes them (ProcessorInfo.SupportedArchitectures), per
+ * the "Processor" column of https://docs.aws.amazon.com/ec2/latest/instancetypes/gp.html and, for
+ * Mac types, https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/ec2-mac-instances.html (mac1: Intel,
+ * mac2: Apple M1). `offered: false` stands for a type the mock region's zones lack.
+ */
+const INSTANCE_TYPES: Record<string, { architectures: string[]; offered: boolean }> = {
+  "t2.micro": { architectures: ["i386", "x86_64"], offered: true },
+  "t3.micro": { architectures: ["x86_64"], offered: true },
+  "t4g.nano": { architectures: ["arm64"], offered: true },
+  "m7g.medium": { architectures: ["arm64"], offered: true },
+  "c7g.medium": { architectures: ["arm64"], offered: true },
+  "hpc7g.4xlarge": { architectures: ["arm64"], offered: false },
+  "mac1.metal": { architectures: ["x86_64_mac"], offered: true },
+  "mac2.metal": { architectures: ["arm64_mac"], offered: true },
+};
+
+/** An instance type of the table; any other is an error, never a default. */
+function describedType(t: string): { architectures: string[]; offered: boolean } {
+  const d = INSTANCE_TYPES[t];
+  if (d === undefined)
+    throw new Error(
+      `the offline mocks do not describe instance type ${JSON.stringify(t)} (they know ${Object.keys(INSTANCE_TYPES).join(", ")}): add it to shared/offline/mocks.ts`,
+    );
+  return d;
+}
+
 /** What each provider function returns, given its arguments. */
 const functions: Record<string, (ctx: MockContext, args: Record<string, unknown>) => Record<string, unknown>> = {
   "aws:ssm/getParameter:getParameter": (_ctx, a) => ({
@@ -95,11 +122,15 @@ const functions: Record<string, (ctx: MockContext, args: Record<string, unknown>
     ids: filterValues(a, "association.subnet-id").map((s) => `rtb-${hex(s, 17)}`),
   }),
   // Zones named out of order, as AWS may list them, with an opted-in Local Zone, whose name sorts
-  // before the standard zones'; the made-up family "zz" is offered nowhere.
+  // before the standard zones'; a type of INSTANCE_TYPES without zones is offered nowhere.
   "aws:ec2/getInstanceTypeOfferings:getInstanceTypeOfferings": (ctx, a) => ({
-    locations: filterValues(a, "instance-type").some((t) => t.startsWith("zz"))
-      ? []
-      : [...["c", "a", "b"].map((z) => `${ctx.region}${z}`), localZone(ctx)],
+    locations: filterValues(a, "instance-type").every((t) => describedType(t).offered)
+      ? [...["c", "a", "b"].map((z) => `${ctx.region}${z}`), localZone(ctx)]
+      : [],
+  }),
+  "aws:ec2/getInstanceType:getInstanceType": (_ctx, a) => ({
+    instanceType: a.instanceType,
+    supportedArchitectures: describedType(str(a.instanceType, "")).architectures,
   }),
   // Standard zones need no opt-in; Local and Wavelength Zones do.
   "aws:index/getAvailabilityZones:getAvailabilityZones": (ctx, a) => {
@@ -142,8 +173,17 @@ export function createMocks(ctx: MockContext): pulumi.runtime.Mocks {
     },
     call(args: pulumi.runtime.MockCallArgs): Record<string, unknown> {
       const f = functions[args.token];
-      if (f === undefined) throw new Error(`unexpected call to ${args.token}: add it to shared/offline/mocks.ts`);
-      const result = f(ctx, args.inputs as Record<string, unknown>);
+      // The SDK passes on a failed invoke's gRPC `details`, not its message.
+      const fail = (message: string): never => {
+        throw Object.assign(new Error(message), { details: message });
+      };
+      if (f === undefined) return fail(`unexpected call to ${args.token}: add it to shared/offline/mocks.ts`);
+      let result: Record<string, unknown>;
+      try {
+        result = f(ctx, args.inputs as Record<string, unknown>);
+      } catch (e) {
+        return fail(e instanceof Error ? e.message : String(e));
+      }
       ctx.invokes.push({ token: args.token, args: args.inputs as Record<string, unknown>, result });
       return result;
     },

@@ -1,4 +1,5 @@
-/** The target stack's config: its schema and defaults, and the instance's architecture. */
+/** The target stack's config: its schema and defaults, and the rules for the instance type and its image. */
+import { ec2 } from "@pulumi/aws/types/enums";
 import { z } from "zod";
 import { configKey, RawConfig } from "../project";
 import { parse } from "./parse";
@@ -23,7 +24,6 @@ export const TARGET_DEFAULTS = {
   copyTimeoutSeconds: 300,
 };
 
-export type Architecture = "arm64" | "x86_64";
 
 export interface TargetConfig {
   side: "target";
@@ -35,7 +35,6 @@ export interface TargetConfig {
   objectKey?: string;
   destinationDir: string;
   instanceType: string;
-  architecture: Architecture;
   /** A fixed AMI; undefined means the latest Amazon Linux 2023 from the public SSM parameter. */
   amiId?: string;
   useDefaultVpc: boolean;
@@ -44,12 +43,55 @@ export interface TargetConfig {
   copyTimeoutSeconds: number;
 }
 
-const INSTANCE_TYPE = /^([a-z]+)(\d+)([a-z-]*)\.([a-z0-9]+)$/;
+/** The instance types the AWS provider knows (@pulumi/aws ec2.InstanceType). */
+const INSTANCE_TYPES: readonly string[] = Object.values(ec2.InstanceType);
 
-/** Graviton (arm64) families carry a `g` after the generation digit (t4g, m7gd, c6gn, im4gn) or are a1. */
-export function architectureOf(instanceType: string): Architecture {
-  const m = INSTANCE_TYPE.exec(instanceType);
-  return m && (m[1] + m[2] === "a1" || m[3].includes("g")) ? "arm64" : "x86_64";
+function editDistance(a: string, b: string): number {
+  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= b.length; j++)
+      next[j] = Math.min(row[j] + 1, next[j - 1] + 1, row[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    row = next;
+  }
+  return row[b.length];
+}
+
+/** The known types nearest to a value (by edit distance), at most four. */
+export function nearestInstanceTypes(value: string): string[] {
+  const scored = INSTANCE_TYPES.map((t) => ({ t, d: editDistance(value, t) }));
+  const best = Math.min(...scored.map((s) => s.d));
+  return scored
+    .filter((s) => s.d === best && best <= Math.max(2, value.length / 3))
+    .map((s) => s.t)
+    .sort()
+    .slice(0, 4);
+}
+
+export function instanceTypeProblem(value: string): string | undefined {
+  if (INSTANCE_TYPES.includes(value)) return undefined;
+  const near = nearestInstanceTypes(value);
+  return `is not an EC2 instance type the AWS provider knows (@pulumi/aws ec2.InstanceType)${near.length ? `; nearest: ${near.join(", ")}` : ", e.g. t4g.nano or t3.micro"}`;
+}
+
+/** The AMI architectures this program boots (Amazon Linux 2023's public parameters). */
+export const ARCHITECTURES = ["x86_64", "arm64"] as const;
+export type Architecture = (typeof ARCHITECTURES)[number];
+
+/**
+ * The image's architecture for an instance type, from AWS's answer (DescribeInstanceTypes'
+ * SupportedArchitectures): a type's list holds at most one of these; Mac types list only
+ * x86_64_mac or arm64_mac, which Amazon Linux does not run on.
+ */
+export function imageArchitecture(
+  instanceType: string,
+  supported: readonly string[],
+): { architecture: Architecture } | { problem: string } {
+  const architecture = ARCHITECTURES.find((a) => supported.includes(a));
+  if (architecture !== undefined) return { architecture };
+  return {
+    problem: `${configKey("instanceType")} = ${JSON.stringify(instanceType)}: AWS reports its architectures as ${supported.join(", ") || "none"}; this program boots Amazon Linux 2023, which needs ${ARCHITECTURES.join(" or ")}: choose another type (for example t4g.nano or t3.micro)`,
+  };
 }
 
 const targetSchema = z.object({
@@ -79,7 +121,10 @@ const targetSchema = z.object({
     .optional(),
   [configKey("instanceType")]: z
     .string(rule("must be an EC2 instance type"))
-    .regex(INSTANCE_TYPE, "must be an EC2 instance type such as t4g.nano or t3.micro")
+    .superRefine((t, ctx) => {
+      const message = instanceTypeProblem(t);
+      if (message) ctx.addIssue({ code: "custom", message });
+    })
     .optional(),
   [configKey("amiId")]: z
     .string(rule("must be an AMI ID"))
@@ -94,8 +139,20 @@ const targetSchema = z.object({
   [configKey("copyTimeoutSeconds")]: intSchema(30, 3600, "the boot script's total retry time in seconds").optional(),
 });
 
+/** IAM takes only this account's or AWS's own managed policies as a role's permissions boundary. */
+function boundaryProblems(c: z.output<typeof targetSchema>): string[] {
+  const arn = c[configKey("permissionsBoundaryArn")];
+  const accountId = c["aws:allowedAccountIds"][0];
+  const owner = arn === undefined ? undefined : MANAGED_POLICY_ARN.exec(arn)?.[1];
+  return owner === undefined || owner === "aws" || owner === accountId
+    ? []
+    : [
+        `${configKey("permissionsBoundaryArn")} = ${JSON.stringify(arn)}: is a policy of account ${owner}, but this stack's role is in account ${accountId} (aws:allowedAccountIds); IAM takes only a policy of the role's own account (or an AWS managed policy) as its permissions boundary`,
+      ];
+}
+
 export function parseTargetConfig(raw: RawConfig): TargetConfig {
-  const { config: c } = parse("target", raw, targetSchema);
+  const { config: c } = parse("target", raw, targetSchema, (c) => ({ value: undefined, problems: boundaryProblems(c) }));
   const instanceType = c[configKey("instanceType")] ?? TARGET_DEFAULTS.instanceType;
   return {
     side: "target",
@@ -106,7 +163,6 @@ export function parseTargetConfig(raw: RawConfig): TargetConfig {
     objectKey: c[configKey("objectKey")],
     destinationDir: (c[configKey("destinationDir")] ?? TARGET_DEFAULTS.destinationDir).replace(/\/+$/, "") || "/",
     instanceType,
-    architecture: architectureOf(instanceType),
     amiId: c[configKey("amiId")],
     useDefaultVpc: c[configKey("useDefaultVpc")] ?? TARGET_DEFAULTS.useDefaultVpc,
     enableSsm: c[configKey("enableSsm")] ?? TARGET_DEFAULTS.enableSsm,
