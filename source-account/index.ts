@@ -16,6 +16,7 @@ export type SourceOutputs = { [K in keyof SourceContract]: pulumi.Input<SourceCo
 /** Account A: the key, the bucket and its policies, the sample objects and the audit trail. */
 export function runSource(raw: RawConfig): SourceOutputs {
   const cfg = checkSourceConfig(raw);
+  for (const note of cfg.notes) void pulumi.log.warn(note);
   const key = new CustomerManagedKey(
     "shared",
     {

@@ -1,9 +1,12 @@
 import * as fs from "fs";
 import * as path from "path";
 
-/** A fresh folder inside the project (git-ignored .tmp/): sample objects must live inside the project. */
+/** Where test folders of sample objects go: inside the project, visible and not git-ignored, as the objects rule requires. */
+const BASE = path.resolve(__dirname, "tmp-objects");
+
+/** A fresh folder inside the project; all of them are removed when the test process exits. */
 export function projectTmpDir(prefix: string): string {
-  const base = path.resolve(__dirname, "..", ".tmp");
-  fs.mkdirSync(base, { recursive: true });
-  return fs.mkdtempSync(path.join(base, prefix));
+  if (!fs.existsSync(BASE)) process.once("exit", () => fs.rmSync(BASE, { recursive: true, force: true }));
+  fs.mkdirSync(BASE, { recursive: true });
+  return fs.mkdtempSync(path.join(BASE, prefix));
 }

@@ -15,5 +15,6 @@ export {
   regionSchema,
   roleNameSchema,
 } from "./rules";
+export * from "./objects";
 export * from "./source";
 export * from "./target";

@@ -1,12 +1,12 @@
 /** The source stack's config: its schema, defaults, sample objects and cross-key rules. */
-import * as fs from "fs";
 import * as path from "path";
 import { z } from "zod";
 import { ACCESS_LEVEL_NAMES } from "../iam/access-levels";
 import { OrgGrant } from "../iam/arn";
 import type { ConsumerGrant } from "../iam/grants";
 import { configKey, PROJECT_ROOT, RawConfig } from "../project";
-import { Derived, parse } from "./parse";
+import { SampleObject, sampleObjects } from "./objects";
+import { parse } from "./parse";
 import {
   accountIdSchema,
   allowedAccountIdsSchema,
@@ -14,7 +14,6 @@ import {
   bucketNameSchema,
   intSchema,
   keyAliasSchema,
-  objectKeyProblem,
   prefixesSchema,
   regionSchema,
   roleNameSchema,
@@ -34,13 +33,6 @@ export const SOURCE_DEFAULTS = {
 export const defaultBucketName = (accountId: string, region: string): string =>
   `cross-account-s3-kms-${accountId}-${region}`;
 
-export interface SampleObject {
-  /** S3 key: the file's path under the objects folder, with forward slashes. */
-  key: string;
-  /** Absolute path of the file. */
-  file: string;
-}
-
 export interface SourceConfig {
   side: "source";
   accountId: string;
@@ -54,6 +46,8 @@ export interface SourceConfig {
   keyRotationDays: number;
   objectsDir: string;
   objects: SampleObject[];
+  /** What validation could not check (git absent), for the program to show as warnings. */
+  notes: string[];
   allowListBucket: boolean;
   protectData: boolean;
   auditTrail: boolean;
@@ -106,20 +100,6 @@ const sourceSchema = z.object({
   [configKey("auditTrail")]: boolSchema.optional(),
 });
 
-/** Lists the files under a folder, recursively, as S3 keys sorted by key. */
-export function listSampleObjects(dir: string): SampleObject[] {
-  const out: SampleObject[] = [];
-  const walk = (d: string): void => {
-    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
-      const full = path.join(d, e.name);
-      if (e.isDirectory()) walk(full);
-      else if (e.isFile()) out.push({ key: path.relative(dir, full).split(path.sep).join("/"), file: full });
-    }
-  };
-  walk(dir);
-  return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-}
-
 type SourceInput = z.output<typeof sourceSchema>;
 
 /** Rules across the grant's keys: someone is granted, one organization, role names only with it, no self-grant, no duplicates. */
@@ -149,7 +129,7 @@ function grantProblems(c: SourceInput): string[] {
       `${configKey("consumerRoleNames")}: narrows an organization grant; set ${configKey("consumerOrgId")} or ${configKey("consumerOrgPaths")} too, or list the roles in ${configKey("consumers")}`,
     );
   }
-  const seen = new Set<string>();
+  const seen = new Map<string, string>();
   consumers.forEach((k, i) => {
     const where = `${configKey("consumers")}[${i}]`;
     if (k.accountId === accountId) {
@@ -157,47 +137,24 @@ function grantProblems(c: SourceInput): string[] {
         `${where}.accountId = ${JSON.stringify(k.accountId)}: must differ from the source account (aws:allowedAccountIds); this stack grants cross-account reads only`,
       );
     }
-    const id = `${k.accountId}/${k.roleName}`;
-    if (seen.has(id))
-      problems.push(`${where} = ${JSON.stringify(k)}: duplicates an earlier consumer; list each role once`);
-    seen.add(id);
+    // IAM role names are unique regardless of case: Reader and reader are one role.
+    const id = `${k.accountId}/${k.roleName.toLowerCase()}`;
+    const earlier = seen.get(id);
+    if (earlier !== undefined)
+      problems.push(
+        earlier === k.roleName
+          ? `${where} = ${JSON.stringify(k)}: duplicates an earlier consumer; list each role once`
+          : `${where} = ${JSON.stringify(k)}: names the same role as the earlier "${earlier}" in account ${k.accountId} (IAM role names are unique regardless of case); list each role once`,
+      );
+    seen.set(id, k.roleName);
   });
   return problems;
 }
 
-/** The sample objects of the `objects` setting: an existing folder inside the project, with at least one file, each a key the boot script can carry. */
-function sampleObjects(setting: string): Derived<SampleObject[]> {
-  const dir = path.resolve(PROJECT_ROOT, setting);
-  const where = `${configKey("objects")} = ${JSON.stringify(setting)}`;
-  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) {
-    return {
-      value: [],
-      problems: [`${where}: must be an existing folder (relative to the project root, ${PROJECT_ROOT})`],
-    };
-  }
-  const inside = path.relative(fs.realpathSync(PROJECT_ROOT), fs.realpathSync(dir));
-  if (inside === "" || inside.startsWith("..") || path.isAbsolute(inside)) {
-    return {
-      value: [],
-      problems: [
-        `${where}: must be a folder inside the project (${PROJECT_ROOT}), so only files you chose are uploaded to a bucket other accounts read`,
-      ],
-    };
-  }
-  const objects = listSampleObjects(dir);
-  const problems =
-    objects.length === 0 ? [`${where}: must contain at least one file, so the target has an object to copy`] : [];
-  for (const o of objects) {
-    const problem = objectKeyProblem(o.key);
-    if (problem) problems.push(`${where}: file ${JSON.stringify(o.key)} gives an S3 key that ${problem}; rename it`);
-  }
-  return { value: objects, problems };
-}
-
 export function parseSourceConfig(raw: RawConfig): SourceConfig {
-  const { config: c, derived: objects } = parse("source", raw, sourceSchema, (c) => {
+  const { config: c, derived: samples } = parse("source", raw, sourceSchema, (c) => {
     const samples = sampleObjects(c[configKey("objects")] ?? SOURCE_DEFAULTS.objects);
-    return { value: samples.value, problems: [...grantProblems(c), ...samples.problems] };
+    return { value: samples, problems: [...grantProblems(c), ...samples.problems] };
   });
   const accountId = c["aws:allowedAccountIds"][0];
   const region = c["aws:region"];
@@ -217,7 +174,8 @@ export function parseSourceConfig(raw: RawConfig): SourceConfig {
     bucketName: c[configKey("bucketName")] ?? defaultBucketName(accountId, region),
     keyRotationDays: c[configKey("keyRotationDays")] ?? SOURCE_DEFAULTS.keyRotationDays,
     objectsDir: path.resolve(PROJECT_ROOT, c[configKey("objects")] ?? SOURCE_DEFAULTS.objects),
-    objects,
+    objects: samples.value,
+    notes: samples.note === undefined ? [] : [samples.note],
     allowListBucket: c[configKey("allowListBucket")] ?? SOURCE_DEFAULTS.allowListBucket,
     protectData: c[configKey("protectData")] ?? SOURCE_DEFAULTS.protectData,
     auditTrail: c[configKey("auditTrail")] ?? SOURCE_DEFAULTS.auditTrail,
