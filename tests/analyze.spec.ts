@@ -332,7 +332,7 @@ describe("npm run analyze: IAM Access Analyzer on the policies the program rende
   it("rejects a --region that is not a region code, before planning", async () => {
     const r = await runCli(["--region", "Oregon"]);
     assert.equal(r.code, 2);
-    assert.match(r.stderr, /^analyze: --region = "Oregon": must be an AWS region code/);
+    assert.match(r.stderr, /^analyze: --region = "Oregon": is not an AWS region the AWS provider knows/);
     assert.equal(aa.commandCalls(ValidatePolicyCommand).length, 0);
   });
 

@@ -79,7 +79,7 @@ describe("the plan's JSON, read back as data", function () {
     refused(write("empty.json", {}), /not a plan's JSON \(npm run plan -- --json\): source: /);
     const region = copy();
     region.source.region = "us-west-2`<b>";
-    refused(write("region.json", region), /source\.region: must be an AWS region code/);
+    refused(write("region.json", region), /source\.region: is not an AWS region/);
     const contract = copy();
     (contract.accessModel.contract as Record<string, unknown>).accountId = "12345";
     refused(write("contract.json", contract), /its contract is invalid: accountId/);
