@@ -47,8 +47,9 @@ describe("npm run plan", () => {
     assert.deepEqual(Object.keys(report), ["source", "target", "access", "services", "accessModel"]);
     assert.deepEqual(Object.keys(report.accessModel), ["contract", "policies"]);
     for (const s of [report.source, report.target]) {
-      assert.deepEqual(Object.keys(s), ["accountId", "region", "resources", "outputs"]);
+      assert.deepEqual(Object.keys(s), ["accountId", "region", "resources", "lookups", "outputs"]);
       for (const res of s.resources) assert.deepEqual(Object.keys(res), ["type", "name", "inputs"]);
+      for (const l of s.lookups ?? []) assert.deepEqual(Object.keys(l), ["token", "args"]);
     }
     assert.equal(report.source.accountId, "111111111111");
     assert.equal(report.target.accountId, "222222222222");

@@ -58,6 +58,7 @@ function stackPlan(run: StackRun, config: RawConfig, label: string): StackPlan {
       name: r.name,
       inputs: plain(r.inputs) as Record<string, unknown>,
     })),
+    lookups: run.invokes.map((i) => ({ token: i.token, args: plain(i.args) as Record<string, unknown> })),
     outputs: run.outputs,
   };
 }

@@ -9,6 +9,8 @@ export interface StackPlan {
   accountId: string;
   region: string;
   resources: { type: string; name: string; inputs: Record<string, unknown> }[];
+  /** The provider functions (data sources) the program called and what it asked (their answers are the mocks', so left out); absent from an older plan's JSON. */
+  lookups?: { token: string; args: Record<string, unknown> }[];
   outputs: Record<string, unknown>;
 }
 
