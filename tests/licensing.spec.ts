@@ -1,5 +1,6 @@
 import { strict as assert } from "assert";
 import * as fs from "fs";
+import { builtinModules } from "module";
 import * as os from "os";
 import * as path from "path";
 import { RunError } from "@pulumi/pulumi/errors";
@@ -41,6 +42,28 @@ describe("licensing", () => {
       dependencies: Record<string, string>;
     };
     assert.ok(!Object.keys(pkg.dependencies).some((d) => d.startsWith("@cloud-copilot/")));
+  });
+
+  it("every package the program imports is a runtime dependency, which `npm ci --omit=dev` installs", () => {
+    const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")) as {
+      dependencies: Record<string, string>;
+    };
+    const packageOf = (spec: string): string =>
+      spec
+        .split("/")
+        .slice(0, spec.startsWith("@") ? 2 : 1)
+        .join("/");
+    const imported = new Set(
+      [...reachable(programEntry()).values()]
+        .flat()
+        .filter((s) => !s.startsWith(".") && !s.startsWith("node:") && !builtinModules.includes(s))
+        .map(packageOf),
+    );
+    assert.ok(imported.has("@aws-sdk/core"), "the walk saw the program's imports");
+    assert.deepEqual(
+      [...imported].filter((p) => !(p in pkg.dependencies)),
+      [],
+    );
   });
 
   it("the program's library imports neither side: only the entry point stands above both", () => {

@@ -33,6 +33,8 @@ interface Case {
   code: number;
   stderr?: (string | RegExp)[];
   stdout?: (string | RegExp)[];
+  /** stdout is the tool's JSON (--json): it must parse, and only stderr is checked for object dumps. */
+  json?: boolean;
 }
 
 interface Outcome {
@@ -376,6 +378,93 @@ const CASES: Case[] = [
     code: 2,
     stderr: ['--details-url = "javascript:alert(1)": must be an https URL'],
   },
+  // issue 20: values checked against AWS's own lists
+  {
+    name: "plan: a region AWS does not have",
+    script: "plan",
+    args: ["--source-config", "c/s.yaml"],
+    files: { "c/s.yaml": source({ "aws:region": "us-west-9" }) },
+    code: 2,
+    stderr: ['aws:region = "us-west-9": is not an AWS region the AWS provider knows', "us-west-1 or us-west-2"],
+  },
+  {
+    name: "analyze: --region in another partition",
+    script: "analyze",
+    args: ["--region", "cn-north-1"],
+    code: 2,
+    stderr: ['--region = "cn-north-1": is in the aws-cn partition', "only regions of the aws partition"],
+  },
+  {
+    name: "plan: an instance type AWS does not have",
+    script: "plan",
+    args: ["--target-config", "c/t.yaml"],
+    files: { "c/t.yaml": target({ "cross-account-s3-kms:instanceType": "t9.nano" }) },
+    code: 2,
+    stderr: ['instanceType = "t9.nano": is not an EC2 instance type the AWS provider knows', /nearest: .*t3\.nano/],
+  },
+  {
+    name: "plan: mac2.metal, whose architecture AWS reports as arm64_mac",
+    script: "plan",
+    args: ["--target-config", "c/t.yaml"],
+    files: { "c/t.yaml": target({ "cross-account-s3-kms:instanceType": "mac2.metal" }) },
+    code: 2,
+    stderr: ['instanceType = "mac2.metal": AWS reports its architectures as arm64_mac'],
+  },
+  {
+    name: "plan --json: a Graviton type, planned with the arm64 image AWS's answer calls for",
+    script: "plan",
+    args: ["--target-config", "c/t.yaml", "--json"],
+    files: { "c/t.yaml": target({ "cross-account-s3-kms:instanceType": "c7g.medium" }) },
+    code: 0,
+    json: true,
+    // This copy of the project is not a git checkout: the objects rule says what it could not check.
+    stderr: ["cannot ask git which files it ignores", "is not in a git repository; only hidden folders were refused"],
+    stdout: [
+      /"token": "aws:ec2\/getInstanceType:getInstanceType",\s*"args": \{\s*"instanceType": "c7g\.medium"/,
+      /"args": \{\s*"name": "\/aws\/service\/ami-amazon-linux-latest\/al2023-ami-kernel-default-arm64"/,
+    ],
+  },
+  {
+    name: "plan: a permissions boundary in another account",
+    script: "plan",
+    args: ["--target-config", "c/t.yaml"],
+    files: {
+      "c/t.yaml": target({ "cross-account-s3-kms:permissionsBoundaryArn": "arn:aws:iam::333333333333:policy/b" }),
+    },
+    code: 2,
+    stderr: ["is a policy of account 333333333333, but this stack's role is in account 222222222222"],
+  },
+  {
+    name: "plan: consumers Reader and reader in one account",
+    script: "plan",
+    args: ["--source-config", "c/s.yaml"],
+    files: {
+      "c/s.yaml": source({
+        "cross-account-s3-kms:consumers": [
+          { accountId: "222222222222", roleName: "Reader" },
+          { accountId: "222222222222", roleName: "reader" },
+        ],
+      }),
+    },
+    code: 2,
+    stderr: ['names the same role as the earlier "Reader" in account 222222222222'],
+  },
+  {
+    name: "plan: objects in .git",
+    script: "plan",
+    args: ["--source-config", "c/s.yaml"],
+    files: { "c/s.yaml": source({ "cross-account-s3-kms:objects": ".git" }) },
+    code: 2,
+    stderr: ['cross-account-s3-kms:objects = ".git": is inside .git'],
+  },
+  {
+    name: "plan: objects in a hidden folder",
+    script: "plan",
+    args: ["--source-config", "c/s.yaml"],
+    files: { "c/s.yaml": source({ "cross-account-s3-kms:objects": "c/.hidden" }), "c/.hidden/a.txt": "x" },
+    code: 2,
+    stderr: ['cross-account-s3-kms:objects = "c/.hidden": is a hidden folder (.hidden)'],
+  },
   // bench
   {
     name: "bench: --help answers at once",
@@ -579,10 +668,16 @@ describe("the CLIs as processes: exit codes and messages", function () {
       assert.equal(r.code, c.code, shown);
       for (const want of c.stderr ?? []) assert.ok(matches(r.stderr, want), `stderr lacks ${String(want)}\n${shown}`);
       for (const want of c.stdout ?? []) assert.ok(matches(r.stdout, want), `stdout lacks ${String(want)}\n${shown}`);
-      assert.doesNotMatch(`${r.stdout}\n${r.stderr}`, TRACE, `a stack trace or an object dump\n${shown}`);
+      if (c.json) assert.doesNotThrow(() => JSON.parse(r.stdout) as unknown, `stdout is not JSON\n${shown}`);
+      assert.doesNotMatch(
+        c.json ? r.stderr : `${r.stdout}\n${r.stderr}`,
+        TRACE,
+        `a stack trace or an object dump\n${shown}`,
+      );
       if (c.code === 2)
         assert.match(
-          r.stderr,
+          // The program's own warnings (Pulumi's "warning: [runtime] ...") may come first.
+          r.stderr.replace(/^(warning: .*\n)+/, ""),
           new RegExp(`^${c.script.replace(":", "\\:")}: `),
           `the message starts with the tool's name\n${shown}`,
         );
