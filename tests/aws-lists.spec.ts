@@ -179,25 +179,12 @@ describe("consumer role names: unique regardless of case, as IAM's are", () => {
   });
   it("refuses Reader and reader in one account", () => {
     assert.match(
-      sourceProblems(
-        consumers(
-          ["222222222222", "Reader"],
-          ["222222222222", "reader"],
-        ),
-      ),
+      sourceProblems(consumers(["222222222222", "Reader"], ["222222222222", "reader"])),
       /consumers\[1\] = .*"reader".*: names the same role as the earlier "Reader" in account 222222222222/,
     );
   });
   it("takes them in two accounts", () => {
-    assert.equal(
-      sourceProblems(
-        consumers(
-          ["222222222222", "Reader"],
-          ["333333333333", "reader"],
-        ),
-      ),
-      "",
-    );
+    assert.equal(sourceProblems(consumers(["222222222222", "Reader"], ["333333333333", "reader"])), "");
   });
 });
 

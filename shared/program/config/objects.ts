@@ -31,7 +31,7 @@ const isUtf8 = (name: Buffer): boolean => Buffer.from(name.toString("utf8"), "ut
 /** A name as text, with each byte that is not UTF-8 shown as \xNN. */
 function shown(name: Buffer): string {
   let out = "";
-  for (let i = 0; i < name.length; ) {
+  for (let i = 0; i < name.length;) {
     const len = [1, 2, 3, 4].find((n) => isUtf8(name.subarray(i, i + n)));
     if (len === undefined) out += `\\x${name[i++].toString(16).padStart(2, "0")}`;
     else out += name.subarray(i, (i += len)).toString("utf8");
@@ -79,7 +79,12 @@ export function gitIgnored(root: string, relDir: string): { ignored: string[] } 
     return { unknown: /not a git repository/.test(why) ? `the project (${root}) is not in a git repository` : why };
   }
   const prefix = relDir.split(path.sep).join("/") + "/";
-  return { ignored: r.stdout.split("\0").filter((f) => f.startsWith(prefix)).map((f) => f.slice(prefix.length)) };
+  return {
+    ignored: r.stdout
+      .split("\0")
+      .filter((f) => f.startsWith(prefix))
+      .map((f) => f.slice(prefix.length)),
+  };
 }
 
 /**
@@ -101,7 +106,8 @@ export function sampleObjects(setting: string): Derived<SampleObject[]> & { note
       `must be a folder inside the project (${PROJECT_ROOT}), so only files you chose are uploaded to a bucket other accounts read`,
     );
   const hiddenReal = hiddenSegment(inside);
-  if (hiddenReal !== undefined) return refuse(`is ${inside} once links are followed, which ${hiddenProblem(hiddenReal)}`);
+  if (hiddenReal !== undefined)
+    return refuse(`is ${inside} once links are followed, which ${hiddenProblem(hiddenReal)}`);
 
   const { objects, notUtf8, hidden } = listSampleObjects(dir);
   const problems: string[] = [];

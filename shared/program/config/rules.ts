@@ -57,7 +57,9 @@ export const allowedAccountIdsSchema = z
   .length(1, "must list exactly one account ID: this stack's own (it guards against a wrong AWS profile)");
 
 /** An IAM managed policy ARN: an account's, or AWS's own (`aws`). */
-export const MANAGED_POLICY_ARN = new RegExp(`^arn:${PARTITION}:iam::(${ACCOUNT_ID_PATTERN}|aws):policy/[\\w+=,.@/-]+$`);
+export const MANAGED_POLICY_ARN = new RegExp(
+  `^arn:${PARTITION}:iam::(${ACCOUNT_ID_PATTERN}|aws):policy/[\\w+=,.@/-]+$`,
+);
 
 export const boolSchema = z.enum(["true", "false"], rule("must be true or false")).transform((v) => v === "true");
 

@@ -24,7 +24,6 @@ export const TARGET_DEFAULTS = {
   copyTimeoutSeconds: 300,
 };
 
-
 export interface TargetConfig {
   side: "target";
   accountId: string;
@@ -152,7 +151,10 @@ function boundaryProblems(c: z.output<typeof targetSchema>): string[] {
 }
 
 export function parseTargetConfig(raw: RawConfig): TargetConfig {
-  const { config: c } = parse("target", raw, targetSchema, (c) => ({ value: undefined, problems: boundaryProblems(c) }));
+  const { config: c } = parse("target", raw, targetSchema, (c) => ({
+    value: undefined,
+    problems: boundaryProblems(c),
+  }));
   const instanceType = c[configKey("instanceType")] ?? TARGET_DEFAULTS.instanceType;
   return {
     side: "target",
