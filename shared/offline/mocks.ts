@@ -97,13 +97,27 @@ const INSTANCE_TYPES: Record<string, { architectures: string[]; offered: boolean
   "mac2.metal": { architectures: ["arm64_mac"], offered: true },
 };
 
-/** An instance type of the table; any other is an error, never a default. */
+/**
+ * Every other type the provider lists, by its family, as AWS names them: a Graviton family has a "g"
+ * right after its generation (a1, t4g, m7g, c7gn, x2gd, im4gn, is4gen, g5g; see
+ * https://docs.aws.amazon.com/ec2/latest/instancetypes/ec2-instance-type-specifications.html), mac2
+ * families are Apple silicon, mac1 Intel; the rest is x86_64. The config rules admit only listed types.
+ */
+const FAMILIES: [RegExp, string[]][] = [
+  [/^mac1\./, ["x86_64_mac"]],
+  [/^mac2/, ["arm64_mac"]],
+  [/^(a1|[a-z]+\d+g[a-z]*)\./, ["arm64"]],
+  [/^[a-z]/, ["x86_64"]],
+];
+
+/** An instance type as AWS describes it: from the table, else by its family. */
 function describedType(t: string): { architectures: string[]; offered: boolean } {
-  const d = INSTANCE_TYPES[t];
-  if (d === undefined)
-    throw new Error(
-      `the offline mocks do not describe instance type ${JSON.stringify(t)} (they know ${Object.keys(INSTANCE_TYPES).join(", ")}): add it to shared/offline/mocks.ts`,
+  const d =
+    INSTANCE_TYPES[t] ??
+    FAMILIES.map(([family, architectures]) => (family.test(t) ? { architectures, offered: true } : undefined)).find(
+      (x) => x,
     );
+  if (d === undefined) throw new Error(`the offline mocks cannot describe instance type ${JSON.stringify(t)}`);
   return d;
 }
 
