@@ -10,8 +10,15 @@ import { PROJECT, RawConfig } from "../program/project";
 /** A decoded value, as yaml.v3 decodes into `any`; timestamps are already Pulumi's text. */
 export type Decoded = string | bigint | number | boolean | null | Decoded[] | { [key: string]: Decoded };
 
-/** A value Pulumi cannot take: the message says which and why; the caller adds the file. */
-export class PulumiYamlError extends Error {}
+/** A value Pulumi cannot take, and where (the keys down to it); the caller adds the file. */
+export class PulumiYamlError extends Error {
+  constructor(
+    readonly reason: string,
+    readonly path: string[] = [],
+  ) {
+    super(path.length > 0 ? `${path.join(".")}: ${reason}` : reason);
+  }
+}
 
 const TAG = "tag:yaml.org,2002:";
 const RESOLVED: Record<string, boolean | null | number> = {
@@ -135,7 +142,11 @@ export function decodeNode(doc: Document, node: unknown): Decoded {
       const key = decodeNode(doc, pair.key);
       if (typeof key !== "string")
         throw new PulumiYamlError(`expected only string keys, got '${String(key)}': quote the key`);
-      out[key] = decodeNode(doc, pair.value);
+      try {
+        out[key] = decodeNode(doc, pair.value);
+      } catch (e) {
+        throw e instanceof PulumiYamlError ? new PulumiYamlError(e.reason, [key, ...e.path]) : e;
+      }
     }
     // The mapping's own keys win, then the merged maps in order (decode.go mergedFields).
     for (const m of merged)

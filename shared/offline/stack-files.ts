@@ -31,8 +31,9 @@ function readConfigMapping(file: string, label: string): { [key: string]: Decode
   try {
     body = decodeNode(doc, doc.contents);
   } catch (e) {
-    if (e instanceof PulumiYamlError) throw new UserError(`${label}: ${e.message}`);
-    throw e;
+    if (!(e instanceof PulumiYamlError)) throw e;
+    const where = e.path[0] === "config" ? e.path.slice(1) : e.path;
+    throw new UserError(`${label}: ${[...where, e.reason].join(": ")}`);
   }
   const notStackFile = `${label}: must be a Pulumi stack file: a YAML mapping with a "config:" mapping of keys to values`;
   if (body === null) return {};
