@@ -615,7 +615,7 @@ const matches = (text: string, want: string | RegExp): boolean =>
   typeof want === "string" ? text.includes(want) : want.test(text);
 
 describe("the CLIs as processes: exit codes and messages", function () {
-  this.timeout(120_000);
+  this.timeout(240_000);
   let project: string;
   let results: Map<Case, Outcome>;
   const cases = CASES.map(localize);
