@@ -141,7 +141,7 @@ export function decodeNode(doc: Document, node: unknown): Decoded {
       }
       const key = decodeNode(doc, pair.key);
       if (typeof key !== "string")
-        throw new PulumiYamlError(`expected only string keys, got '${String(key)}': quote the key`);
+        throw new PulumiYamlError(`expected only string keys, got '${goJson(key)}': quote the key`);
       try {
         out[key] = decodeNode(doc, pair.value);
       } catch (e) {
