@@ -40,6 +40,7 @@ export function unknownKeyProblems(raw: RawConfig, side: Side, known: readonly s
   const problems: string[] = [];
   for (const key of Object.keys(raw)) {
     const at = key.indexOf(":");
+    if (at < 0) continue;
     const [ns, name] = [key.slice(0, at), key.slice(at + 1)];
     if (ns === PROJECT && !known.includes(key)) {
       const near = nearest(name, names);
