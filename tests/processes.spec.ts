@@ -480,6 +480,66 @@ const CASES: Case[] = [
     code: 2,
     stderr: ['bench: --sizes = "10,1": must be ascending whole numbers'],
   },
+  // issue 20: config read as Pulumi reads it
+  {
+    name: "plan: a merge key is applied: its keys, a bare one too, are read and checked like any other",
+    script: "plan",
+    args: ["--source-config", "c/s.yaml"],
+    files: {
+      "c/s.yaml":
+        'x-account-a: &a\n  aws:region: us-west-2\n  aws:allowedAccountIds: ["111111111111"]\n  keyRotationDays: 30\n' +
+        "config:\n  <<: *a\n  cross-account-s3-kms:side: source\n" +
+        '  cross-account-s3-kms:consumers:\n    - accountId: "222222222222"\n      roleName: account-b-role\n',
+    },
+    code: 2,
+    stderr: ["source stack (1 problem)", 'cross-account-s3-kms:keyRotationDays = "30": must be a whole number from 90'],
+  },
+  {
+    name: "plan: the legacy <project>:config:<key> form is read as <project>:<key>",
+    script: "plan",
+    args: ["--source-config", "c/s.yaml"],
+    files: { "c/s.yaml": `${source({})}  cross-account-s3-kms:config:keyRotationDays: 30\n` },
+    code: 2,
+    stderr: ["source stack (1 problem)", 'cross-account-s3-kms:keyRotationDays = "30": must be a whole number from 90'],
+  },
+  {
+    name: "plan: a misspelt aws: key, with the provider's nearest",
+    script: "plan",
+    args: ["--source-config", "c/s.yaml"],
+    files: { "c/s.yaml": source({ "aws:profle": "account-a" }) },
+    code: 2,
+    stderr: [
+      "--source-config c/s.yaml: Invalid configuration",
+      "aws:profle is not a config key of the AWS provider",
+      "did you mean aws:profile?",
+    ],
+  },
+  {
+    name: "plan: a misspelt project namespace",
+    script: "plan",
+    args: ["--source-config", "c/s.yaml"],
+    files: { "c/s.yaml": source({ "cross-acount-s3-kms:bucketName": "my-bucket-1" }) },
+    code: 2,
+    stderr: [
+      "cross-acount-s3-kms:bucketName: cross-acount-s3-kms is not this project's namespace: did you mean cross-account-s3-kms:bucketName?",
+    ],
+  },
+  {
+    name: 'plan: bucketName: ~ (Pulumi reads it as "")',
+    script: "plan",
+    args: ["--source-config", "c/s.yaml"],
+    files: { "c/s.yaml": `${source({})}  cross-account-s3-kms:bucketName: ~\n` },
+    code: 2,
+    stderr: ['cross-account-s3-kms:bucketName = "": is empty', "delete the line to get the default"],
+  },
+  {
+    name: "plan: a folder as --source-config",
+    script: "plan",
+    args: ["--source-config", "c/dir"],
+    files: { "c/dir/x.txt": "x" },
+    code: 2,
+    stderr: ["--source-config c/dir: is a folder, not a stack file"],
+  },
   // through npm itself
   {
     name: "npm run plan: a relative path from a subfolder (npm's INIT_CWD)",
@@ -644,7 +704,7 @@ const matches = (text: string, want: string | RegExp): boolean =>
   typeof want === "string" ? text.includes(want) : want.test(text);
 
 describe("the CLIs as processes: exit codes and messages", function () {
-  this.timeout(120_000);
+  this.timeout(240_000);
   let project: string;
   let results: Map<Case, Outcome>;
   const cases = CASES.map(localize);

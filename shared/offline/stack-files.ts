@@ -1,61 +1,80 @@
 import * as fs from "fs";
-import { parse } from "yaml";
+import { parseDocument } from "yaml";
 import { allowedAccountIdsSchema, configKey, RawConfig, Side } from "../program/config";
 import { UserError } from "../program/errors";
+import { Decoded, decodeNode, pulumiConfig, PulumiYamlError } from "./pulumi-yaml";
 
 export interface StackFile {
   file: string;
-  /** Every key fully-qualified, scalars as strings, lists and objects as JSON, as Pulumi hands them to the program. */
+  /** Every key fully-qualified, each value as Pulumi hands it to the program (pulumi-yaml.ts). */
   config: RawConfig;
-  /** Keys whose value is a secret (`secure:`); left out of config. */
+  /** Keys whose value is or holds a secret (`secure:` at any depth); left out of config. */
   secrets: string[];
 }
 
-/**
- * The one reader of a `Pulumi.<stack>.yaml`: its `config:` mapping as YAML wrote it, secrets
- * (`secure:`) included as they are. Every error names the file and, through `label`, the flag or
- * stack it was given as.
- */
-export function readStackDocument(file: string, label = file): Record<string, unknown> {
+const firstLine = (e: unknown): string => (e instanceof Error ? e.message : String(e)).split("\n")[0];
+
+/** The file's text; a missing file, a folder or anything but a regular file is named as such. */
+function readText(file: string, label: string): string {
   if (!fs.existsSync(file)) throw new UserError(`${label}: no such file`);
-  let doc: unknown;
+  const stat = fs.statSync(file);
+  if (stat.isDirectory()) throw new UserError(`${label}: is a folder, not a stack file`);
+  if (!stat.isFile()) throw new UserError(`${label}: is not a regular file, so not a stack file`);
+  return fs.readFileSync(file, "utf8");
+}
+
+/** The stack file's `config:` mapping, decoded as yaml.v3 decodes it for the Pulumi CLI (merge keys applied). */
+function readConfigMapping(file: string, label: string): { [key: string]: Decoded } {
+  const doc = parseDocument(readText(file, label));
+  if (doc.errors.length > 0) throw new UserError(`${label}: not valid YAML: ${firstLine(doc.errors[0])}`);
+  let body: Decoded;
   try {
-    doc = parse(fs.readFileSync(file, "utf8"));
+    body = decodeNode(doc, doc.contents);
   } catch (e) {
-    throw new UserError(`${label}: not valid YAML: ${(e instanceof Error ? e.message : String(e)).split("\n")[0]}`);
+    if (!(e instanceof PulumiYamlError)) throw e;
+    const where = e.path[0] === "config" ? e.path.slice(1) : e.path;
+    throw new UserError(`${label}: ${[...where, e.reason].join(": ")}`);
   }
-  const body = doc ?? {};
-  const cfg: unknown =
-    typeof body === "object" && !Array.isArray(body) ? (body as { config?: unknown }).config : undefined;
-  if (cfg === undefined && typeof body === "object" && !Array.isArray(body)) return {};
-  if (cfg === null || typeof cfg !== "object" || Array.isArray(cfg)) {
-    throw new UserError(
-      `${label}: must be a Pulumi stack file: a YAML mapping with a "config:" mapping of keys to values`,
-    );
-  }
-  return cfg as Record<string, unknown>;
+  const notStackFile = `${label}: must be a Pulumi stack file: a YAML mapping with a "config:" mapping of keys to values`;
+  if (body === null) return {};
+  if (typeof body !== "object" || Array.isArray(body)) throw new UserError(notStackFile);
+  const cfg = body.config;
+  // An absent or empty `config:` is no config (loaders.go LoadProjectStackBytes).
+  if (cfg === undefined || cfg === null) return {};
+  if (typeof cfg !== "object" || Array.isArray(cfg)) throw new UserError(notStackFile);
+  return cfg;
 }
 
 /**
- * A stack file's config as Pulumi hands it to the program. Offline tools cannot decrypt secrets:
- * with `secrets: "reject"` a secret is an error; with "skip" it is left out (the deploy tools read
- * what they need around it).
+ * A stack file's `config:` mapping as YAML wrote it (merge keys applied), secrets included as
+ * they are. Every error names the file and, through `label`, the flag or stack it was given as.
+ */
+export function readStackDocument(file: string, label = file): Record<string, unknown> {
+  const doc = parseDocument(readText(file, label), { merge: true });
+  if (doc.errors.length > 0) throw new UserError(`${label}: not valid YAML: ${firstLine(doc.errors[0])}`);
+  readConfigMapping(file, label);
+  const body = doc.toJS() as { config?: Record<string, unknown> | null } | null;
+  return body?.config ?? {};
+}
+
+/**
+ * The one reader of a `Pulumi.<stack>.yaml`: its config as the Pulumi CLI hands it to the program
+ * (pulumi-yaml.ts). Offline tools cannot decrypt secrets: with `secrets: "reject"` a secret is an
+ * error; with "skip" it is left out (the deploy tools read the stack through the CLI then).
  */
 export function readStackFile(file: string, secrets: "reject" | "skip", label = file): StackFile {
-  const config: RawConfig = {};
-  const secretKeys: string[] = [];
-  for (const [k, v] of Object.entries(readStackDocument(file, label))) {
-    if (v !== null && typeof v === "object" && "secure" in v) {
-      if (secrets === "reject")
-        throw new UserError(
-          `${label}: ${k} is a secret, which offline tools cannot decrypt; plan with a copy that holds a placeholder`,
-        );
-      secretKeys.push(k);
-      continue;
-    }
-    config[k] = typeof v === "string" ? v : v !== null && typeof v === "object" ? JSON.stringify(v) : String(v);
+  let read: { config: RawConfig; secrets: string[] };
+  try {
+    read = pulumiConfig(readConfigMapping(file, label));
+  } catch (e) {
+    if (e instanceof PulumiYamlError) throw new UserError(`${label}: ${e.message}`);
+    throw e;
   }
-  return { file, config, secrets: secretKeys };
+  if (secrets === "reject" && read.secrets.length > 0)
+    throw new UserError(
+      `${label}: ${read.secrets[0]} is a secret, which offline tools cannot decrypt; plan with a copy that holds a placeholder`,
+    );
+  return { file, ...read };
 }
 
 /**

@@ -4,7 +4,8 @@
  */
 import { z } from "zod";
 import { UserError } from "../errors";
-import { configKey, PROJECT, RawConfig, Side } from "../project";
+import { configKey, RawConfig, Side } from "../project";
+import { unknownKeyProblems } from "./keys";
 
 export class ConfigError extends UserError {
   constructor(
@@ -74,15 +75,6 @@ function formatIssues(input: Input, issues: z.core.$ZodIssue[]): string[] {
   });
 }
 
-function unknownKeys(raw: RawConfig, side: Side, known: readonly string[]): string[] {
-  return Object.keys(raw)
-    .filter((k) => k.startsWith(`${PROJECT}:`) && !known.includes(k))
-    .map(
-      (k) =>
-        `${k} is not a ${side}-stack key; the ${side} stack takes: ${known.map((n) => n.slice(PROJECT.length + 1)).join(", ")}`,
-    );
-}
-
 /** What a side derives from its parsed config, with the problems found on the way. */
 export interface Derived<T> {
   value: T;
@@ -101,11 +93,7 @@ export function parse<S extends z.ZodObject, T = undefined>(
   derive?: (config: z.output<S>) => Derived<T>,
 ): { config: z.output<S>; derived: T } {
   const keys = Object.keys(schema.shape);
-  const problems = unknownKeys(
-    raw,
-    side,
-    keys.filter((k) => k.startsWith(`${PROJECT}:`)),
-  );
+  const problems = unknownKeyProblems(raw, side, keys);
   const { input, undecodable } = decode(raw, keys, problems);
   const result = schema.safeParse(input);
   if (!result.success)

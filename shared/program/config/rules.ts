@@ -7,6 +7,19 @@ import { ACCOUNT_ID, ACCOUNT_ID_PATTERN, PARTITION } from "../iam/arn";
 export const rule = (error: string) => ({ error });
 
 /**
+ * A name that has a default: `~`, `null` or nothing after its key reaches the program as ""
+ * (Pulumi reads a YAML null as an empty string), so "" is refused with the way to the default.
+ */
+export const defaultedName = (schema: z.ZodString) =>
+  z
+    .string(rule("must be text"))
+    .refine((v) => v !== "", {
+      error: 'is empty (a YAML "~", "null" or nothing after the key reads as ""): delete the line to get the default',
+      abort: true,
+    })
+    .pipe(schema);
+
+/**
  * The one account-ID rule, for the program and every tool: 12 digits, as a string. YAML reads an
  * unquoted ID as a number and drops its leading zeros, so a number is refused with that advice.
  */

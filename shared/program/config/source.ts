@@ -12,6 +12,7 @@ import {
   allowedAccountIdsSchema,
   boolSchema,
   bucketNameSchema,
+  defaultedName,
   intSchema,
   keyAliasSchema,
   prefixesSchema,
@@ -91,8 +92,8 @@ const sourceSchema = z.object({
     .array(roleNameSchema, rule("must be a list of IAM role names"))
     .min(1, "must list at least one role name")
     .optional(),
-  [configKey("keyAlias")]: keyAliasSchema.optional(),
-  [configKey("bucketName")]: bucketNameSchema.optional(),
+  [configKey("keyAlias")]: defaultedName(keyAliasSchema).optional(),
+  [configKey("bucketName")]: defaultedName(bucketNameSchema).optional(),
   [configKey("keyRotationDays")]: intSchema(90, 2560, "the KMS key rotation period in days").optional(),
   [configKey("objects")]: z.string(rule("must be a folder path")).min(1, "must be a folder path").optional(),
   [configKey("allowListBucket")]: boolSchema.optional(),

@@ -6,6 +6,7 @@ import { parse } from "./parse";
 import {
   allowedAccountIdsSchema,
   boolSchema,
+  defaultedName,
   intSchema,
   MANAGED_POLICY_ARN,
   objectKeyProblem,
@@ -97,14 +98,15 @@ const targetSchema = z.object({
   [configKey("side")]: z.literal("target"),
   "aws:region": regionSchema,
   "aws:allowedAccountIds": allowedAccountIdsSchema,
-  [configKey("sourceStack")]: z
-    .string(rule("must be a stack name"))
-    .regex(
-      /^([\w.-]+\/){0,2}[\w.-]+$/,
-      "must be a stack name: <stack>, <project>/<stack> or <organization>/<project>/<stack>",
-    )
-    .optional(),
-  [configKey("roleName")]: roleNameSchema.optional(),
+  [configKey("sourceStack")]: defaultedName(
+    z
+      .string(rule("must be a stack name"))
+      .regex(
+        /^([\w.-]+\/){0,2}[\w.-]+$/,
+        "must be a stack name: <stack>, <project>/<stack> or <organization>/<project>/<stack>",
+      ),
+  ).optional(),
+  [configKey("roleName")]: defaultedName(roleNameSchema).optional(),
   [configKey("objectKey")]: z
     .string(rule("must be an S3 object key"))
     .min(1, "must not be empty")

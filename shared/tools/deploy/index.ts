@@ -3,12 +3,10 @@
  * API (LocalWorkspace over this project's folder). `up` runs source then target; `destroy` runs
  * target then source. Flags: --stack source|target for one stack, --yes for no questions.
  */
-import * as path from "path";
 import * as readline from "readline";
-import { PROJECT_ROOT } from "../../program/project";
 import { defineTool, EXIT, toolMain } from "../cli";
 import { preflight } from "../stacks/backend";
-import { checkSideConfig, stackInfo, stackInfoFrom } from "../stacks/files";
+import { checkSideConfig, readStack, stackInfoThroughCli } from "../stacks/files";
 import type { Action } from "../stacks/ops";
 import { DeployArgs, runDeploy, selectStacks } from "./flow";
 
@@ -38,13 +36,11 @@ export const deployTool = (action: Action) =>
     async run(opts, io) {
       const args: DeployArgs = { action, stacks: selectStacks(opts.stack), yes: opts.yes === true };
       // Each stack's file first: a broken one is named before the CLI is even looked for.
-      const files = new Map(args.stacks.map((name) => [name, stackInfo(name)]));
+      const files = new Map(args.stacks.map((name) => [name, readStack(name)]));
       // Bad config stops an up here, as the program would, rather than as a failed update (exit 1).
-      // A file with secrets is left to the program: offline, its secret keys would read as unset.
+      // A file with secrets is checked once the CLI has decrypted them (stackInfoThroughCli).
       if (action === "up")
-        for (const [side, info] of files)
-          if (!info.secrets?.length)
-            checkSideConfig(info.config, side, path.relative(PROJECT_ROOT, info.file) || info.file);
+        for (const [side, read] of files) if (read.secrets.length === 0) checkSideConfig(read.config, side, read.label);
       const b = preflight();
       /* eslint-disable @typescript-eslint/no-require-imports -- the Automation API and the AWS SDK load all of Pulumi and more: only once the checks passed */
       const { automationOps } = require("../stacks/automation") as typeof import("../stacks/automation");
@@ -55,10 +51,7 @@ export const deployTool = (action: Action) =>
         log: (line) => io.out(`${line}\n`),
         interactive: Boolean(process.stdin.isTTY),
         confirm: ask,
-        stack: async (name) => {
-          const file = files.get(name) ?? stackInfo(name);
-          return stackInfoFrom(name, file.file, await ops.config(name, action));
-        },
+        stack: (name) => stackInfoThroughCli(files.get(name) ?? readStack(name), ops, action, action === "up"),
         checkCredentials: (s) => checkStackCredentials(s),
         now: () => Date.now(),
       });

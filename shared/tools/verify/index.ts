@@ -8,7 +8,7 @@ import { UserError } from "../../program/errors";
 import { defineTool, EXIT, Failure, toolMain } from "../cli";
 import { preflight } from "../stacks/backend";
 import { engineMessage } from "../stacks/ops";
-import { stackInfo } from "../stacks/files";
+import { readStack, stackInfoFrom, stackInfoThroughCli } from "../stacks/files";
 
 /** Reads a stack's outputs; a backend or CLI failure says which stack and why, never a trace. */
 async function outputsOf(
@@ -39,8 +39,7 @@ export const VERIFY_TOOL = defineTool({
     const waitSeconds = Number(args.wait ?? "600");
     if (!/^\d+$/.test(args.wait ?? "600"))
       throw new UserError(`--wait = ${JSON.stringify(args.wait)}: must be a whole number of seconds`);
-    const source = stackInfo("source");
-    const target = stackInfo("target");
+    const files = { source: readStack("source"), target: readStack("target") };
     const b = preflight();
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- the Automation API loads all of Pulumi: only once the checks passed
     const { automationOps } = require("../stacks/automation") as typeof import("../stacks/automation");
@@ -48,6 +47,19 @@ export const VERIFY_TOOL = defineTool({
     const verifyChecks = require("./checks") as typeof import("./checks");
     const { clientsFor, failed, report, verifyWithStacks } = verifyChecks;
     const ops = automationOps(b, () => undefined);
+    // A file with secrets is read through the CLI, which decrypts them; "destroy" selects a stack, never creates one.
+    const [source, target] = await Promise.all(
+      [files.source, files.target].map((f) =>
+        f.secrets.length > 0
+          ? stackInfoThroughCli(f, ops, "destroy", false).catch((e: unknown) => {
+              if (e instanceof UserError) throw e;
+              throw new UserError(
+                `Cannot read the ${f.name} stack's config through the Pulumi CLI: ${engineMessage(e)}`,
+              );
+            })
+          : Promise.resolve(stackInfoFrom(f.name, f.file, f.config)),
+      ),
+    );
     const read = (name: string) => outputsOf((n) => ops.outputs(n), name);
     const sourceOutputs = await read("source");
     if (!sourceOutputs)
