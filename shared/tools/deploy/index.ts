@@ -7,7 +7,8 @@ import * as path from "path";
 import * as readline from "readline";
 import { PROJECT_ROOT } from "../../program/project";
 import { defineTool, EXIT, toolMain } from "../cli";
-import { preflight } from "../stacks/backend";
+import { checkTempFolder } from "../cli/temp";
+import { prepareBackend, preflight } from "../stacks/backend";
 import { checkSideConfig, stackInfo, stackInfoFrom } from "../stacks/files";
 import type { Action } from "../stacks/ops";
 import { DeployArgs, runDeploy, selectStacks } from "./flow";
@@ -45,6 +46,8 @@ export const deployTool = (action: Action) =>
         for (const [side, info] of files)
           if (!info.secrets?.length)
             checkSideConfig(info.config, side, path.relative(PROJECT_ROOT, info.file) || info.file);
+      // The Automation API writes each operation's event log there.
+      checkTempFolder(action === "up" ? "deploy" : "destroy");
       const b = preflight();
       /* eslint-disable @typescript-eslint/no-require-imports -- the Automation API and the AWS SDK load all of Pulumi and more: only once the checks passed */
       const { automationOps } = require("../stacks/automation") as typeof import("../stacks/automation");
@@ -57,9 +60,13 @@ export const deployTool = (action: Action) =>
         confirm: ask,
         stack: async (name) => {
           const file = files.get(name) ?? stackInfo(name);
+          // A file without secrets holds all the checks need; one with secrets is read through the CLI, which decrypts them.
+          if (!file.secrets?.length) return file;
+          prepareBackend(b);
           return stackInfoFrom(name, file.file, await ops.config(name, action));
         },
         checkCredentials: (s) => checkStackCredentials(s),
+        prepare: () => prepareBackend(b),
         now: () => Date.now(),
       });
       return EXIT.ok;
