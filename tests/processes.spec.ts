@@ -759,16 +759,15 @@ describe("the CLIs as processes: exit codes and messages", function () {
     });
   }
 
-  /** Polls dir until an entry starting with prefix appears; fails if the tool exits first, or after a generous bound. */
-  const appears = async (dir: string, prefix: string, child: ChildProcess): Promise<string> => {
+  /** Polls until found() answers; fails if the tool exits first, or after a generous bound. */
+  const until = async <T>(found: () => T | undefined, what: string, child: ChildProcess): Promise<T> => {
     for (let polls = 0; polls < 2400; polls++) {
-      const found = fs.readdirSync(dir).find((n) => n.startsWith(prefix));
-      if (found) return found;
-      if (child.exitCode !== null)
-        throw new Error(`the tool exited ${child.exitCode} before making its ${prefix} folder`);
+      const answer = found();
+      if (answer !== undefined) return answer;
+      if (child.exitCode !== null) throw new Error(`the tool exited ${child.exitCode} before ${what}`);
       await new Promise((r) => setTimeout(r, 50));
     }
-    throw new Error(`no ${prefix} folder in ${dir} after 2 minutes`);
+    throw new Error(`not ${what} after 2 minutes`);
   };
   /** The processes whose command line names path (Linux's /proc; elsewhere, none can be seen). */
   const processesNaming = (p: string): string[] =>
@@ -800,7 +799,18 @@ describe("the CLIs as processes: exit codes and messages", function () {
         child.stdout.on("data", (d: Buffer) => (output += d.toString()));
         child.stderr.on("data", (d: Buffer) => (output += d.toString()));
         const exited = new Promise<number | null>((resolve) => child.on("close", resolve));
-        const folder = await appears(tmp, prefix, child);
+        const folder = await until(
+          () => fs.readdirSync(tmp).find((n) => n.startsWith(prefix)),
+          `its ${prefix} folder exists`,
+          child,
+        );
+        // Where processes can be seen, stop it while one of its children works in that folder.
+        if (fs.existsSync("/proc/self/cmdline"))
+          await until(
+            () => (processesNaming(path.join(tmp, folder)).length > 0 ? true : undefined),
+            "a child works in its folder",
+            child,
+          );
         child.kill(signal);
         assert.equal(await exited, code, output);
         // Stopped, not failed: no error message (a child's death reported as the base failing) and no trace.
