@@ -90,4 +90,18 @@ export default tseslint.config(
       ],
     },
   },
+  {
+    // Plain CommonJS that node loads before tsx (shared/tools/cli/temp-folder.cjs): no types to check it with.
+    files: ["**/*.cjs"],
+    extends: [tseslint.configs.disableTypeChecked],
+    languageOptions: {
+      sourceType: "commonjs",
+      globals: { require: "readonly", module: "writable", process: "readonly" },
+    },
+    rules: {
+      "@typescript-eslint/no-require-imports": "off",
+      "@pulumi/no-output-in-template-literal": "off",
+      "@pulumi/no-output-instance-in-template-literal": "off",
+    },
+  },
 );

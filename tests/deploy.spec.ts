@@ -24,6 +24,7 @@ import {
   writeItStackFiles,
 } from "../shared/tools/integration";
 import { backend, checkPassphrase, checkPulumiCli } from "../shared/tools/stacks/backend";
+import { UserError } from "../shared/program/errors";
 import { stackInfo, StackInfo } from "../shared/tools/stacks/files";
 
 const ROOT = path.resolve(__dirname, "..");
@@ -49,6 +50,7 @@ function fakeOps(deployed: Record<string, Record<string, unknown>> = {}) {
 function fakeIo(over: Partial<DeployIo> = {}) {
   const lines: string[] = [];
   const checked: string[] = [];
+  const prepared: string[] = [];
   const io: DeployIo = {
     log: (l) => lines.push(l),
     interactive: false,
@@ -58,10 +60,11 @@ function fakeIo(over: Partial<DeployIo> = {}) {
       checked.push(s.name),
       Promise.resolve({ account: s.accountId, arn: `arn:aws:iam::${s.accountId}:user/deployer` })
     ),
+    prepare: () => prepared.push("prepared"),
     now: () => 0,
     ...over,
   };
-  return { io, lines, checked };
+  return { io, lines, checked, prepared };
 }
 
 const args = (action: Action, argv: string[] = ["--yes"]): DeployArgs => {
@@ -86,7 +89,7 @@ describe("npm run deploy / destroy (Automation API mocked)", () => {
 
   it("checks every stack's credentials before it changes anything", async () => {
     const { ops, calls } = fakeOps();
-    const { io } = fakeIo({
+    const { io, prepared } = fakeIo({
       checkCredentials: (s) =>
         s.name === "target"
           ? Promise.reject(new Error("no target credentials"))
@@ -94,6 +97,18 @@ describe("npm run deploy / destroy (Automation API mocked)", () => {
     });
     await assert.rejects(runDeploy(args("up"), ops, io), /no target credentials/);
     assert.deepEqual(calls, []);
+    assert.deepEqual(prepared, [], "the backend's folder is not made");
+  });
+
+  it("prepares the backend (the local state folder) once every check passed, before the first operation", async () => {
+    const { ops, calls } = fakeOps();
+    const checked: string[] = [];
+    const { io } = fakeIo({
+      prepare: () => calls.push(`prepare after ${checked.join(", ")}`),
+      checkCredentials: (s) => (checked.push(s.name), Promise.resolve({ account: s.accountId, arn: "x" })),
+    });
+    await runDeploy(args("up"), ops, io);
+    assert.deepEqual(calls, ["prepare after source, target", "up source", "up target"]);
   });
 
   it("--stack target fails clearly when the source has not been deployed", async () => {
@@ -107,7 +122,9 @@ describe("npm run deploy / destroy (Automation API mocked)", () => {
   });
 
   it("without --yes and without a terminal, asks for --yes", async () => {
-    await assert.rejects(runDeploy(args("up", []), fakeOps().ops, fakeIo().io), /pass --yes/);
+    const { io, prepared } = fakeIo();
+    await assert.rejects(runDeploy(args("up", []), fakeOps().ops, io), /pass --yes/);
+    assert.deepEqual(prepared, []);
   });
 
   it("interactively, shows the preview and stops when the answer is no", async () => {
@@ -175,6 +192,51 @@ describe("deploy preflight", () => {
       signal: null,
     })) as unknown as typeof spawnSync;
     assert.equal(checkPulumiCli(ok), "v3.265.0");
+  });
+
+  it("refuses a CLI the Automation API would refuse, naming the SDK's minimum version, exactly where the SDK does", () => {
+    /* eslint-disable @typescript-eslint/no-require-imports -- the SDK's own check and constant, internal to it */
+    const sdk = require("@pulumi/pulumi/automation/cmd") as {
+      parseAndValidatePulumiVersion(min: unknown, current: string, optOut: boolean): unknown;
+    };
+    const { minimumVersion } = require("@pulumi/pulumi/automation/minimumVersion") as {
+      minimumVersion: { major: number; minor: number; patch: number };
+    };
+    /* eslint-enable @typescript-eslint/no-require-imports */
+    const minimum = `${minimumVersion.major}.${minimumVersion.minor}.${minimumVersion.patch}`;
+    const answering = (stdout: string) =>
+      (() => ({ pid: 0, output: [], stdout, stderr: "", status: 0, signal: null })) as unknown as typeof spawnSync;
+    const older = `${minimumVersion.major}.${minimumVersion.minor - 1}.0`;
+    for (const version of [older, minimum, "3.265.0", `${minimumVersion.major + 1}.0.0`]) {
+      const sdkRefuses = (() => {
+        try {
+          sdk.parseAndValidatePulumiVersion(minimumVersion, version, false);
+          return false;
+        } catch {
+          return true;
+        }
+      })();
+      const ours = (() => {
+        try {
+          checkPulumiCli(answering(`v${version}\n`), {});
+          return undefined;
+        } catch (e) {
+          return e instanceof Error ? e.message : String(e);
+        }
+      })();
+      assert.equal(ours !== undefined, sdkRefuses, `${version}: ${ours ?? "accepted"}`);
+    }
+    assert.throws(
+      () => checkPulumiCli(answering(`v${older}\n`), {}),
+      (e: unknown) =>
+        e instanceof UserError &&
+        e.message.startsWith(
+          `The Pulumi CLI is v${older}, and this project's Automation API (@pulumi/pulumi) needs ${minimum} or later`,
+        ),
+    );
+    assert.throws(() => checkPulumiCli(answering(`v${minimumVersion.major + 1}.0.0\n`), {}), /a later major version/);
+    const skip = { PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK: "true" };
+    assert.equal(checkPulumiCli(answering(`v${older}\n`), skip), `v${older}`);
   });
 
   it("uses PULUMI_BACKEND_URL, or a local file backend in the project", () => {
@@ -283,6 +345,39 @@ describe("npm run test:integration", () => {
       `remove ${IT_STACKS.target}`,
       `remove ${IT_STACKS.source}`,
     ]);
+  });
+
+  it("reports the first failure, then the clean-up's, with the first one's exit code", async () => {
+    const { ops } = fakeOps();
+    const failingDestroy: StackOps = {
+      ...ops,
+      run: (name, action) =>
+        action === "destroy" ? Promise.reject(new Failure(`destroy of ${name} failed`)) : ops.run(name, action),
+    };
+    const { io } = fakeIo();
+    await assert.rejects(
+      runIntegration(failingDestroy, io, () => Promise.reject(new UserError("the source's outputs are missing"))),
+      (e: unknown) => {
+        assert.ok(e instanceof UserError, String(e));
+        assert.match(
+          e.message,
+          /^the source's outputs are missing\nThen the clean-up failed too, so the test stacks may be left \(pulumi destroy them\): destroy of it-target failed$/,
+        );
+        return true;
+      },
+    );
+    const r = await runToolCaptured(
+      {
+        ...INTEGRATION_TOOL,
+        run: () => runIntegration(failingDestroy, io, () => Promise.reject(new Failure("verify failed"))).then(() => 0),
+      },
+      [],
+    );
+    assert.equal(r.code, 1);
+    assert.match(
+      r.stderr,
+      /^test:integration: verify failed\nThen the clean-up failed too.*: destroy of it-target failed\n$/,
+    );
   });
 
   it("writes its own stack files: protectData off, its own names, and the target pointed at it-source", async () => {

@@ -26,7 +26,10 @@ describe("npm run plan", () => {
     const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")) as {
       scripts: Record<string, string>;
     };
-    assert.equal(pkg.scripts.plan, "node --require tsx/cjs shared/tools/plan/index.ts");
+    assert.equal(
+      pkg.scripts.plan,
+      "node --require ./shared/tools/cli/temp-folder.cjs --require tsx/cjs shared/tools/plan/index.ts",
+    );
     const r = await runPlanCli([]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /source stack: account 111111111111, us-west-2, \d+ resources/);

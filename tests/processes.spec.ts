@@ -6,7 +6,7 @@
  * npm passes the arguments, the caller's folder and the exit code.
  */
 import { strict as assert } from "assert";
-import { spawn } from "child_process";
+import { ChildProcess, execFileSync, spawn } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -30,6 +30,14 @@ interface Case {
   cwd?: string;
   /** Through `npm run`, not the script's command directly. */
   npm?: boolean;
+  /** Stand-ins put first on PATH (name → shell script), e.g. an old git. */
+  bin?: Record<string, string>;
+  /** false: PATH holds only the copy's own folder (node and the fake pulumi), not the system's, so git is not found. */
+  systemPath?: false;
+  /** Run in the copy that is a git repository (HEAD~1 lacks the plan tool), not the plain one. */
+  repo?: true;
+  /** Paths, relative to the copy, removed before the case and that must still not exist after it. */
+  absent?: string[];
   code: number;
   stderr?: (string | RegExp)[];
   stdout?: (string | RegExp)[];
@@ -465,6 +473,150 @@ const CASES: Case[] = [
     code: 2,
     stderr: ['cross-account-s3-kms:objects = "c/.hidden": is a hidden folder (.hidden)'],
   },
+  // issue 20: environment failures
+  {
+    name: "plan --base: git not on PATH",
+    script: "plan",
+    args: ["--base", "HEAD"],
+    systemPath: false,
+    code: 2,
+    stderr: [/^plan: plan --base needs git \(not found on PATH\)\n$/],
+  },
+  {
+    name: "plan --base: a git older than the one it needs",
+    script: "plan",
+    args: ["--base", "HEAD"],
+    bin: { git: '#!/bin/sh\necho "git version 1.9.5"\n' },
+    code: 2,
+    stderr: [
+      /^plan: plan --base needs git 2\.0\.0 or later \(for git archive and rev-parse --verify REF\^\{commit\}\); this is git 1\.9\.5\n$/,
+    ],
+  },
+  {
+    name: "plan --base: a revision from before the plan tool",
+    script: "plan",
+    args: ["--base", "HEAD~1"],
+    repo: true,
+    code: 2,
+    stderr: [
+      /^plan: --base HEAD~1 \([0-9a-f]{12}\) cannot be planned: that revision has no plan tool \(npm run plan runs shared\/tools\/plan\/index\.ts, which it lacks\), so it predates the access review; compare against a later revision\n$/,
+    ],
+  },
+  {
+    name: "deploy: a Pulumi CLI older than the Automation API needs",
+    script: "deploy",
+    args: ["--yes"],
+    env: { FAKE_PULUMI: "old", PULUMI_CONFIG_PASSPHRASE: "" },
+    code: 2,
+    stderr: [
+      /^deploy: The Pulumi CLI is v3\.1\.0, and this project's Automation API \(@pulumi\/pulumi\) needs 3\.2\.0 or later/,
+    ],
+  },
+  {
+    name: "plan --base: TMPDIR does not exist",
+    script: "plan",
+    args: ["--base", "HEAD"],
+    env: { TMPDIR: "{project}/no-such-folder" },
+    absent: ["no-such-folder"],
+    code: 2,
+    stderr: [
+      /^plan: plan --base needs a temporary folder, and TMPDIR=\S+\/no-such-folder does not exist: set TMPDIR to an existing folder you can write to, or unset it\n$/,
+    ],
+  },
+  {
+    name: "bench: TMPDIR is a file",
+    script: "bench",
+    args: ["--no-suite", "--sizes", "1"],
+    env: { TMPDIR: "{project}/package.json" },
+    code: 2,
+    stderr: [/^bench: bench needs a temporary folder, and TMPDIR=\S+\/package\.json is not a folder: set TMPDIR/],
+  },
+  {
+    name: "plan: TMPDIR does not exist (Pulumi's SDK needs it as it loads)",
+    script: "plan",
+    env: { TMPDIR: "{project}/no-such-folder" },
+    code: 2,
+    stderr: [/^plan: plan needs a temporary folder, and TMPDIR=\S+\/no-such-folder does not exist/],
+  },
+  {
+    name: "verify: TMPDIR does not exist",
+    script: "verify",
+    env: { TMPDIR: "{project}/no-such-folder" },
+    code: 2,
+    stderr: [/^verify: verify needs a temporary folder, and TMPDIR=\S+\/no-such-folder does not exist/],
+  },
+  {
+    name: "deploy: TMPDIR does not exist",
+    script: "deploy",
+    args: ["--yes"],
+    env: { TMPDIR: "{project}/no-such-folder" },
+    code: 2,
+    stderr: [/^deploy: deploy needs a temporary folder, and TMPDIR=\S+\/no-such-folder does not exist/],
+  },
+  ...(process.getuid?.() === 0
+    ? [] // root writes to any folder: this one runs as a user, as CI does.
+    : [
+        {
+          name: "plan --base: TMPDIR not writable",
+          script: "plan",
+          args: ["--base", "HEAD"],
+          env: { TMPDIR: "/" },
+          code: 2,
+          stderr: [/^plan: plan --base needs a temporary folder, and TMPDIR=\/ is not writable/],
+        },
+      ]),
+  {
+    name: "plan: --help with an unusable TMPDIR (tsx runs without its cache)",
+    script: "plan",
+    args: ["--help"],
+    env: { TMPDIR: "{project}/package.json" },
+    code: 0,
+    stdout: ["usage: npm run plan -- [options]"],
+  },
+  {
+    name: "deploy: --stack given twice",
+    script: "deploy",
+    args: ["--stack", "source", "--stack", "target"],
+    code: 2,
+    stderr: ["deploy: --stack given twice: give it once", "--help"],
+  },
+  {
+    name: "plan: a broken --source-config followed by a good one",
+    script: "plan",
+    args: ["--source-config", "c/bad.yaml", "--source-config", "Pulumi.source.yaml"],
+    files: { "c/bad.yaml": MALFORMED },
+    code: 2,
+    stderr: ["plan: --source-config given twice: give it once"],
+  },
+  {
+    name: "bench: --sizes in hexadecimal",
+    script: "bench",
+    args: ["--sizes", "0x1"],
+    code: 2,
+    stderr: ['bench: --sizes = "0x1": must be ascending whole numbers'],
+  },
+  {
+    name: "bench: --sizes in exponent notation",
+    script: "bench",
+    args: ["--sizes", "1,1e2"],
+    code: 2,
+    stderr: ['bench: --sizes = "1,1e2": must be ascending whole numbers'],
+  },
+  {
+    name: "verify: --wait in hexadecimal",
+    script: "verify",
+    args: ["--wait", "0x10"],
+    code: 2,
+    stderr: ['verify: --wait = "0x10": must be a whole number of seconds'],
+  },
+  {
+    name: "deploy: no terminal stops it before it makes the backend's folder",
+    script: "deploy",
+    env: { FAKE_PULUMI: "works", PULUMI_CONFIG_PASSPHRASE: "" },
+    absent: [".pulumi-state"],
+    code: 2,
+    stderr: ["deploy: No terminal to confirm changes on: pass --yes"],
+  },
   // bench
   {
     name: "bench: --help answers at once",
@@ -586,6 +738,7 @@ const TRACE = /^\s+at .+[(:]\d+|__pulumiRunError|\{\s*$|^\s+problems: \[/m;
 
 const FAKE_PULUMI = `#!/bin/sh
 if [ "$FAKE_PULUMI" = works ] && [ "$1" = version ]; then echo v3.265.0; exit 0; fi
+if [ "$FAKE_PULUMI" = old ] && [ "$1" = version ]; then echo v3.1.0; exit 0; fi
 if [ "$FAKE_PULUMI" = works ]; then
   echo 'error: failed to load checkpoint: blob (key ".pulumi/stacks/cross-account-s3-kms/source.json"): AccessDenied: Access Denied' >&2
   exit 255
@@ -617,6 +770,22 @@ function copyProject(): string {
   return dir;
 }
 
+const git = (cwd: string, ...args: string[]) =>
+  execFileSync("git", ["-c", "user.name=t", "-c", "user.email=t@example.com", ...args], { cwd, encoding: "utf8" });
+
+/** A copy that is a git repository: HEAD~1 without the plan tool, as before it existed; HEAD as it is. */
+function repoCopy(): string {
+  const dir = copyProject();
+  fs.writeFileSync(path.join(dir, ".gitignore"), "node_modules\n.bin\n.stand-ins-*\n");
+  git(dir, "init", "-q");
+  git(dir, "add", "-A");
+  git(dir, "rm", "-q", "--cached", "shared/tools/plan/index.ts");
+  git(dir, "commit", "-qm", "before the plan tool");
+  git(dir, "add", "-A");
+  git(dir, "commit", "-qm", "the plan tool");
+  return dir;
+}
+
 function run(project: string, c: Case): Promise<Outcome> {
   const cwd = path.join(project, c.cwd ?? "");
   fs.mkdirSync(cwd, { recursive: true });
@@ -629,8 +798,16 @@ function run(project: string, c: Case): Promise<Outcome> {
     ...(c.npm
       ? { npm_config_cache: path.join(os.tmpdir(), "processes-npm-cache"), npm_config_update_notifier: "false" }
       : { INIT_CWD: cwd, npm_lifecycle_event: c.script }),
-    ...c.env,
+    // "{project}" in a value stands for the copy's folder.
+    ...Object.fromEntries(Object.entries(c.env ?? {}).map(([k, v]) => [k, v.replaceAll("{project}", project)])),
   };
+  if (c.bin) {
+    const standIns = fs.mkdtempSync(path.join(project, ".stand-ins-"));
+    for (const [name, script] of Object.entries(c.bin))
+      fs.writeFileSync(path.join(standIns, name), script, { mode: 0o755 });
+    env.PATH = `${standIns}:${env.PATH ?? ""}`;
+  }
+  if (c.systemPath === false) env.PATH = (env.PATH ?? "").replace(/:\/usr\/bin:\/bin$/, "");
   return new Promise((resolve, reject) => {
     const child = spawn(command === "node" ? process.execPath : command, [...fixed, ...(c.args ?? [])], {
       cwd: c.npm ? cwd : project,
@@ -664,28 +841,29 @@ function localize(c: Case, i: number): Case {
 }
 
 /** Runs the cases two at a time, each with its files in place; stack files are put back after each. */
-async function runAll(project: string, cases: Case[]): Promise<Map<Case, Outcome>> {
+async function runAll(project: string, repo: string, cases: Case[]): Promise<Map<Case, Outcome>> {
   const results = new Map<Case, Outcome>();
   const stackFiles = ["Pulumi.source.yaml", "Pulumi.target.yaml"];
   const original = new Map(stackFiles.map((f) => [f, fs.readFileSync(path.join(project, f), "utf8")]));
-  const touchesStackFiles = (c: Case) =>
-    [...Object.keys(c.files ?? {}), ...(c.remove ?? [])].some((f) => stackFiles.includes(f));
-  // Cases that change the shared stack files run alone; the others two at a time.
-  const alone = cases.filter(touchesStackFiles);
-  const shared = cases.filter((c) => !touchesStackFiles(c));
+  const runsAlone = (c: Case) =>
+    [...Object.keys(c.files ?? {}), ...(c.remove ?? [])].some((f) => stackFiles.includes(f)) || c.absent !== undefined;
+  // Cases that change the shared stack files, or watch for a path, run alone; the others two at a time.
+  const alone = cases.filter(runsAlone);
+  const shared = cases.filter((c) => !runsAlone(c));
   const prepare = (c: Case) => {
     for (const [f, content] of Object.entries(c.files ?? {})) {
       fs.mkdirSync(path.dirname(path.join(project, f)), { recursive: true });
       fs.writeFileSync(path.join(project, f), content);
     }
     for (const f of c.remove ?? []) fs.rmSync(path.join(project, f));
+    for (const f of c.absent ?? []) fs.rmSync(path.join(project, f), { recursive: true, force: true });
   };
   for (const c of shared) prepare(c);
   let next = 0;
   const worker = async () => {
     while (next < shared.length) {
       const c = shared[next++];
-      results.set(c, await run(project, c));
+      results.set(c, await run(c.repo ? repo : project, c));
     }
   };
   await Promise.all([worker(), worker()]);
@@ -706,14 +884,19 @@ const matches = (text: string, want: string | RegExp): boolean =>
 describe("the CLIs as processes: exit codes and messages", function () {
   this.timeout(240_000);
   let project: string;
+  let repo: string;
   let results: Map<Case, Outcome>;
   const cases = CASES.map(localize);
 
   before(async () => {
     project = copyProject();
-    results = await runAll(project, cases);
+    repo = repoCopy();
+    results = await runAll(project, repo, cases);
   });
-  after(() => fs.rmSync(project, { recursive: true, force: true }));
+  after(() => {
+    fs.rmSync(project, { recursive: true, force: true });
+    fs.rmSync(repo, { recursive: true, force: true });
+  });
 
   it(`covers at least 40 bad inputs (${CASES.filter((c) => c.code !== 0).length} here)`, () => {
     assert.ok(CASES.filter((c) => c.code !== 0).length >= 40);
@@ -734,6 +917,7 @@ describe("the CLIs as processes: exit codes and messages", function () {
         TRACE,
         `a stack trace or an object dump\n${shown}`,
       );
+      for (const f of c.absent ?? []) assert.ok(!fs.existsSync(path.join(project, f)), `${f} was created\n${shown}`);
       if (c.code === 2)
         assert.match(
           // The program's own warnings (Pulumi's "warning: [runtime] ...") may come first.
@@ -743,6 +927,77 @@ describe("the CLIs as processes: exit codes and messages", function () {
         );
     });
   }
+
+  /** Polls until found() answers; fails if the tool exits first, or after a generous bound. */
+  const until = async <T>(found: () => T | undefined, what: string, child: ChildProcess): Promise<T> => {
+    for (let polls = 0; polls < 2400; polls++) {
+      const answer = found();
+      if (answer !== undefined) return answer;
+      if (child.exitCode !== null) throw new Error(`the tool exited ${child.exitCode} before ${what}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error(`not ${what} after 2 minutes`);
+  };
+  /** The processes whose command line names path (Linux's /proc; elsewhere, none can be seen). */
+  const processesNaming = (p: string): string[] =>
+    fs.existsSync("/proc/self/cmdline")
+      ? fs.readdirSync("/proc").filter((pid) => {
+          try {
+            return /^\d+$/.test(pid) && fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(p);
+          } catch {
+            return false; // gone meanwhile
+          }
+        })
+      : [];
+
+  for (const [script, args, prefix, signal, code] of [
+    ["plan", ["--base", "HEAD"], "plan-base-", "SIGINT", 130],
+    ["plan", ["--base", "HEAD"], "plan-base-", "SIGTERM", 143],
+    ["bench", ["--no-suite", "--sizes", "1"], "bench-plan-", "SIGTERM", 143],
+  ] as const)
+    it(`${script} ${args.join(" ")} stopped by ${signal} once its ${prefix} folder exists: exit ${code}, the folder and its processes gone`, async () => {
+      const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "processes-signal-"));
+      try {
+        const [command, ...fixed] = SCRIPTS[script].split(" ");
+        const child = spawn(command === "node" ? process.execPath : command, [...fixed, ...args], {
+          cwd: repo,
+          env: { PATH: `${path.join(repo, ".bin")}:/usr/bin:/bin`, HOME: repo, TMPDIR: tmp, INIT_CWD: repo },
+          stdio: ["ignore", "pipe", "pipe"],
+        });
+        let output = "";
+        child.stdout.on("data", (d: Buffer) => (output += d.toString()));
+        child.stderr.on("data", (d: Buffer) => (output += d.toString()));
+        const exited = new Promise<number | null>((resolve) => child.on("close", resolve));
+        const folder = await until(
+          () => fs.readdirSync(tmp).find((n) => n.startsWith(prefix)),
+          `its ${prefix} folder exists`,
+          child,
+        );
+        // Where processes can be seen, stop it while one of its children works in that folder.
+        if (fs.existsSync("/proc/self/cmdline"))
+          await until(
+            () => (processesNaming(path.join(tmp, folder)).length > 0 ? true : undefined),
+            "a child works in its folder",
+            child,
+          );
+        child.kill(signal);
+        assert.equal(await exited, code, output);
+        // Stopped, not failed: no error message (a child's death reported as the base failing) and no trace.
+        assert.doesNotMatch(output, new RegExp(`^${script}: |${TRACE.source}`, "m"), output);
+        // The tsx-<user> folder is tsx's cache, which stays by design.
+        assert.deepEqual(
+          fs.readdirSync(tmp).filter((n) => !n.startsWith("tsx-")),
+          [],
+          `${folder} and what else the tool made are removed`,
+        );
+        // The children were stopped before the tool exited; the kernel may take a moment to reap them.
+        for (let polls = 0; processesNaming(tmp).length > 0 && polls < 600; polls++)
+          await new Promise((r) => setTimeout(r, 50));
+        assert.deepEqual(processesNaming(tmp), [], "no process of the stopped tool is left");
+      } finally {
+        fs.rmSync(tmp, { recursive: true, force: true });
+      }
+    });
 
   it("a tool whose reader goes away exits with its code, rather than spinning on the broken pipe", async () => {
     const [command, ...fixed] = SCRIPTS.plan.split(" ");

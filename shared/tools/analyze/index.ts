@@ -88,6 +88,7 @@ export const ANALYZE_TOOL = defineTool({
       description: "the AWS profile whose credentials call Access Analyzer (default: the default credential chain)",
     },
   },
+  temp: (args) => (args.base === undefined ? "analyze" : "analyze --base"),
   async run(args, io) {
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- zod comes with the rules: only once the arguments parsed
     const { regionProblem } = require("../../program/config/rules") as typeof import("../../program/config/rules");

@@ -5,15 +5,16 @@
  * plan as a process at 2 and 200 consumers, with and without --base; then the time of `npm test`
  * against `tsc --noEmit` alone, in the same run.
  */
-import { spawnSync } from "child_process";
+import { spawn } from "child_process";
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import { performance } from "perf_hooks";
 import { PROJECT_ROOT, RawConfig } from "../../program/project";
 import type { StackRun } from "../../offline/run";
-import { defineTool, EXIT, toolMain, UsageError } from "../cli";
+import { defineTool, EXIT, toolMain, UsageError, WHOLE_NUMBER } from "../cli";
+import { registerChild } from "../cli/cleanup";
 import { table } from "../cli/format";
+import { makeTempTree } from "../cli/temp";
 import { planCommand } from "../plan/base";
 
 const DEFAULT_SIZES = "1,10,100,200";
@@ -125,8 +126,9 @@ export async function measure(n: number): Promise<BenchRow> {
  * (config files outside the project, so the base reads the same ones). The three alternate, three
  * rounds, and each takes its median: a machine that slows down during the run slows all three.
  */
-function planSeconds(): { small: number; large: number; withBase: number } {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bench-plan-"));
+async function planSeconds(): Promise<{ small: number; large: number; withBase: number }> {
+  const temp = makeTempTree("bench-plan-");
+  const dir = temp.dir;
   try {
     const file = (name: string, config: RawConfig) => {
       const values = Object.fromEntries(
@@ -143,26 +145,39 @@ function planSeconds(): { small: number; large: number; withBase: number } {
       ...["--source-config", file(`Pulumi.source-${n}.yaml`, sourceConfig(n)), "--target-config", target],
       ...(base ? ["--base", base] : []),
     ];
-    const rounds = [0, 1, 2].map(() => ({
-      small: seconds(process.execPath, args(PLAN_SIZES[0])),
-      large: seconds(process.execPath, args(PLAN_SIZES[1])),
-      withBase: seconds(process.execPath, args(PLAN_SIZES[1], "HEAD")),
-    }));
+    const rounds: { small: number; large: number; withBase: number }[] = [];
+    for (let i = 0; i < 3; i++)
+      rounds.push({
+        small: await seconds(process.execPath, args(PLAN_SIZES[0])),
+        large: await seconds(process.execPath, args(PLAN_SIZES[1])),
+        withBase: await seconds(process.execPath, args(PLAN_SIZES[1], "HEAD")),
+      });
     return {
       small: median(rounds.map((r) => r.small)),
       large: median(rounds.map((r) => r.large)),
       withBase: median(rounds.map((r) => r.withBase)),
     };
   } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
+    temp.remove();
   }
 }
 
-function seconds(cmd: string, args: string[]): number {
+/** How long a command takes, in seconds; a child the bench's clean-up stops if the bench is stopped. */
+function seconds(cmd: string, args: string[]): Promise<number> {
   const t = performance.now();
-  const r = spawnSync(cmd, args, { cwd: PROJECT_ROOT, encoding: "utf8", maxBuffer: 256 * 1024 * 1024 });
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(" ")} failed:\n${r.stdout}${r.stderr}`);
-  return (performance.now() - t) / 1000;
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { cwd: PROJECT_ROOT, stdio: ["ignore", "pipe", "pipe"] });
+    registerChild(child);
+    let output = "";
+    child.stdout.on("data", (d: Buffer) => (output += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (output += d.toString()));
+    child.on("error", reject);
+    child.on("close", (code) =>
+      code === 0
+        ? resolve((performance.now() - t) / 1000)
+        : reject(new Error(`${cmd} ${args.join(" ")} failed:\n${output}`)),
+    );
+  });
 }
 
 async function main(sizes: number[], suite: boolean, print: (line: string) => void): Promise<boolean> {
@@ -210,7 +225,7 @@ async function main(sizes: number[], suite: boolean, print: (line: string) => vo
       first.sourceMs <= 1500 && first.targetMs <= 1500,
     ],
   ];
-  const { small, large, withBase } = planSeconds();
+  const { small, large, withBase } = await planSeconds();
   print("");
   print(
     table(
@@ -232,8 +247,8 @@ async function main(sizes: number[], suite: boolean, print: (line: string) => vo
     ],
   );
   if (suite) {
-    const tsc = seconds("npx", ["tsc", "--noEmit"]);
-    const test = seconds("npm", ["test", "--silent"]);
+    const tsc = await seconds("npx", ["tsc", "--noEmit"]);
+    const test = await seconds("npm", ["test", "--silent"]);
     checks.push([
       `npm test ${test.toFixed(1)} s is ${(test / tsc).toFixed(2)}x tsc --noEmit ${tsc.toFixed(1)} s (target ≤ 1.5x)`,
       test <= 1.5 * tsc,
@@ -246,10 +261,11 @@ async function main(sizes: number[], suite: boolean, print: (line: string) => vo
 
 /** Parses --sizes: consumer counts, ascending, from 1 to 400. */
 export function parseSizes(value: string): number[] {
-  const sizes = value.split(",").map((v) => Number(v.trim()));
+  const parts = value.split(",").map((v) => v.trim());
+  const sizes = parts.map(Number);
   if (
-    sizes.length === 0 ||
-    sizes.some((n) => !Number.isInteger(n) || n < 1 || n > 400) ||
+    !parts.every((p) => WHOLE_NUMBER.test(p)) ||
+    sizes.some((n) => n < 1 || n > 400) ||
     sizes.some((n, i) => i > 0 && n <= sizes[i - 1])
   ) {
     throw new UsageError(

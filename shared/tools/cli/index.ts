@@ -10,6 +10,8 @@
 import * as path from "path";
 import { parseArgs } from "node:util";
 import { isUserError } from "../../program/errors";
+import { checkTempFolder } from "./temp";
+import { installCleanup, isStopping } from "./cleanup";
 
 export const EXIT = { ok: 0, failed: 1, cannotStart: 2, internal: 3 } as const;
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
@@ -50,6 +52,8 @@ export interface ToolSpec<O extends Record<string, OptionSpec>> {
   /** Text after the options in --help: defaults, what each exit code means for this tool. */
   details?: string;
   options: O;
+  /** What needs the temporary folder, as its message names it (default: the tool's name). */
+  temp?(args: ParsedArgs<O>): string;
   run(args: ParsedArgs<O>, io: ToolIo): Promise<ExitCode>;
 }
 
@@ -111,13 +115,22 @@ export function parseToolArgs<O extends Record<string, OptionSpec>>(
   };
   for (const [name, o] of Object.entries(spec.options))
     options[name] = o.short ? { type: o.type, short: o.short } : { type: o.type };
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    values = parseArgs({ args: argv, options, strict: true, allowPositionals: false }).values;
-  } catch (e) {
-    throw new UsageError(usageProblem(e, argv));
-  }
+  const parse = () => {
+    try {
+      return parseArgs({ args: argv, options, strict: true, allowPositionals: false, tokens: true });
+    } catch (e) {
+      throw new UsageError(usageProblem(e, argv));
+    }
+  };
+  const { values, tokens } = parse();
   if (values.help === true) return "help";
+  // parseArgs keeps a repeated option's last value: `--stack source --stack target` would silently mean target.
+  const seen = new Set<string>();
+  for (const t of tokens)
+    if (t.kind === "option" && options[t.name]?.type === "string") {
+      if (seen.has(t.name)) throw new UsageError(`--${t.name} given twice: give it once`);
+      seen.add(t.name);
+    }
   const out: Record<string, string | boolean> = {};
   for (const [name, o] of Object.entries(spec.options)) {
     const v = values[name];
@@ -127,6 +140,15 @@ export function parseToolArgs<O extends Record<string, OptionSpec>>(
     out[name] = typeof v === "string" && o.path ? path.resolve(cwd, v) : v;
   }
   return out as ParsedArgs<O>;
+}
+
+/** A whole number as an option's value: digits only, so "0x1", "1e2", "-1", " 7" and "" are refused, not read by Number(). */
+export const WHOLE_NUMBER = /^\d+$/;
+
+/** An option's value as a whole number (WHOLE_NUMBER), or a UsageError naming the option, the value and the rule. */
+export function wholeNumber(value: string, option: string, rule = "must be a whole number"): number {
+  if (!WHOLE_NUMBER.test(value)) throw new UsageError(`${option} = ${JSON.stringify(value)}: ${rule}`);
+  return Number(value);
 }
 
 const describe = (e: unknown): string => (e instanceof Error ? e.message : String(e));
@@ -143,6 +165,8 @@ export async function runTool<O extends Record<string, OptionSpec>>(
       io.out(`${helpText(spec)}\n`);
       return EXIT.ok;
     }
+    // Every tool's work loads Pulumi's SDK, which needs the temporary folder as it loads.
+    checkTempFolder(spec.temp?.(args) ?? spec.name);
     return await spec.run(args, io);
   } catch (e) {
     if (e instanceof UsageError) {
@@ -174,8 +198,8 @@ export function toolMain<O extends Record<string, OptionSpec>>(
   argv: string[] = process.argv.slice(2),
 ): void {
   const io: ToolIo = {
-    out: (t) => process.stdout.write(t),
-    err: (t) => process.stderr.write(t),
+    out: (t) => isStopping() || process.stdout.write(t),
+    err: (t) => isStopping() || process.stderr.write(t),
     env: process.env,
     // npm sets INIT_CWD for the script it runs; one inherited from an outer script would point elsewhere.
     cwd: process.env.npm_lifecycle_event === spec.name ? (process.env.INIT_CWD ?? process.cwd()) : process.cwd(),
@@ -189,6 +213,8 @@ export function toolMain<O extends Record<string, OptionSpec>>(
   };
   // A reader that went away (`npm run plan | head`) is not a bug: stop writing, keep the exit code.
   for (const stream of [process.stdout, process.stderr]) stream.on("error", () => undefined);
+  // Ctrl-C, SIGTERM: the temporary folders and child processes a tool registered go with it.
+  installCleanup();
   process.on("unhandledRejection", crash);
   process.on("uncaughtException", crash);
   runTool(spec, argv, io).then((code) => {

@@ -36,6 +36,8 @@ export interface DeployIo {
   /** The stack's settings (account, region, profile), read through the CLI so that secrets work. */
   stack(name: StackName): Promise<StackInfo>;
   checkCredentials(s: StackInfo): Promise<Identity>;
+  /** Called once every check passed, before the first operation on a stack: the local backend's folder is made here. */
+  prepare(): void;
   now(): number;
 }
 
@@ -112,6 +114,7 @@ export async function runDeploy(args: DeployArgs, ops: StackOps, io: DeployIo): 
     const who = await io.checkCredentials(info);
     io.log(`${name}: account ${who.account} as ${who.arn}`);
   }
+  io.prepare();
   const real = (name: StackName): string => args.stackNames?.[name] ?? name;
   for (const name of order) {
     try {

@@ -5,8 +5,8 @@
  */
 import * as readline from "readline";
 import { defineTool, EXIT, toolMain } from "../cli";
-import { preflight } from "../stacks/backend";
-import { checkSideConfig, readStack, stackInfoThroughCli } from "../stacks/files";
+import { prepareBackend, preflight } from "../stacks/backend";
+import { checkSideConfig, readStack, stackInfoFrom, stackInfoThroughCli } from "../stacks/files";
 import type { Action } from "../stacks/ops";
 import { DeployArgs, runDeploy, selectStacks } from "./flow";
 
@@ -51,8 +51,15 @@ export const deployTool = (action: Action) =>
         log: (line) => io.out(`${line}\n`),
         interactive: Boolean(process.stdin.isTTY),
         confirm: ask,
-        stack: (name) => stackInfoThroughCli(files.get(name) ?? readStack(name), ops, action, action === "up"),
+        stack: async (name) => {
+          const read = files.get(name) ?? readStack(name);
+          // A file without secrets holds all the checks need; one with secrets is read through the CLI, which decrypts them.
+          if (read.secrets.length === 0) return stackInfoFrom(name, read.file, read.config);
+          prepareBackend(b);
+          return stackInfoThroughCli(read, ops, action, action === "up");
+        },
         checkCredentials: (s) => checkStackCredentials(s),
+        prepare: () => prepareBackend(b),
         now: () => Date.now(),
       });
       return EXIT.ok;

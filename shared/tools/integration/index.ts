@@ -15,7 +15,7 @@ import { validateContract } from "../../program/contract";
 import { UserError } from "../../program/errors";
 import { defineTool, EXIT, Failure, toolMain, ToolIo } from "../cli";
 import { DeployArgs, DeployIo, runDeploy } from "../deploy/flow";
-import { preflight } from "../stacks/backend";
+import { prepareBackend, preflight } from "../stacks/backend";
 import { stackInfo, StackInfo, StackName } from "../stacks/files";
 import { readStackDocument } from "../../offline/stack-files";
 import type { Action, StackOps } from "../stacks/ops";
@@ -91,7 +91,26 @@ export function writeItStackFiles(root = PROJECT_ROOT): string[] {
   return files;
 }
 
-/** Deploy → verify → destroy, with destroy and stack removal always attempted. True when verify passed. */
+const describe = (e: unknown): string => (e instanceof Error ? e.message : String(e));
+
+/**
+ * The first failure, with the clean-up's after it: of its kind (a could-not-start, a failure, or a
+ * bug, whose trace is kept), so its exit code is the first failure's.
+ */
+export function withCleanupFailure(first: unknown, cleanup: unknown): Error {
+  const then = `Then the clean-up failed too, so the test stacks may be left (pulumi destroy them): ${describe(cleanup)}`;
+  const text = `${describe(first)}\n${then}`;
+  if (first instanceof UserError) return new UserError(text);
+  if (first instanceof Failure) return new Failure(text);
+  if (!(first instanceof Error)) return new Error(text);
+  first.stack = `${first.stack ?? first.message}\n${then}`;
+  return first;
+}
+
+/**
+ * Deploy → verify → destroy, with destroy and stack removal always attempted. True when verify
+ * passed. When something fails, that failure is reported first, then the clean-up's if it failed too.
+ */
 export async function runIntegration(ops: StackOps, io: DeployIo, verifyIt: () => Promise<boolean>): Promise<boolean> {
   const args = (action: Action): DeployArgs => ({
     action,
@@ -99,14 +118,23 @@ export async function runIntegration(ops: StackOps, io: DeployIo, verifyIt: () =
     yes: true,
     stackNames: IT_STACKS,
   });
+  let passed = false;
+  let failed: { error: unknown } | undefined;
   try {
     await runDeploy(args("up"), ops, io);
-    return await verifyIt();
-  } finally {
+    passed = await verifyIt();
+  } catch (e) {
+    failed = { error: e };
+  }
+  try {
     io.log("integration: destroying the test stacks");
     await runDeploy(args("destroy"), ops, io);
     for (const name of [IT_STACKS.target, IT_STACKS.source]) await ops.remove(name);
+  } catch (e) {
+    throw failed ? withCleanupFailure(failed.error, e) : e;
   }
+  if (failed) throw failed.error;
+  return passed;
 }
 
 async function main(io: ToolIo): Promise<void> {
@@ -131,6 +159,7 @@ async function main(io: ToolIo): Promise<void> {
       checkCredentials: (s) =>
         // eslint-disable-next-line @typescript-eslint/no-require-imports -- the STS client, likewise
         (require("../stacks/credentials") as typeof import("../stacks/credentials")).checkStackCredentials(s),
+      prepare: () => prepareBackend(b),
       now: () => Date.now(),
     };
     const passed = await runIntegration(ops, deployIo, async () => {

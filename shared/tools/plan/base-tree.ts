@@ -7,6 +7,8 @@ import { spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { UserError } from "../../program/errors";
+import { registerChild } from "../cli/cleanup";
+import { atLeast, parseVersion, versionText } from "../cli/version";
 
 /** Whose node_modules a base ran with: this checkout's (equal lockfiles), or its own, installed in its tree. */
 export type Dependencies = "shared" | "own";
@@ -26,6 +28,7 @@ export function run(
 ): Promise<Ran> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { cwd, env, signal, stdio: ["ignore", "pipe", "pipe"] });
+    registerChild(child);
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on("data", (b: Buffer) => out.push(b));
@@ -38,6 +41,66 @@ export function run(
 }
 
 export const firstLines = (text: string, n = 12): string => text.trim().split("\n").slice(0, n).join("\n");
+
+/**
+ * The oldest git whose documentation (git-scm.com, from 2.0) has everything used here: `archive
+ * --format=tar -o FILE TREE-ISH`, `rev-parse --verify --quiet REF^{commit}` and `--show-prefix`,
+ * `diff --quiet REV -- PATH`.
+ */
+export const GIT_MINIMUM = [2, 0, 0] as const;
+
+/** Throws a UserError unless git is on PATH and GIT_MINIMUM or later. */
+export async function checkGit(cwd: string): Promise<void> {
+  let ran: Ran;
+  try {
+    ran = await run("git", ["--version"], cwd);
+  } catch (e) {
+    throw new UserError(
+      (e as { code?: unknown }).code === "ENOENT"
+        ? "plan --base needs git (not found on PATH)"
+        : `plan --base needs git, which could not start: ${e instanceof Error ? e.message : String(e)}`,
+    );
+  }
+  const version = ran.code === 0 ? parseVersion(ran.stdout) : undefined;
+  if (!version)
+    throw new UserError(
+      `plan --base needs git, and "git --version" answered ${JSON.stringify(firstLines(ran.stdout || ran.stderr, 1))}`,
+    );
+  if (!atLeast(version, GIT_MINIMUM))
+    throw new UserError(
+      `plan --base needs git ${versionText(GIT_MINIMUM)} or later (for git archive and rev-parse --verify REF^{commit}); this is git ${versionText(version)}`,
+    );
+}
+
+const realPath = (p: string): string => {
+  try {
+    return fs.realpathSync(p);
+  } catch {
+    return p;
+  }
+};
+
+/** A line of the base's output to quote, at most this long: a minified source line is no message. */
+const MAX_QUOTE = 240;
+
+/**
+ * A failed plan's reason in one line: its error ("TypeError: …", "Error: Cannot find module …"),
+ * else its own message ("plan: …"), else its last line; the tree's path left out.
+ */
+export function oneLineReason(output: string, tree: string): string {
+  const lines = output
+    .split("\n")
+    .map((l) => l.trim())
+    .filter(Boolean);
+  const line =
+    lines.find((l) => /^\w*Error\b.*:/.test(l)) ??
+    lines.find((l) => l.startsWith("plan: "))?.slice("plan: ".length) ??
+    lines[lines.length - 1] ??
+    "it printed nothing";
+  let shown = line;
+  for (const t of new Set([tree, realPath(tree)])) shown = shown.split(`${t}${path.sep}`).join("").split(t).join(".");
+  return shown.length > MAX_QUOTE ? `${shown.slice(0, MAX_QUOTE)}…` : shown;
+}
 
 /** Writes the revision's tree of this project into dir. */
 export async function extract(sha: string, prefix: string, root: string, dir: string): Promise<void> {

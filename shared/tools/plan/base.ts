@@ -4,12 +4,22 @@
  * process with --json.
  */
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import { PROJECT_ROOT } from "../../program/project";
 import { UserError } from "../../program/errors";
 import { EXIT } from "../cli";
-import { Dependencies, dependenciesFor, extract, firstLines, Installer, provideDependencies, run } from "./base-tree";
+import { checkTempFolder, makeTempTree } from "../cli/temp";
+import {
+  checkGit,
+  Dependencies,
+  dependenciesFor,
+  extract,
+  firstLines,
+  Installer,
+  oneLineReason,
+  provideDependencies,
+  run,
+} from "./base-tree";
 import type { PlanReport } from "./report";
 
 /** Set for a base's plan, which runs beside this checkout's: each keeps to one core. */
@@ -70,6 +80,19 @@ export function planCommand(dir: string, label = dir): string[] {
   return words.slice(1);
 }
 
+/** What every revision that can be compared prints: its plan's cases, the matrix's and the services'. */
+function comparable(parsed: unknown): parsed is PlanReport {
+  const report = parsed as Partial<Record<"access" | "services", unknown>> | null;
+  const rows = (v: unknown) =>
+    Array.isArray(v) &&
+    v.every((r: Partial<Record<string, unknown>> | null) =>
+      ["case", "principal", "action", "resource", "result"].every((k) => typeof r?.[k] === "string"),
+    );
+  return typeof report === "object" && report !== null && rows(report.access) && rows(report.services);
+}
+
+const PREDATES = "so it predates the access review; compare against a later revision";
+
 /** A base whose ref, tree and stack files were found, planning in its own process. */
 export interface StartedBase {
   ref: string;
@@ -108,16 +131,27 @@ export async function startBase(
   root: string = PROJECT_ROOT,
   { timeoutMs = BASE_TIMEOUT_MS, install }: { timeoutMs?: number; install?: Installer } = {},
 ): Promise<StartedBase> {
+  await checkGit(root);
+  checkTempFolder("plan --base");
   const { sha, prefix } = await resolveRef(ref, root);
   const label = `--base ${ref} (${sha.slice(0, 12)})`;
   const dependencies = await dependenciesFor(sha, root);
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "plan-base-"));
-  const cleanup = () => fs.rmSync(dir, { recursive: true, force: true });
+  // The tree and its archive in one folder, removed at the end or when the tool is stopped.
+  const temp = makeTempTree("plan-base-");
+  const cleanup = temp.remove;
+  const dir = path.join(temp.dir, "tree");
   let args: string[];
   try {
+    fs.mkdirSync(dir);
     await extract(sha, prefix, root, dir);
+    const command = planCommand(dir, `--base ${ref}`);
+    const entry = command[command.length - 1];
+    if (!fs.existsSync(path.join(dir, entry)))
+      throw new UserError(
+        `${label} cannot be planned: that revision has no plan tool (npm run plan runs ${entry}, which it lacks), ${PREDATES}`,
+      );
     args = [
-      ...planCommand(dir, `--base ${ref}`),
+      ...command,
       "--json",
       "--source-config",
       baseFile(files.source, root, dir, ref, "--source-config"),
@@ -151,17 +185,19 @@ export async function startBase(
       throw e;
     })
     .then((planned) => {
-      let parsed: PlanReport | undefined;
+      let parsed: unknown;
       try {
-        parsed = JSON.parse(planned.stdout) as PlanReport;
+        parsed = JSON.parse(planned.stdout);
       } catch {
         parsed = undefined;
       }
       // Exit 1 is a plan whose cases are not all as expected: still the base's access.
-      if ((planned.code !== EXIT.ok && planned.code !== EXIT.failed) || !parsed || !Array.isArray(parsed.access))
+      if ((planned.code !== EXIT.ok && planned.code !== EXIT.failed) || parsed === undefined)
         throw new UserError(
-          `${label} cannot be planned: its plan exited ${String(planned.code)}:\n${firstLines(planned.stderr || planned.stdout)}`,
+          `${label} cannot be planned: its plan exited ${String(planned.code)}: ${oneLineReason(planned.stderr || planned.stdout, dir)}`,
         );
+      if (!comparable(parsed))
+        throw new UserError(`${label} cannot be planned: its plan's report has no cases to compare, ${PREDATES}`);
       return parsed;
     })
     .finally(() => {

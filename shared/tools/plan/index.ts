@@ -27,6 +27,7 @@ export const PLAN_TOOL = defineTool({
         "print the report as JSON instead of tables, with the access model it evaluated (for review and analyze --head)",
     },
   },
+  temp: (args) => (args.base === undefined ? "plan" : "plan --base"),
   async run(args, io): Promise<ExitCode> {
     const { report, deployment, base } = await planWithBase(stackFiles(args), args.base, io);
     const code = exitCodeFor(report.access, report.services);

@@ -20,6 +20,8 @@ export interface PlanArgs {
   cwd?: string;
   /** Whether a large matrix may take the other cores (default true): not while a base plans beside it. */
   workers?: boolean;
+  /** Stops the plan at its next step: its answer is no longer needed. */
+  signal?: AbortSignal;
 }
 
 /** Plain JSON for a captured input: a file asset (as resolved inputs carry it) becomes its path relative to the project. */
@@ -113,6 +115,7 @@ export async function plan(args: PlanArgs): Promise<{ report: PlanReport; deploy
           workers = new model.MatrixWorkers();
       },
     );
+    args.signal?.throwIfAborted();
     const { access, services } = await evaluateModel(deployment, args.workers === false ? false : workers);
     return {
       deployment,
@@ -129,8 +132,9 @@ export async function plan(args: PlanArgs): Promise<{ report: PlanReport; deploy
 }
 
 /**
- * This checkout's plan and, given a git ref, the base's (plan-base.ts): a bad ref fails before
- * anything heavy runs, the base plans in its own process meanwhile, and stops if this plan fails.
+ * This checkout's plan and, given a git ref, the base's (base.ts): a bad ref fails before anything
+ * heavy runs, the base plans in its own process meanwhile, and stops if this plan fails; a base that
+ * fails is reported at once, and stops this plan at its next step.
  */
 export async function planWithBase(
   files: { source: string; target: string },
@@ -138,15 +142,25 @@ export async function planWithBase(
   io: Pick<ToolIo, "cwd" | "env">,
 ): Promise<{ report: PlanReport; deployment: Deployment; base?: BasePlan }> {
   const started = ref === undefined ? undefined : await startBase(ref, files);
+  const stop = new AbortController();
+  const head = plan({
+    sourceConfig: files.source,
+    targetConfig: files.target,
+    cwd: io.cwd,
+    // Two plans at once (this and a base's), each on one core: four threads on two cores only thrash.
+    workers: ref === undefined && io.env[ONE_CORE_ENV] !== "1",
+    signal: stop.signal,
+  });
+  const baseFailed = started?.report.then(
+    () => new Promise<never>(() => undefined),
+    (e: unknown) => {
+      stop.abort();
+      throw e;
+    },
+  );
   let planned: Awaited<ReturnType<typeof plan>>;
   try {
-    planned = await plan({
-      sourceConfig: files.source,
-      targetConfig: files.target,
-      cwd: io.cwd,
-      // Two plans at once (this and a base's), each on one core: four threads on two cores only thrash.
-      workers: ref === undefined && io.env[ONE_CORE_ENV] !== "1",
-    });
+    planned = await (baseFailed ? Promise.race([head, baseFailed]) : head);
   } catch (e) {
     started?.cancel();
     throw e;

@@ -5,8 +5,8 @@
  * with only one account's credentials, the other account's checks are skipped and said so.
  */
 import { UserError } from "../../program/errors";
-import { defineTool, EXIT, Failure, toolMain } from "../cli";
-import { preflight } from "../stacks/backend";
+import { defineTool, EXIT, Failure, toolMain, wholeNumber } from "../cli";
+import { prepareBackend, preflight } from "../stacks/backend";
 import { engineMessage } from "../stacks/ops";
 import { readStack, stackInfoFrom, stackInfoThroughCli } from "../stacks/files";
 
@@ -36,11 +36,10 @@ export const VERIFY_TOOL = defineTool({
     },
   },
   async run(args, io) {
-    const waitSeconds = Number(args.wait ?? "600");
-    if (!/^\d+$/.test(args.wait ?? "600"))
-      throw new UserError(`--wait = ${JSON.stringify(args.wait)}: must be a whole number of seconds`);
+    const waitSeconds = wholeNumber(args.wait ?? "600", "--wait", "must be a whole number of seconds");
     const files = { source: readStack("source"), target: readStack("target") };
     const b = preflight();
+    prepareBackend(b);
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- the Automation API loads all of Pulumi: only once the checks passed
     const { automationOps } = require("../stacks/automation") as typeof import("../stacks/automation");
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- the AWS SDK clients: only once the checks passed
