@@ -373,3 +373,34 @@ describe("the lint script", () => {
     }
   });
 });
+
+describe("the Node.js version", () => {
+  it("is named once: every workflow's setup-node reads .nvmrc, which meets package.json's engines", () => {
+    const setups = files.flatMap((f) => steps(f).filter((s) => s.uses?.startsWith("actions/setup-node@")));
+    assert.ok(setups.length > 0);
+    for (const s of setups) {
+      assert.equal(s.with?.["node-version-file"], ".nvmrc");
+      assert.equal(s.with?.["node-version"], undefined);
+    }
+    const engines = (
+      JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")) as { engines: { node: string } }
+    ).engines.node;
+    const min = Number(/^>=(\d+)$/.exec(engines)?.[1]);
+    assert.ok(min >= 22, engines);
+    assert.ok(Number(fs.readFileSync(path.join(ROOT, ".nvmrc"), "utf8").trim()) >= min);
+  });
+});
+
+describe("the policy pack's package", () => {
+  it("asks for the versions the root installs: its dependencies resolve from the root's node_modules", () => {
+    const read = (f: string) =>
+      JSON.parse(fs.readFileSync(path.join(ROOT, f), "utf8")) as {
+        dependencies: Record<string, string>;
+        devDependencies?: Record<string, string>;
+      };
+    const root = read("package.json");
+    const pack = read("shared/policy-pack/package.json");
+    for (const [name, range] of Object.entries(pack.dependencies))
+      assert.equal(range, root.dependencies[name] ?? root.devDependencies?.[name], name);
+  });
+});

@@ -64,7 +64,7 @@ export class MatrixWorkers {
     this.workers = Array.from({ length: Math.max(count, 0) }, () => new Worker(code, { eval: true }));
     for (const w of this.workers) {
       w.unref();
-      w.once("error", (e) => this.failures.set(w, e));
+      w.once("error", (e: Error) => this.failures.set(w, e));
     }
   }
 

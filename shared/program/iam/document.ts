@@ -40,7 +40,9 @@ export function parsePolicy(json: unknown, where: string): PolicyDocument {
   try {
     doc = JSON.parse(json);
   } catch (e) {
-    throw new Error(`${where}: the policy is not valid JSON (${e instanceof Error ? e.message : String(e)})`);
+    throw new Error(`${where}: the policy is not valid JSON (${e instanceof Error ? e.message : String(e)})`, {
+      cause: e,
+    });
   }
   if (doc === null || typeof doc !== "object" || !Array.isArray((doc as { Statement?: unknown }).Statement)) {
     throw new Error(`${where}: the policy has no Statement list`);
