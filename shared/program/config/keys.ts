@@ -3,7 +3,7 @@
  * namespace's, a misspelt project namespace, and `aws:` keys the AWS provider does not take.
  * Other namespaces (pulumi:, other providers) are theirs to check.
  */
-import * as awsConfigVars from "@pulumi/aws/config/vars";
+import * as fs from "fs";
 import { PROJECT, RawConfig, Side } from "../project";
 
 /** Levenshtein distance: insertions, deletions and substitutions, one each. */
@@ -28,8 +28,20 @@ export function nearest(word: string, candidates: readonly string[]): string | u
   return best && best.d <= Math.max(1, Math.floor(word.length / 3)) ? best.c : undefined;
 }
 
-/** The AWS provider's config keys: @pulumi/aws's config/vars has one getter per key of the provider's schema. */
-export const AWS_CONFIG_NAMES: readonly string[] = Object.keys(awsConfigVars);
+let awsNames: readonly string[] | undefined;
+/**
+ * The AWS provider's config keys: @pulumi/aws's config/vars has one getter per key of the provider's
+ * schema, and declares each in its vars.d.ts. The names are read from that declaration, since loading
+ * the module loads Pulumi's SDK (0.8 s of every offline check); a test holds the two equal.
+ */
+export function awsConfigNames(): readonly string[] {
+  awsNames ??= [
+    ...fs
+      .readFileSync(require.resolve("@pulumi/aws/config/vars.d.ts"), "utf8")
+      .matchAll(/^export declare const (\w+):/gm),
+  ].map((m) => m[1]);
+  return awsNames;
+}
 
 const didYouMean = (key: string | undefined): string => (key === undefined ? "" : `: did you mean ${key}?`);
 
@@ -52,8 +64,8 @@ export function unknownKeyProblems(raw: RawConfig, side: Side, known: readonly s
     } else if (ns !== PROJECT && nearest(ns, [PROJECT]) !== undefined) {
       const near = names.includes(name) ? name : (nearest(name, names) ?? name);
       problems.push(`${key}: ${ns} is not this project's namespace${didYouMean(`${PROJECT}:${near}`)}`);
-    } else if (ns === "aws" && !AWS_CONFIG_NAMES.includes(name)) {
-      const near = nearest(name, AWS_CONFIG_NAMES);
+    } else if (ns === "aws" && !awsConfigNames().includes(name)) {
+      const near = nearest(name, awsConfigNames());
       problems.push(`${key} is not a config key of the AWS provider (@pulumi/aws)${didYouMean(near && `aws:${near}`)}`);
     }
   }

@@ -3,6 +3,8 @@
  * (node --require), and tsx caches compiled files in the temporary folder, where it cannot create
  * its cache it stops with its own minified source. So without a usable folder tsx runs uncached
  * (TSX_DISABLE_CACHE), and the tools that need the folder say what is wrong (temp.ts).
+ * With a usable folder, Node.js's module compile cache goes there too: the next start of a tool
+ * reuses V8's compiled code of Pulumi's SDK and the rest (module.enableCompileCache, Node.js 22.1+).
  */
 "use strict";
 const fs = require("fs");
@@ -26,5 +28,6 @@ function tempFolderProblem(dir) {
 }
 
 if (tempFolderProblem(os.tmpdir()) !== undefined) process.env.TSX_DISABLE_CACHE = "1";
+else require("module").enableCompileCache?.();
 
 module.exports = { tempFolderProblem };
