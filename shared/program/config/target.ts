@@ -2,6 +2,7 @@
 import { ec2 } from "@pulumi/aws/types/enums";
 import { z } from "zod";
 import { configKey, RawConfig } from "../project";
+import { editDistance } from "./keys";
 import { parse } from "./parse";
 import {
   allowedAccountIdsSchema,
@@ -45,17 +46,6 @@ export interface TargetConfig {
 
 /** The instance types the AWS provider knows (@pulumi/aws ec2.InstanceType). */
 const INSTANCE_TYPES: readonly string[] = Object.values(ec2.InstanceType);
-
-function editDistance(a: string, b: string): number {
-  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const next = [i];
-    for (let j = 1; j <= b.length; j++)
-      next[j] = Math.min(row[j] + 1, next[j - 1] + 1, row[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-    row = next;
-  }
-  return row[b.length];
-}
 
 /** The known types nearest to a value (by edit distance), at most four. */
 export function nearestInstanceTypes(value: string): string[] {
