@@ -118,6 +118,19 @@ async function denials(
     world: (d: PolicyDocument) => ({ key: d }),
     fix: regionFirst + sourceFix,
   };
+  // What S3 asks KMS for on the role's behalf: with Bucket Key on (the bucket's default), the
+  // encryption context is the bucket's ARN; without it, the object's.
+  const viaS3 = (action: string, objectArn: string, bucketKey: boolean | undefined): Request => ({
+    r: {
+      principal: role,
+      action,
+      resource: src.keyArn,
+      resourceAccount: src.accountId,
+      viaS3: { region, bucketArn: bucketKey === false ? objectArn : src.bucketArn },
+    },
+    what: `${action} for ${tgt.roleArn} via ${s3ViaService(region)}`,
+    resource: keySide,
+  });
   const requests: Request[] = [];
   if (tgt.objectKey !== null) {
     const objectArn = `${src.bucketArn}/${tgt.objectKey}`;
@@ -134,18 +147,7 @@ async function denials(
     });
     // S3 calls KMS only for an object under the stack's key (another key is its own broken link).
     if (!live.object || live.object.keyId === src.keyArn)
-      requests.push({
-        r: {
-          principal: role,
-          action: KMS_DECRYPT,
-          resource: src.keyArn,
-          resourceAccount: src.accountId,
-          // With Bucket Key on, S3's encryption context is the bucket's ARN; without it, the object's.
-          viaS3: { region, bucketArn: live.object?.bucketKey === false ? objectArn : src.bucketArn },
-        },
-        what: `${KMS_DECRYPT} for ${tgt.roleArn} via ${s3ViaService(region)}`,
-        resource: keySide,
-      });
+      requests.push(viaS3(KMS_DECRYPT, objectArn, live.object?.bucketKey));
   }
   if (tgt.writes && tgt.receiptPrefix !== null) {
     // The receipt the boot script wrote, or one it would write: every key under the prefix is granted alike.
@@ -167,18 +169,7 @@ async function denials(
         what: `${S3_PUT_OBJECT} on ${receiptArn} for ${tgt.roleArn} (SSE-KMS with ${src.keyArn})`,
         resource: bucketSide,
       },
-      {
-        // The bucket's default turns Bucket Key on: S3's encryption context is the bucket's ARN; without it, the receipt's.
-        r: {
-          principal: role,
-          action: KMS_GENERATE_DATA_KEY,
-          resource: src.keyArn,
-          resourceAccount: src.accountId,
-          viaS3: { region, bucketArn: live.receipt?.bucketKey === false ? receiptArn : src.bucketArn },
-        },
-        what: `${KMS_GENERATE_DATA_KEY} for ${tgt.roleArn} via ${s3ViaService(region)}`,
-        resource: keySide,
-      },
+      viaS3(KMS_GENERATE_DATA_KEY, receiptArn, live.receipt?.bucketKey),
     );
   }
 
