@@ -19,9 +19,11 @@ import {
   vocabularyProblems,
 } from "../shared/offline/access";
 import { RawConfig } from "../shared/program/config";
+import { Consumer } from "../shared/program/iam/arn";
 import { policyDocument, Statement } from "../shared/program/iam/document";
 import { actionsOf } from "../shared/offline/policy-queries";
-import { committedConfig } from "../shared/offline/fixtures";
+import { committedConfig, manyConsumers, MIXED_SOURCE, sourceGranting } from "../shared/offline/fixtures";
+import { arnMemo, ArnMatches, Explain, remember } from "../shared/offline/access/arn-memo";
 import { READER_NEVER, READER_NEVER_BUCKET, READER_NEVER_KMS, READER_NEVER_OBJECT } from "./never-granted";
 
 const SOURCE = committedConfig("source");
@@ -385,12 +387,69 @@ describe("access model: another region, other accounts and two consumers", () =>
     );
     const cases = accessCases(d.policies, d.contract);
     assert.ok(cases.some((c) => c.case.includes("lists the bucket") && c.expected === "Denied"));
-    // Both share the grant's statements: the never-granted actions are tried as the first alone.
-    const putObject = cases.filter((c) => c.case === "consumer calls s3:PutObject").map((c) => c.principal);
-    assert.deepEqual(putObject, ["arn:aws:iam::555555555555:role/etl-reader"]);
-    assert.equal(cases.filter((c) => c.case.startsWith("consumer calls ")).length, READER_NEVER.length + 2);
+    // Both share the grant's statements: the never-granted actions, and KMS not via S3, are tried as the first alone.
+    for (const name of ["consumer calls s3:PutObject", "consumer calls kms:Decrypt directly"])
+      assert.deepEqual(
+        cases.filter((c) => c.case === name).map((c) => c.principal),
+        ["arn:aws:iam::555555555555:role/etl-reader"],
+      );
+    assert.equal(cases.filter((c) => c.case.startsWith("consumer calls ")).length, READER_NEVER.length + 1);
+    // Who else may act is tried for each.
+    assert.deepEqual(
+      cases.filter((c) => c.case === "a role in an unrelated account reads").map((c) => c.principal),
+      ["arn:aws:iam::999999999999:role/etl-reader", "arn:aws:iam::999999999999:role/audit-reader"],
+    );
     assert.equal(expectedCases(d.contract), cases.length);
     await assertMatrixHolds(d);
+  });
+});
+
+describe("access model: a set's Denied cases, run for its first consumer alone", () => {
+  const source: RawConfig = {
+    ...SOURCE,
+    "cross-account-s3-kms:consumers": JSON.stringify([
+      { accountId: "222222222222", roleName: "account-b-role" },
+      { accountId: "777777777777", roleName: "second-reader" },
+    ]),
+  };
+  const second = "arn:aws:iam::777777777777:role/second-reader";
+  const direct = "consumer calls kms:Decrypt directly";
+
+  it("run for another consumer of the set when the captured policies name it in other statements", async () => {
+    const d = await captureDeployment(source, TARGET);
+    assert.deepEqual(
+      accessCases(d.policies, d.contract)
+        .filter((c) => c.case === direct)
+        .map((c) => c.principal),
+      ["arn:aws:iam::222222222222:role/account-b-role"],
+    );
+    // A statement of its own, without the via-S3 condition: the second consumer may decrypt directly.
+    const widened = mutate(d.policies, {
+      key: (st) => [
+        ...st,
+        {
+          Sid: "SecondReaderDirect",
+          Effect: "Allow",
+          Principal: { AWS: "arn:aws:iam::777777777777:root" },
+          Action: "kms:Decrypt",
+          Resource: "*",
+          Condition: { ArnEquals: { "aws:PrincipalArn": second } },
+        },
+      ],
+    });
+    const cases = accessCases(widened, d.contract);
+    assert.deepEqual(
+      cases.filter((c) => c.case === direct).map((c) => c.principal),
+      ["arn:aws:iam::222222222222:role/account-b-role", second],
+    );
+    const results = await evaluateCases(widened, d.contract, cases);
+    // With no condition, it decrypts directly, via S3 in another region, and for another bucket.
+    const caught = results.filter((r) => !r.ok).map((r) => `${r.principal} ${r.case}`);
+    assert.deepEqual(caught, [
+      `${second} ${direct}`,
+      `${second} consumer decrypts via S3 in us-east-1`,
+      `${second} consumer decrypts with another bucket's encryption context`,
+    ]);
   });
 });
 
@@ -509,5 +568,51 @@ describe("access model: a matrix on every core", () => {
       evaluateAll(d.policies, d.contract, broken, { from: 0, workers: new MatrixWorkers(1) }),
       /the simulator rejected s3:GetObjects/,
     );
+  });
+});
+
+describe("access model: the simulator's ARN comparison, remembered", () => {
+  afterEach(() => {
+    arnMemo.enabled = true;
+  });
+
+  it("is in place, and a matrix of many consumers and levels answers exactly as without it", async () => {
+    assert.ok(arnMemo.installed, "the simulator's ARN comparison was not found: the memo is not in place");
+    const mixed = JSON.parse(MIXED_SOURCE["cross-account-s3-kms:consumers"]) as Consumer[];
+    const d = await captureDeployment(sourceGranting([...mixed, ...manyConsumers(8)]), TARGET);
+    const cases = accessCases(d.policies, d.contract);
+    arnMemo.enabled = false;
+    const plain = await evaluateCases(d.policies, d.contract, cases);
+    arnMemo.enabled = true;
+    const hits = arnMemo.hits;
+    const remembered = await evaluateCases(d.policies, d.contract, cases);
+    assert.ok(arnMemo.hits > hits, "no comparison was answered from memory");
+    assert.deepEqual(remembered, plain);
+    assert.ok(plain.some((r) => r.result === "Allowed") && plain.some((r) => r.result !== "Allowed"));
+  });
+
+  it("compares afresh an ARN with a policy variable, and hands out copies", () => {
+    const calls: string[] = [];
+    const compare: ArnMatches = (policyArn, requestArn, request, expectMatch): Explain => {
+      calls.push(policyArn);
+      const account = (request as { account: string }).account;
+      const matches = policyArn.replace("${aws:PrincipalAccount}", account) === requestArn;
+      return { matches: matches === expectMatch, value: policyArn, errors: matches ? undefined : ["no"] };
+    };
+    const cmp = remember(compare);
+    const literal = "arn:aws:iam::222222222222:role/r";
+    const a = cmp(literal, literal, { account: "1" }, true);
+    a.errors?.push("changed");
+    const b = cmp(literal, literal, { account: "2" }, true);
+    assert.deepEqual(b, { matches: true, value: literal, errors: undefined });
+    assert.equal(cmp(literal, literal, { account: "2" }, false).matches, false, "expectMatch is part of the key");
+    assert.deepEqual(calls, [literal, literal], "the literal pair was compared once per expectMatch");
+    const variable = "arn:aws:iam::${aws:PrincipalAccount}:role/r";
+    assert.equal(cmp(variable, literal, { account: "222222222222" }, true).matches, true);
+    assert.equal(cmp(variable, literal, { account: "333333333333" }, true).matches, false);
+    const wrong = cmp(variable, literal, { account: "333333333333" }, true);
+    wrong.errors?.push("changed");
+    assert.deepEqual(cmp(variable, literal, { account: "333333333333" }, true).errors, ["no"]);
+    assert.equal(calls.filter((c) => c === variable).length, 4, "an ARN with a variable is never remembered");
   });
 });

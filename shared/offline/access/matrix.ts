@@ -3,6 +3,7 @@ import { accessGrantedTo, SourceContract } from "../../program/contract";
 import { ConsumerAccess, grantedActions, levelWrites, WHOLE_BUCKET_READ } from "../../program/iam/access-levels";
 import { bucketArn, roleArn } from "../../program/iam/arn";
 import { AccessPolicies, Principal } from "./capture";
+import { PolicyDocument } from "../../program/iam/document";
 import { AccessCase, Encryption, otherRegion, Subject, Target, Via, Who } from "./cases";
 import { TEMPLATES_OF } from "./level-cases";
 import { AccessRequest, sseKmsHeaders } from "./context";
@@ -26,20 +27,48 @@ function unrelatedAccount(contract: SourceContract, all: Principal[]): string {
 
 const listed = (p: Principal): boolean => p.orgId === undefined;
 
+/** The indexes of the statements that name a role's ARN, as a principal or a condition's value. */
+const statementsNaming = (doc: PolicyDocument, arn: string): number[] =>
+  doc.Statement.flatMap((s, i) => (JSON.stringify(s).includes(JSON.stringify(arn)) ? [i] : []));
+
+/**
+ * Whether two consumers' policies differ only by their role's ARN: named in the same bucket and
+ * key statements, the same identity policies, and endpoint policies alike but for the ARN.
+ */
+function namedAlike(policies: AccessPolicies, a: Principal, b: Principal): boolean {
+  const [arnA, arnB] = [roleArn(a), roleArn(b)];
+  const same = (x: unknown, y: unknown) => JSON.stringify(x) === JSON.stringify(y);
+  const own = (p: Principal) =>
+    policies.consumers.find((c) => c.role.accountId === p.accountId && c.role.roleName === p.roleName);
+  const [ca, cb] = [own(a), own(b)];
+  if (!ca || !cb) return false;
+  return (
+    same(statementsNaming(policies.bucket, arnA), statementsNaming(policies.bucket, arnB)) &&
+    same(statementsNaming(policies.key, arnA), statementsNaming(policies.key, arnB)) &&
+    same(ca.identity, cb.identity) &&
+    JSON.stringify(ca.endpoint ?? null).replaceAll(JSON.stringify(arnA), JSON.stringify(arnB)) ===
+      JSON.stringify(cb.endpoint ?? null)
+  );
+}
+
 /**
  * Each consumer's facts, in order. Its access is its own entry in the contract; the organization's
  * consumer reads the whole bucket, as an organization grant does.
  *
- * Denied cases run for the first consumer of each permission set (kind of grant, level, prefixes)
- * alone. That is sound because the consumers of a set are named together in the same statements:
+ * Denied cases that turn on what its permission set (kind of grant, level, prefixes) shares run for
+ * the set's first consumer alone: never-granted actions, outside its prefixes, and its own requests
+ * any other way (plain HTTP, old TLS, KMS not via S3 or for another bucket or region, another
+ * bucket). That is sound when the consumers of a set are named together in the same statements:
  * one bucket grant per set, one key statement per level, and identity and endpoint policies built
- * from the level and prefixes alone (the endpoint's names only the role). A Denied answer turns on
- * those statements' actions, resources and conditions, which the set shares; each consumer's own
- * Allowed cases prove it is named in them. The exception is a consumer whose account holds a
- * consumer of another set: that set's statements admit its account root, and only aws:PrincipalArn
- * keeps it out, so its Denied cases run too.
+ * from the level and prefixes alone (the endpoint's names only the role). The program builds them
+ * so, and with the captured policies each consumer is checked to be: one named in other bucket or
+ * key statements than its set's first, or with other identity policies, or an endpoint policy that
+ * differs by more than its role's ARN, runs its Denied cases too. Each consumer's own Allowed cases
+ * prove it is named in them. A consumer whose account holds a consumer of another set runs them
+ * too: that set's statements admit its account root, and only aws:PrincipalArn keeps it out. Who
+ * else may act (another role of its account, its role name in another account) runs for everyone.
  */
-export function subjectsOf(contract: SourceContract, consumers: Principal[]): Subject[] {
+export function subjectsOf(contract: SourceContract, consumers: Principal[], policies?: AccessPolicies): Subject[] {
   const access = consumers.map((p): ConsumerAccess => {
     if (!listed(p)) return WHOLE_BUCKET_READ;
     const a = accessGrantedTo(contract, roleArn(p), p.roleName);
@@ -51,19 +80,23 @@ export function subjectsOf(contract: SourceContract, consumers: Principal[]): Su
   );
   const sameAccount = (i: number, j: number) =>
     i !== j && listed(consumers[i]) && listed(consumers[j]) && consumers[i].accountId === consumers[j].accountId;
-  const seen = new Set<string>();
+  const firstOf = new Map<string, number>();
   return consumers.map((consumer, i) => {
     const others = consumers.map((_, j) => j).filter((j) => sameAccount(i, j));
+    const first = firstOf.get(sets[i]);
     const subject: Subject = {
       contract,
       consumer,
       access: access[i],
-      triesDenials: !seen.has(sets[i]) || others.some((j) => sets[j] !== sets[i]),
+      triesDenials:
+        first === undefined ||
+        others.some((j) => sets[j] !== sets[i]) ||
+        (policies !== undefined && !namedAlike(policies, consumer, consumers[first])),
       writerInAccount: others.some((j) => levelWrites(access[j].access)),
       orgAdmitsAnyRole: !listed(consumer) && contract.consumerOrg?.roleNames === undefined,
       first: i === 0,
     };
-    seen.add(sets[i]);
+    if (first === undefined) firstOf.set(sets[i], i);
     return subject;
   });
 }
@@ -134,7 +167,7 @@ export function accessCases(policies: AccessPolicies, contract: SourceContract):
     "S3 for another bucket": { ...viaS3, bucketArn: `${contract.bucketArn}-other` },
     directly: undefined,
   };
-  const subjects = subjectsOf(contract, all);
+  const subjects = subjectsOf(contract, all, policies);
   const cases: AccessCase[] = [];
 
   for (const [i, { role: consumer, endpoint }] of policies.consumers.entries()) {
