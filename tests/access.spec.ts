@@ -4,6 +4,9 @@ import {
   AccessPolicies,
   AccessResult,
   accessCases,
+  CaptureHelpers,
+  ConsumerRuns,
+  takeNext,
   canDownload,
   captureDeployment,
   Deployment,
@@ -23,7 +26,7 @@ import { Consumer } from "../shared/program/iam/arn";
 import { policyDocument, Statement } from "../shared/program/iam/document";
 import { actionsOf } from "../shared/offline/policy-queries";
 import { committedConfig, manyConsumers, MIXED_SOURCE, sourceGranting } from "../shared/offline/fixtures";
-import { arnMemo, ArnMatches, Explain, remember } from "../shared/offline/access/arn-memo";
+import { ArnMatches, Explain, remember, simulatorMemo } from "../shared/offline/access/simulator-memo";
 import { READER_NEVER, READER_NEVER_BUCKET, READER_NEVER_KMS, READER_NEVER_OBJECT } from "./never-granted";
 
 const SOURCE = committedConfig("source");
@@ -540,6 +543,54 @@ describe("access model: an organization-wide grant", () => {
   });
 });
 
+describe("access model: the consumers' target programs on two threads", () => {
+  const source = sourceGranting([{ accountId: "222222222222", roleName: "account-b-role" }, ...manyConsumers(9)]);
+  let serial: Deployment;
+  before(async () => {
+    serial = await captureDeployment(source, TARGET);
+  });
+
+  it("a worker runs the consumers it takes as this thread does, and a capture it helps is the same", async () => {
+    const workers = new MatrixWorkers(1, { runs: true });
+    try {
+      const others = serial.policies.consumers.filter((c) => c.role.roleName !== "account-b-role");
+      const runs: ConsumerRuns = {
+        sourceStack: "organization/cross-account-s3-kms/source",
+        sourceOutputs: serial.source.outputs,
+        targetConfig: TARGET,
+        roles: others.map((c) => c.role),
+        next: new SharedArrayBuffer(4),
+      };
+      // Nothing else takes from this counter: the worker runs them all.
+      const got = await workers.capture(runs);
+      assert.deepEqual(
+        others.map((_, i) => got.get(i)),
+        others,
+      );
+      const helped = await captureDeployment(source, TARGET, undefined, () => workers);
+      assert.deepEqual(helped.policies, serial.policies);
+    } finally {
+      workers.close();
+    }
+  });
+
+  it("runs here what a helper did not answer: a helper that fails, or answers some", async () => {
+    const failing: CaptureHelpers = { capture: () => Promise.reject(new Error("a worker died")) };
+    assert.deepEqual((await captureDeployment(source, TARGET, undefined, () => failing)).policies, serial.policies);
+    // Takes three consumers from the counter and answers one of them (with what a run of it gives:
+    // a run here would share this thread's Pulumi runtime with the capture's own).
+    const partial: CaptureHelpers = {
+      capture: (runs) => {
+        const taken = [takeNext(runs), takeNext(runs), takeNext(runs)];
+        const role = runs.roles[taken[1]];
+        const answer = serial.policies.consumers.find((c) => c.role.roleName === role.roleName);
+        return Promise.resolve(new Map(answer ? [[taken[1], answer]] : []));
+      },
+    };
+    assert.deepEqual((await captureDeployment(source, TARGET, undefined, () => partial)).policies, serial.policies);
+  });
+});
+
 describe("access model: a matrix on every core", () => {
   let d: Deployment;
   let cases: AccessCase[];
@@ -571,22 +622,26 @@ describe("access model: a matrix on every core", () => {
   });
 });
 
-describe("access model: the simulator's ARN comparison, remembered", () => {
+describe("access model: the simulator's pure steps, remembered", () => {
   afterEach(() => {
-    arnMemo.enabled = true;
+    simulatorMemo.enabled = true;
   });
 
-  it("is in place, and a matrix of many consumers and levels answers exactly as without it", async () => {
-    assert.ok(arnMemo.installed, "the simulator's ARN comparison was not found: the memo is not in place");
+  it("are in place, and a matrix of many consumers and levels answers exactly as without them", async () => {
+    assert.deepEqual(
+      [simulatorMemo.arns, simulatorMemo.operators],
+      [true, true],
+      "the simulator's ARN comparison or condition operator was not found: the memo is not in place",
+    );
     const mixed = JSON.parse(MIXED_SOURCE["cross-account-s3-kms:consumers"]) as Consumer[];
     const d = await captureDeployment(sourceGranting([...mixed, ...manyConsumers(8)]), TARGET);
     const cases = accessCases(d.policies, d.contract);
-    arnMemo.enabled = false;
+    simulatorMemo.enabled = false;
     const plain = await evaluateCases(d.policies, d.contract, cases);
-    arnMemo.enabled = true;
-    const hits = arnMemo.hits;
+    simulatorMemo.enabled = true;
+    const hits = simulatorMemo.hits;
     const remembered = await evaluateCases(d.policies, d.contract, cases);
-    assert.ok(arnMemo.hits > hits, "no comparison was answered from memory");
+    assert.ok(simulatorMemo.hits > hits, "no comparison was answered from memory");
     assert.deepEqual(remembered, plain);
     assert.ok(plain.some((r) => r.result === "Allowed") && plain.some((r) => r.result !== "Allowed"));
   });

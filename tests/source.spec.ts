@@ -8,7 +8,7 @@ import { validateContract } from "../shared/program/contract";
 import { auditLogBucketName } from "../source-account/documents";
 import { PolicyDocument } from "../shared/program/iam/document";
 import { SOURCE_BASE, committedConfig } from "../shared/offline/fixtures";
-import { one, ofType, policyOf, runProgram, StackRun } from "../shared/offline/run";
+import { one, ofType, policyOf, runProgram, runProgramExpectingError, StackRun } from "../shared/offline/run";
 import { actionsOf, awsPrincipals, cond, resourcesOf, sorted, theStatement } from "../shared/offline/policy-queries";
 import { projectTmpDir } from "./tmp";
 
@@ -577,5 +577,17 @@ describe("source stack with an organization-wide grant", () => {
     ]);
     assert.deepEqual(cond(s, "StringEquals", "aws:PrincipalOrgID"), ["o-a1b2c3d4e5"]);
     assert.deepEqual(cond(s, "ArnLike", "aws:PrincipalArn"), []);
+  });
+});
+
+describe("the harness's runs", () => {
+  it("put JavaScript's stack traces back as they were, after a run and after a failed one", async () => {
+    const now = () => [Error.stackTraceLimit, Object.getOwnPropertyDescriptor(Error, "prepareStackTrace")];
+    const before = now();
+    await runProgram({ stack: "traces", config: SOURCE_BASE });
+    assert.deepEqual(now(), before);
+    await runProgramExpectingError({ stack: "traces", config: { ...SOURCE_BASE, "aws:region": "us-west-9" } });
+    assert.deepEqual(now(), before);
+    assert.match(new Error("here").stack ?? "", /\n\s+at /);
   });
 });

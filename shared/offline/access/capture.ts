@@ -85,16 +85,53 @@ function consumerPolicies(run: StackRun, role: Principal): ConsumerPolicies {
 }
 
 /**
+ * The consumers whose target programs still run after the target's own, and what each run needs:
+ * plain data, so that a worker thread can run some of them as this thread would.
+ */
+export interface ConsumerRuns {
+  sourceStack: string;
+  sourceOutputs: Record<string, unknown>;
+  targetConfig: RawConfig;
+  roles: Principal[];
+  /** A shared counter (one Int32): each thread takes the next index from it until none is left. */
+  next: SharedArrayBuffer;
+}
+
+/** Threads that run some of the consumers' target programs: by index, those they ran. */
+export interface CaptureHelpers {
+  capture(runs: ConsumerRuns): Promise<Map<number, ConsumerPolicies>>;
+}
+
+/** A consumer's target stack: the target config as that consumer's account and role. */
+export async function runConsumer(runs: ConsumerRuns, role: Principal): Promise<ConsumerPolicies> {
+  const run = await runProgram({
+    stack: `target-${role.accountId}-${role.roleName}`,
+    config: {
+      ...runs.targetConfig,
+      "aws:allowedAccountIds": JSON.stringify([role.accountId]),
+      [configKey("roleName")]: role.roleName,
+    },
+    stackOutputs: { [runs.sourceStack]: runs.sourceOutputs },
+  });
+  return consumerPolicies(run, role);
+}
+
+/** The next consumer's index from the shared counter; past the last when none is left. */
+export const takeNext = (runs: ConsumerRuns): number => Atomics.add(new Int32Array(runs.next), 0, 1);
+
+/**
  * Runs the source stack, then the target stack with the source's outputs behind its
  * StackReference, once for the given target config and once more for every other consumer the
  * source grants (as that consumer's account and role), and captures the policies that decide a read.
+ * `afterSource` sees the source's contract before the target programs run; it may start work
+ * meanwhile, and return helpers that run some consumers' programs beside this thread. What a helper
+ * did not answer (it failed, or stopped) runs here, so an error is the one a run here gives.
  */
 export async function captureDeployment(
   sourceConfig: RawConfig,
   targetConfig: RawConfig,
   labels?: { source: string; target: string },
-  /** Called with the source's contract before the target programs run: what the caller can start meanwhile. */
-  afterSource?: (contract: SourceContract) => void,
+  afterSource?: (contract: SourceContract) => CaptureHelpers | void,
 ): Promise<Deployment> {
   // A user error names the file it came from, when the caller read two.
   const labelled = async <T>(label: string | undefined, run: () => Promise<T>): Promise<T> => {
@@ -108,13 +145,12 @@ export async function captureDeployment(
   const checked = validateContract(source.outputs);
   if (!checked.ok) throw new Error(`the source stack's outputs break the contract: ${checked.problems.join("; ")}`);
   const contract = checked.contract;
-  afterSource?.(contract);
+  const helpers = afterSource?.(contract);
   const sourceStack = targetConfig[configKey("sourceStack")] ?? TARGET_DEFAULTS.sourceStack;
-  const runTarget = (stack: string, config: RawConfig) =>
-    runProgram({ stack, config, stackOutputs: { [sourceStack]: source.outputs } });
 
-  const target = await labelled(labels?.target, () => runTarget("target", targetConfig));
-  const consumers: ConsumerPolicies[] = [];
+  const target = await labelled(labels?.target, () =>
+    runProgram({ stack: "target", config: targetConfig, stackOutputs: { [sourceStack]: source.outputs } }),
+  );
   const roles: Principal[] = contract.consumerRoleArns.map((arn) => {
     const role = parseRoleArn(arn);
     if (!role) throw new Error(`not a role ARN: ${arn}`);
@@ -126,16 +162,23 @@ export async function captureDeployment(
     const path = contract.consumerOrg.orgPaths?.[0];
     roles.push({ ...targetRole, orgId: contract.consumerOrg.orgId ?? path?.split("/")[0], orgPath: path });
   }
+  const others = roles.filter((role) => target.outputs.roleArn !== roleArn(role));
+  const runs: ConsumerRuns = {
+    sourceStack,
+    sourceOutputs: source.outputs,
+    targetConfig,
+    roles: others,
+    next: new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT),
+  };
+  // A helper that failed answered nothing: its consumers run here.
+  const helped = helpers && others.length > 0 ? helpers.capture(runs).catch(() => undefined) : undefined;
+  const ran = new Map<number, ConsumerPolicies>();
+  for (let i = takeNext(runs); i < others.length; i = takeNext(runs)) ran.set(i, await runConsumer(runs, others[i]));
+  for (const [i, c] of (await helped) ?? []) ran.set(i, c);
+  const consumers: ConsumerPolicies[] = [];
   for (const role of roles) {
-    const own = target.outputs.roleArn === roleArn(role);
-    const run = own
-      ? target
-      : await runTarget(`target-${role.accountId}-${role.roleName}`, {
-          ...targetConfig,
-          "aws:allowedAccountIds": JSON.stringify([role.accountId]),
-          [configKey("roleName")]: role.roleName,
-        });
-    consumers.push(consumerPolicies(run, role));
+    const i = others.indexOf(role);
+    consumers.push(i < 0 ? consumerPolicies(target, role) : (ran.get(i) ?? (await runConsumer(runs, role))));
   }
 
   const bucketPolicy = ofType(source, "aws:s3/bucketPolicy:BucketPolicy").find(

@@ -23,7 +23,7 @@ import { AccessPolicies, Principal } from "./capture";
 import { AccessCase, Expected } from "./cases";
 import { AccessRequest, requestContext, Tls } from "./context";
 import { KMS_DECRYPT, S3_GET_OBJECT } from "../../program/iam/access-levels";
-import "./arn-memo";
+import "./simulator-memo";
 
 const sessionArn = (p: Principal): string =>
   `arn:aws:sts::${p.accountId}:assumed-role/${p.roleName}/i-0123456789abcdef0`;

@@ -1,8 +1,36 @@
-/** A worker thread of parallel.ts: loads the evaluator at once, then evaluates the one chunk it is sent. */
-import { parentPort } from "worker_threads";
+/**
+ * A worker thread of parallel.ts: loads the evaluator at once, then answers what it is asked, in
+ * turn: consumers' target programs (loading the Pulumi runtime then), and a chunk of the matrix.
+ */
+import { parentPort, workerData } from "worker_threads";
 import { evaluateCases } from "./evaluate";
-import type { Chunk } from "./parallel";
+import type { ConsumerPolicies } from "./capture";
+import type { Request, WorkerData } from "./parallel";
 
-parentPort?.once("message", ({ policies, contract, cases }: Chunk) => {
-  void evaluateCases(policies, contract, cases).then((results) => parentPort?.postMessage(results));
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- the Pulumi runtime, loaded only for target runs
+const capture = () => require("./capture") as typeof import("./capture");
+if ((workerData as WorkerData | null)?.runs) capture();
+
+/** Runs the consumers this thread takes from the shared counter, until none is left or one fails (it runs again there). */
+async function captureTaken(
+  runs: Extract<Request, { kind: "capture" }>["runs"],
+): Promise<[number, ConsumerPolicies][]> {
+  const { runConsumer, takeNext } = capture();
+  const ran: [number, ConsumerPolicies][] = [];
+  for (let i = takeNext(runs); i < runs.roles.length; i = takeNext(runs)) {
+    try {
+      ran.push([i, await runConsumer(runs, runs.roles[i])]);
+    } catch {
+      break;
+    }
+  }
+  return ran;
+}
+
+parentPort?.on("message", (request: Request) => {
+  const answer =
+    request.kind === "capture"
+      ? captureTaken(request.runs)
+      : evaluateCases(request.chunk.policies, request.chunk.contract, request.chunk.cases);
+  void answer.then((a) => parentPort?.postMessage(a));
 });

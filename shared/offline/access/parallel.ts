@@ -7,7 +7,7 @@ import * as os from "os";
 import * as path from "path";
 import { Worker } from "worker_threads";
 import { SourceContract } from "../../program/contract";
-import { AccessPolicies, Principal } from "./capture";
+import { AccessPolicies, CaptureHelpers, ConsumerPolicies, ConsumerRuns, Principal } from "./capture";
 import { parseRoleArn } from "../../program/iam/arn";
 import { AccessCase } from "./cases";
 import { caseCount, subjectsOf } from "./matrix";
@@ -20,6 +20,14 @@ export interface Chunk {
   policies: AccessPolicies;
   contract: SourceContract;
   cases: AccessCase[];
+}
+
+/** What a worker is asked: consumers' target runs (while the target programs run here), or a chunk of the matrix. */
+export type Request = { kind: "capture"; runs: ConsumerRuns } | { kind: "evaluate"; chunk: Chunk };
+
+/** What a worker is started with. */
+export interface WorkerData {
+  runs: boolean;
 }
 
 const WORKER = path.join(__dirname, "parallel-worker.ts");
@@ -50,18 +58,22 @@ export function expectedCases(contract: SourceContract): number {
 
 /**
  * Worker threads that load the evaluator as soon as they start, so that their start can overlap
- * other work (the target programs' runs); each then evaluates one chunk and ends. They never keep
- * the process alive while idle, only while evaluating.
+ * other work. Each can run some of the consumers' target programs (capture), then evaluates one
+ * chunk of the matrix. They never keep the process alive while idle, only while answering.
  */
-export class MatrixWorkers {
+export class MatrixWorkers implements CaptureHelpers {
   private readonly workers: Worker[];
-  /** A worker's failure before it was asked anything (its start), reported by its evaluate(). */
+  /** A worker's failure before it was asked anything (its start), reported by its next answer. */
   private readonly failures = new Map<Worker, Error>();
 
-  constructor(count: number = os.availableParallelism() - 1) {
+  /** `runs`: the workers will be asked for target runs, and load the Pulumi runtime at once too. */
+  constructor(count: number = os.availableParallelism() - 1, { runs = false }: { runs?: boolean } = {}) {
     // tsx loads TypeScript in the worker as it does here.
     const code = `require(${JSON.stringify(require.resolve("tsx/cjs"))}); require(${JSON.stringify(WORKER)});`;
-    this.workers = Array.from({ length: Math.max(count, 0) }, () => new Worker(code, { eval: true }));
+    this.workers = Array.from(
+      { length: Math.max(count, 0) },
+      () => new Worker(code, { eval: true, workerData: { runs } satisfies WorkerData }),
+    );
     for (const w of this.workers) {
       w.unref();
       w.once("error", (e: Error) => this.failures.set(w, e));
@@ -72,17 +84,36 @@ export class MatrixWorkers {
     return this.workers.length;
   }
 
-  evaluate(i: number, chunk: Chunk): Promise<AccessResult[]> {
-    const worker = this.workers[i];
+  private ask<T>(worker: Worker, request: Request): Promise<T> {
     const failed = this.failures.get(worker);
     if (failed) return Promise.reject(failed);
-    return new Promise((resolve, reject) => {
+    return new Promise<T>((resolve, reject) => {
+      const answered = (answer: T) => (stop(), worker.unref(), resolve(answer));
+      const failed = (e: Error) => (stop(), reject(e));
+      const exited = (code: number) => failed(new Error(`a matrix worker exited with ${code} before answering`));
+      const stop = () => {
+        worker.off("message", answered);
+        worker.off("error", failed);
+        worker.off("exit", exited);
+      };
       worker.ref();
-      worker.once("message", (results: AccessResult[]) => resolve(results));
-      worker.once("error", reject);
-      worker.once("exit", (code) => reject(new Error(`a matrix worker exited with ${code} before answering`)));
-      worker.postMessage(chunk);
+      worker.on("message", answered);
+      worker.on("error", failed);
+      worker.on("exit", exited);
+      worker.postMessage(request);
     });
+  }
+
+  /** The consumers' target programs the workers take from the shared counter, by index. */
+  async capture(runs: ConsumerRuns): Promise<Map<number, ConsumerPolicies>> {
+    const answers = await Promise.all(
+      this.workers.map((w) => this.ask<[number, ConsumerPolicies][]>(w, { kind: "capture", runs })),
+    );
+    return new Map(answers.flat());
+  }
+
+  evaluate(i: number, chunk: Chunk): Promise<AccessResult[]> {
+    return this.ask(this.workers[i], { kind: "evaluate", chunk });
   }
 
   /** Stops the workers that are left, e.g. when the matrix turned out small or the run failed. */

@@ -97,22 +97,38 @@ export async function evaluateModel(
   return { access, services };
 }
 
+/**
+ * From this many listed consumers, a plan starts its workers before the source program runs: the
+ * other consumers' target programs (about 30 ms each) then outlast a worker's start (about 1.2 s),
+ * and the worker is ready when the first of them runs.
+ */
+export const EARLY_WORKERS_FROM = 50;
+
 export async function plan(args: PlanArgs): Promise<{ report: PlanReport; deployment: Deployment }> {
   const source = readSideConfig(args.sourceConfig, "source", args.cwd ?? process.cwd());
   const target = readSideConfig(args.targetConfig, "target", args.cwd ?? process.cwd());
   // Loaded only now: the simulator and the Pulumi runtime take a second, and bad input should not wait for them.
+  /* eslint-disable @typescript-eslint/no-require-imports -- lazy loads, typed by their import types */
+  const { MatrixWorkers } = require("../../offline/access/parallel") as typeof import("../../offline/access/parallel");
+  const { parseSourceConfig } = require("../../program/config") as typeof import("../../program/config");
+  /* eslint-enable @typescript-eslint/no-require-imports */
+  // Many consumers: workers start now and load the Pulumi runtime while this thread loads it too.
+  let workers =
+    args.workers !== false && parseSourceConfig(source.config).consumers.length >= EARLY_WORKERS_FROM
+      ? new MatrixWorkers(undefined, { runs: true })
+      : undefined;
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- a lazy load, typed by the import type
   const model = require("../../offline/access") as typeof import("../../offline/access");
-  let workers: InstanceType<typeof model.MatrixWorkers> | undefined;
   try {
     const deployment = await model.captureDeployment(
       source.config,
       target.config,
       { source: source.label, target: target.label },
-      // A large matrix's workers load the evaluator while the target programs run.
+      // A large matrix's workers load the evaluator, and run some consumers' target programs.
       (c) => {
-        if (args.workers !== false && model.expectedCases(c) >= model.PARALLEL_FROM)
-          workers = new model.MatrixWorkers();
+        if (!workers && args.workers !== false && model.expectedCases(c) >= model.PARALLEL_FROM)
+          workers = new model.MatrixWorkers(undefined, { runs: true });
+        return workers;
       },
     );
     args.signal?.throwIfAborted();
