@@ -1,12 +1,25 @@
 import * as fs from "fs";
 import * as path from "path";
 
-/** Where test folders of sample objects go: inside the project, visible and not git-ignored, as the objects rule requires. */
+/**
+ * Where test folders of sample objects go: inside the project, visible and not git-ignored, as the
+ * objects rule requires. One folder per test process (mocha runs two side by side), removed when
+ * that process exits, with the shared parent once it is empty.
+ */
 const BASE = path.resolve(__dirname, "tmp-objects");
+const OWN = path.join(BASE, `p${process.pid}`);
 
-/** A fresh folder inside the project; all of them are removed when the test process exits. */
+/** A fresh folder inside the project; all of this process's are removed when it exits. */
 export function projectTmpDir(prefix: string): string {
-  if (!fs.existsSync(BASE)) process.once("exit", () => fs.rmSync(BASE, { recursive: true, force: true }));
-  fs.mkdirSync(BASE, { recursive: true });
-  return fs.mkdtempSync(path.join(BASE, prefix));
+  if (!fs.existsSync(OWN))
+    process.once("exit", () => {
+      fs.rmSync(OWN, { recursive: true, force: true });
+      try {
+        fs.rmdirSync(BASE);
+      } catch {
+        // Another test process still has its folder there, or it is gone already.
+      }
+    });
+  fs.mkdirSync(OWN, { recursive: true });
+  return fs.mkdtempSync(path.join(OWN, prefix));
 }
