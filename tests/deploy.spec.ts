@@ -15,14 +15,8 @@ import { Failure, runToolCaptured } from "../shared/tools/cli";
 import { deployTool } from "../shared/tools/deploy";
 import { DeployArgs, DeployIo, explain, runDeploy, selectStacks } from "../shared/tools/deploy/flow";
 import type { Action, StackOps } from "../shared/tools/stacks/ops";
-import {
-  INTEGRATION_TOOL,
-  IT_STACKS,
-  itStacks,
-  runIntegration,
-  skipReason,
-  writeItStackFiles,
-} from "../shared/tools/integration";
+import { INTEGRATION_TOOL, skipReason } from "../shared/tools/integration";
+import { IT_STACKS, itStacks, runIntegration, writeItStackFiles } from "../shared/tools/integration/flow";
 import { backend, checkPassphrase, checkPulumiCli } from "../shared/tools/stacks/backend";
 import { UserError } from "../shared/program/errors";
 import { stackInfo, StackInfo } from "../shared/tools/stacks/files";

@@ -6,6 +6,7 @@ import { stringify } from "yaml";
 import { runToolCaptured } from "../shared/tools/cli";
 import { PLAN_TOOL } from "../shared/tools/plan";
 import { exitCodeFor, PlanReport } from "../shared/tools/plan/report";
+import { EARLY_WORKERS_FROM, plan } from "../shared/tools/plan/plan";
 
 const runPlanCli = (argv: string[]) => runToolCaptured(PLAN_TOOL, argv);
 
@@ -140,5 +141,41 @@ describe("npm run plan", () => {
     };
     assert.equal(exitCodeFor([ok]), 0);
     assert.equal(exitCodeFor([ok, { ...ok, result: "Allowed", ok: false }]), 1);
+  });
+});
+
+describe("npm run plan with many consumers", () => {
+  let dir: string;
+  before(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), "plan-many-"))));
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it("enough for workers from the start: the same policies and matrix as on one thread, every case as expected", async function () {
+    this.timeout(120_000);
+    const n = EARLY_WORKERS_FROM + 5;
+    const consumers = [
+      { accountId: "222222222222", roleName: "account-b-role" },
+      ...Array.from({ length: n - 1 }, (_, i) => ({
+        accountId: String(300000000000 + i),
+        roleName: i % 2 ? `reader-${i}` : `writer-${i}`,
+        ...(i % 2 ? {} : { access: "read-write", prefixes: [`team-${i % 4}/`] }),
+      })),
+    ];
+    const sourceConfig = writeStackFile(dir, "Pulumi.source.yaml", {
+      "aws:region": "us-west-2",
+      "aws:allowedAccountIds": ["111111111111"],
+      "cross-account-s3-kms:side": "source",
+      "cross-account-s3-kms:consumers": consumers,
+    });
+    const targetConfig = writeStackFile(dir, "Pulumi.target.yaml", {
+      "aws:region": "us-west-2",
+      "aws:allowedAccountIds": ["222222222222"],
+      "cross-account-s3-kms:side": "target",
+    });
+    const spread = await plan({ sourceConfig, targetConfig });
+    const alone = await plan({ sourceConfig, targetConfig, workers: false });
+    assert.deepEqual(spread.deployment.policies, alone.deployment.policies);
+    assert.deepEqual(spread.report.access, alone.report.access);
+    assert.equal(spread.deployment.policies.consumers.length, n);
+    assert.ok(spread.report.access.every((r) => r.ok));
   });
 });

@@ -112,14 +112,13 @@ export async function plan(args: PlanArgs): Promise<{ report: PlanReport; deploy
   const { MatrixWorkers } = require("../../offline/access/parallel") as typeof import("../../offline/access/parallel");
   const { parseSourceConfig } = require("../../program/config") as typeof import("../../program/config");
   /* eslint-enable @typescript-eslint/no-require-imports */
-  // Many consumers: workers start now and load the Pulumi runtime while this thread loads it too.
-  let workers =
-    args.workers !== false && parseSourceConfig(source.config).consumers.length >= EARLY_WORKERS_FROM
-      ? new MatrixWorkers(undefined, { runs: true })
-      : undefined;
-  // eslint-disable-next-line @typescript-eslint/no-require-imports -- a lazy load, typed by the import type
-  const model = require("../../offline/access") as typeof import("../../offline/access");
+  let workers: InstanceType<typeof MatrixWorkers> | undefined;
   try {
+    // Many consumers: workers start now and load the Pulumi runtime while this thread loads it too.
+    if (args.workers !== false && parseSourceConfig(source.config).consumers.length >= EARLY_WORKERS_FROM)
+      workers = new MatrixWorkers(undefined, { runs: true });
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- a lazy load, typed by the import type
+    const model = require("../../offline/access") as typeof import("../../offline/access");
     const deployment = await model.captureDeployment(
       source.config,
       target.config,
