@@ -454,6 +454,23 @@ describe("access model: a set's Denied cases, run for its first consumer alone",
       `${second} consumer decrypts with another bucket's encryption context`,
     ]);
   });
+  it("run for another consumer of the set that a deny statement exempts by its account alone", async () => {
+    const d = await captureDeployment(source, TARGET);
+    // The TLS denies spare the second consumer's account: its plain-HTTP and TLS 1.0 reads get through.
+    const exempt = mutate(d.policies, {
+      bucket: (st) =>
+        st.map((x) =>
+          x.Sid === "DenyInsecureTransport" || x.Sid === "DenyOutdatedTls"
+            ? { ...x, Condition: { ...x.Condition, StringNotEquals: { "aws:PrincipalAccount": "777777777777" } } }
+            : x,
+        ),
+    });
+    const results = await evaluateCases(exempt, d.contract, accessCases(exempt, d.contract));
+    assert.deepEqual(
+      results.filter((r) => !r.ok).map((r) => `${r.principal} ${r.case}`),
+      [`${second} consumer reads over plain HTTP`, `${second} consumer reads over TLS 1.0`],
+    );
+  });
 });
 
 describe("access model: an organization-wide grant", () => {
@@ -607,7 +624,7 @@ describe("access model: a matrix on every core", () => {
     );
   });
 
-  it("rejects with a worker's error, rather than answering without its cases", async () => {
+  it("evaluates here a chunk its worker could not answer: a bad case still rejects, with the simulator's error", async () => {
     const broken = [...cases];
     const last = broken[broken.length - 1];
     broken[broken.length - 1] = {
@@ -618,6 +635,44 @@ describe("access model: a matrix on every core", () => {
     await assert.rejects(
       evaluateAll(d.policies, d.contract, broken, { from: 0, workers: new MatrixWorkers(1) }),
       /the simulator rejected s3:GetObjects/,
+    );
+  });
+
+  it("keeps each answer to its own request: a capture's answer never settles the evaluation asked after it", async () => {
+    const workers = new MatrixWorkers(1, { runs: true });
+    try {
+      // A counter already past the last consumer: the capture answers at once, with nothing.
+      const next = new SharedArrayBuffer(4);
+      new Int32Array(next)[0] = 1;
+      const runs: ConsumerRuns = {
+        sourceStack: "organization/cross-account-s3-kms/source",
+        sourceOutputs: d.source.outputs,
+        targetConfig: TARGET,
+        roles: [d.policies.consumers[0].role],
+        next,
+      };
+      const chunk = cases.slice(0, 5);
+      const [captured, evaluated] = await Promise.all([
+        workers.capture(runs),
+        workers.evaluate(0, { policies: d.policies, contract: d.contract, cases: chunk }),
+      ]);
+      assert.equal(captured.size, 0);
+      assert.deepEqual(evaluated, await evaluateCases(d.policies, d.contract, chunk));
+    } finally {
+      workers.close();
+    }
+  });
+
+  it("a worker that has exited answers at once with why, and its chunk is evaluated here", async () => {
+    const workers = new MatrixWorkers(1);
+    workers.close();
+    await assert.rejects(
+      workers.evaluate(0, { policies: d.policies, contract: d.contract, cases: cases.slice(0, 1) }),
+      /exited/,
+    );
+    assert.deepEqual(
+      await evaluateAll(d.policies, d.contract, cases, { from: 0, workers }),
+      await evaluateCases(d.policies, d.contract, cases),
     );
   });
 });
@@ -656,12 +711,18 @@ describe("access model: the simulator's pure steps, remembered", () => {
     };
     const cmp = remember(compare);
     const literal = "arn:aws:iam::222222222222:role/r";
-    const a = cmp(literal, literal, { account: "1" }, true);
+    const other = "arn:aws:iam::222222222222:role/other";
+    assert.deepEqual(cmp(literal, literal, { account: "1" }, true), {
+      matches: true,
+      value: literal,
+      errors: undefined,
+    });
+    // A caller that changes what it was given does not change what the next caller gets.
+    const a = cmp(literal, other, { account: "1" }, true);
     a.errors?.push("changed");
-    const b = cmp(literal, literal, { account: "2" }, true);
-    assert.deepEqual(b, { matches: true, value: literal, errors: undefined });
+    assert.deepEqual(cmp(literal, other, { account: "2" }, true), { matches: false, value: literal, errors: ["no"] });
     assert.equal(cmp(literal, literal, { account: "2" }, false).matches, false, "expectMatch is part of the key");
-    assert.deepEqual(calls, [literal, literal], "the literal pair was compared once per expectMatch");
+    assert.deepEqual(calls, [literal, literal, literal], "each literal pair was compared once per expectMatch");
     const variable = "arn:aws:iam::${aws:PrincipalAccount}:role/r";
     assert.equal(cmp(variable, literal, { account: "222222222222" }, true).matches, true);
     assert.equal(cmp(variable, literal, { account: "333333333333" }, true).matches, false);

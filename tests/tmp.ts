@@ -9,9 +9,12 @@ import * as path from "path";
 const BASE = path.resolve(__dirname, "tmp-objects");
 const OWN = path.join(BASE, `p${process.pid}`);
 
+let cleanupRegistered = false;
+
 /** A fresh folder inside the project; all of this process's are removed when it exits. */
 export function projectTmpDir(prefix: string): string {
-  if (!fs.existsSync(OWN))
+  if (!cleanupRegistered) {
+    cleanupRegistered = true;
     process.once("exit", () => {
       fs.rmSync(OWN, { recursive: true, force: true });
       try {
@@ -20,6 +23,7 @@ export function projectTmpDir(prefix: string): string {
         // Another test process still has its folder there, or it is gone already.
       }
     });
+  }
   fs.mkdirSync(OWN, { recursive: true });
   return fs.mkdtempSync(path.join(OWN, prefix));
 }

@@ -174,7 +174,8 @@ export async function captureDeployment(
   const helped = helpers && others.length > 0 ? helpers.capture(runs).catch(() => undefined) : undefined;
   const ran = new Map<number, ConsumerPolicies>();
   for (let i = takeNext(runs); i < others.length; i = takeNext(runs)) ran.set(i, await runConsumer(runs, others[i]));
-  for (const [i, c] of (await helped) ?? []) ran.set(i, c);
+  // Every index is taken now; a helper that took none is not waited for (it may still be starting).
+  if (ran.size < others.length) for (const [i, c] of (await helped) ?? []) ran.set(i, c);
   const consumers: ConsumerPolicies[] = [];
   for (const role of roles) {
     const i = others.indexOf(role);

@@ -27,13 +27,22 @@ function unrelatedAccount(contract: SourceContract, all: Principal[]): string {
 
 const listed = (p: Principal): boolean => p.orgId === undefined;
 
-/** The indexes of the statements that name a role's ARN, as a principal or a condition's value. */
-const statementsNaming = (doc: PolicyDocument, arn: string): number[] =>
-  doc.Statement.flatMap((s, i) => (JSON.stringify(s).includes(JSON.stringify(arn)) ? [i] : []));
+/**
+ * The indexes of the statements that mention a consumer anywhere: its account ID (a principal, an
+ * account root, aws:PrincipalAccount, kms:CallerAccount) or its role's name (its ARN, a pattern of
+ * it). A text match: a stray one only makes more cases run.
+ */
+const statementsNaming = (doc: PolicyDocument, p: Principal): number[] =>
+  doc.Statement.flatMap((s, i) => {
+    const text = JSON.stringify(s);
+    return text.includes(p.accountId) || text.includes(p.roleName) ? [i] : [];
+  });
 
 /**
- * Whether two consumers' policies differ only by their role's ARN: named in the same bucket and
- * key statements, the same identity policies, and endpoint policies alike but for the ARN.
+ * Whether two consumers' policies differ only by who they are: mentioned in the same bucket and
+ * key statements, the same identity policies, and endpoint policies alike but for the role's ARN.
+ * What it cannot see: a statement that singles one out without its account ID or role name (an
+ * account pattern such as 7777*, or a tag condition); the program writes neither.
  */
 function namedAlike(policies: AccessPolicies, a: Principal, b: Principal): boolean {
   const [arnA, arnB] = [roleArn(a), roleArn(b)];
@@ -43,8 +52,8 @@ function namedAlike(policies: AccessPolicies, a: Principal, b: Principal): boole
   const [ca, cb] = [own(a), own(b)];
   if (!ca || !cb) return false;
   return (
-    same(statementsNaming(policies.bucket, arnA), statementsNaming(policies.bucket, arnB)) &&
-    same(statementsNaming(policies.key, arnA), statementsNaming(policies.key, arnB)) &&
+    same(statementsNaming(policies.bucket, a), statementsNaming(policies.bucket, b)) &&
+    same(statementsNaming(policies.key, a), statementsNaming(policies.key, b)) &&
     same(ca.identity, cb.identity) &&
     JSON.stringify(ca.endpoint ?? null).replaceAll(JSON.stringify(arnA), JSON.stringify(arnB)) ===
       JSON.stringify(cb.endpoint ?? null)
@@ -61,9 +70,10 @@ function namedAlike(policies: AccessPolicies, a: Principal, b: Principal): boole
  * bucket). That is sound when the consumers of a set are named together in the same statements:
  * one bucket grant per set, one key statement per level, and identity and endpoint policies built
  * from the level and prefixes alone (the endpoint's names only the role). The program builds them
- * so, and with the captured policies each consumer is checked to be: one named in other bucket or
- * key statements than its set's first, or with other identity policies, or an endpoint policy that
- * differs by more than its role's ARN, runs its Denied cases too. Each consumer's own Allowed cases
+ * so, and with the captured policies each consumer is checked to be (namedAlike): one whose
+ * account ID or role name is in other bucket or key statements than its set's first's, or with
+ * other identity policies, or an endpoint policy that differs by more than its role's ARN, runs
+ * its Denied cases too. Each consumer's own Allowed cases
  * prove it is named in them. A consumer whose account holds a consumer of another set runs them
  * too: that set's statements admit its account root, and only aws:PrincipalArn keeps it out. Who
  * else may act (another role of its account, its role name in another account) runs for everyone.

@@ -25,6 +25,17 @@ export interface Chunk {
 /** What a worker is asked: consumers' target runs (while the target programs run here), or a chunk of the matrix. */
 export type Request = { kind: "capture"; runs: ConsumerRuns } | { kind: "evaluate"; chunk: Chunk };
 
+/** A request as posted, and a worker's answer to it: its value, or its error's message. */
+export interface Asked {
+  id: number;
+  request: Request;
+}
+export interface Answer {
+  id: number;
+  answer?: unknown;
+  error?: string;
+}
+
 /** What a worker is started with. */
 export interface WorkerData {
   runs: boolean;
@@ -59,12 +70,16 @@ export function expectedCases(contract: SourceContract): number {
 /**
  * Worker threads that load the evaluator as soon as they start, so that their start can overlap
  * other work. Each can run some of the consumers' target programs (capture), then evaluates one
- * chunk of the matrix. They never keep the process alive while idle, only while answering.
+ * chunk of the matrix. Each answer names its request, so a late answer never settles another
+ * request. They never keep the process alive while idle, only while a request is open.
  */
 export class MatrixWorkers implements CaptureHelpers {
   private readonly workers: Worker[];
-  /** A worker's failure before it was asked anything (its start), reported by its next answer. */
+  /** Why a worker can answer nothing more: its error, or its exit. */
   private readonly failures = new Map<Worker, Error>();
+  /** Each worker's open requests, by id. */
+  private readonly open = new Map<Worker, Map<number, { resolve(a: unknown): void; reject(e: Error): void }>>();
+  private lastId = 0;
 
   /** `runs`: the workers will be asked for target runs, and load the Pulumi runtime at once too. */
   constructor(count: number = os.availableParallelism() - 1, { runs = false }: { runs?: boolean } = {}) {
@@ -76,7 +91,23 @@ export class MatrixWorkers implements CaptureHelpers {
     );
     for (const w of this.workers) {
       w.unref();
-      w.once("error", (e: Error) => this.failures.set(w, e));
+      const open = new Map<number, { resolve(a: unknown): void; reject(e: Error): void }>();
+      this.open.set(w, open);
+      w.on("message", ({ id, answer, error }: Answer) => {
+        const request = open.get(id);
+        if (!request) return;
+        open.delete(id);
+        if (open.size === 0) w.unref();
+        if (error === undefined) request.resolve(answer);
+        else request.reject(new Error(error));
+      });
+      const fail = (e: Error) => {
+        if (!this.failures.has(w)) this.failures.set(w, e);
+        for (const request of open.values()) request.reject(this.failures.get(w) ?? e);
+        open.clear();
+      };
+      w.once("error", fail);
+      w.once("exit", (code) => fail(new Error(`a matrix worker exited with ${code} before answering`)));
     }
   }
 
@@ -87,29 +118,20 @@ export class MatrixWorkers implements CaptureHelpers {
   private ask<T>(worker: Worker, request: Request): Promise<T> {
     const failed = this.failures.get(worker);
     if (failed) return Promise.reject(failed);
+    const id = ++this.lastId;
     return new Promise<T>((resolve, reject) => {
-      const answered = (answer: T) => (stop(), worker.unref(), resolve(answer));
-      const failed = (e: Error) => (stop(), reject(e));
-      const exited = (code: number) => failed(new Error(`a matrix worker exited with ${code} before answering`));
-      const stop = () => {
-        worker.off("message", answered);
-        worker.off("error", failed);
-        worker.off("exit", exited);
-      };
+      this.open.get(worker)?.set(id, { resolve: (a) => resolve(a as T), reject });
       worker.ref();
-      worker.on("message", answered);
-      worker.on("error", failed);
-      worker.on("exit", exited);
-      worker.postMessage(request);
+      worker.postMessage({ id, request } satisfies Asked);
     });
   }
 
-  /** The consumers' target programs the workers take from the shared counter, by index. */
+  /** The consumers' target programs the workers take from the shared counter, by index; what a failed worker ran is lost. */
   async capture(runs: ConsumerRuns): Promise<Map<number, ConsumerPolicies>> {
-    const answers = await Promise.all(
+    const answers = await Promise.allSettled(
       this.workers.map((w) => this.ask<[number, ConsumerPolicies][]>(w, { kind: "capture", runs })),
     );
-    return new Map(answers.flat());
+    return new Map(answers.flatMap((a) => (a.status === "fulfilled" ? a.value : [])));
   }
 
   evaluate(i: number, chunk: Chunk): Promise<AccessResult[]> {
@@ -140,11 +162,18 @@ export async function evaluateAll(
   try {
     const size = Math.ceil(cases.length / (pool.size + 1));
     const [own, ...others] = Array.from({ length: pool.size + 1 }, (_, i) => cases.slice(i * size, (i + 1) * size));
-    const theirs = others.map((part, i) => pool.evaluate(i, { policies, contract, cases: part }));
-    // Handled below; a worker failing while this thread evaluates must not be an unhandled rejection.
-    for (const t of theirs) t.catch(() => undefined);
+    // A chunk its worker could not answer is evaluated here: a bad case then fails as it would here.
+    const theirs = others.map((part, i) =>
+      pool.evaluate(i, { policies, contract, cases: part }).then(
+        (results) => ({ results }),
+        () => ({ results: undefined, part }),
+      ),
+    );
     const mine = await evaluateCases(policies, contract, own);
-    return [...mine, ...(await Promise.all(theirs)).flat()];
+    const rest: AccessResult[][] = [];
+    for (const t of await Promise.all(theirs))
+      rest.push(t.results ?? (await evaluateCases(policies, contract, t.part ?? [])));
+    return [...mine, ...rest.flat()];
   } finally {
     pool.close();
   }

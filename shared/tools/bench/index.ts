@@ -163,6 +163,10 @@ async function planSeconds(): Promise<{ small: number; large: number; withBase: 
   }
 }
 
+/** What each consumer past the small plan's adds to the plan, in ms: the ratio's cost without its fixed start. */
+const perConsumerMs = (small: number, large: number): number =>
+  Math.round((1000 * (large - small)) / (PLAN_SIZES[1] - PLAN_SIZES[0]));
+
 const HELP_TARGET_S = 0.3;
 
 /**
@@ -262,7 +266,7 @@ async function main(sizes: number[], suite: boolean, print: (line: string) => vo
   );
   checks.push(
     [
-      `plan at N=${PLAN_SIZES[1]} ${large.toFixed(1)} s is ${(large / small).toFixed(2)}x N=${PLAN_SIZES[0]} ${small.toFixed(1)} s (target ≤ 4x)`,
+      `plan at N=${PLAN_SIZES[1]} ${large.toFixed(1)} s is ${(large / small).toFixed(2)}x N=${PLAN_SIZES[0]} ${small.toFixed(1)} s (target ≤ 4x; ${perConsumerMs(small, large)} ms per further consumer)`,
       large <= 4 * small,
     ],
     [

@@ -114,20 +114,20 @@ export async function plan(args: PlanArgs): Promise<{ report: PlanReport; deploy
   /* eslint-enable @typescript-eslint/no-require-imports */
   let workers: InstanceType<typeof MatrixWorkers> | undefined;
   try {
-    // Many consumers: workers start now and load the Pulumi runtime while this thread loads it too.
-    if (args.workers !== false && parseSourceConfig(source.config).consumers.length >= EARLY_WORKERS_FROM)
-      workers = new MatrixWorkers(undefined, { runs: true });
+    // Many consumers: workers start now, load the Pulumi runtime while this thread loads it too, and run some consumers.
+    const early = args.workers !== false && parseSourceConfig(source.config).consumers.length >= EARLY_WORKERS_FROM;
+    if (early) workers = new MatrixWorkers(undefined, { runs: true });
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- a lazy load, typed by the import type
     const model = require("../../offline/access") as typeof import("../../offline/access");
     const deployment = await model.captureDeployment(
       source.config,
       target.config,
       { source: source.label, target: target.label },
-      // A large matrix's workers load the evaluator, and run some consumers' target programs.
+      // Otherwise a large matrix's workers start here, and load the evaluator while the target programs run.
       (c) => {
         if (!workers && args.workers !== false && model.expectedCases(c) >= model.PARALLEL_FROM)
-          workers = new model.MatrixWorkers(undefined, { runs: true });
-        return workers;
+          workers = new model.MatrixWorkers();
+        return early ? workers : undefined;
       },
     );
     args.signal?.throwIfAborted();
