@@ -15,6 +15,7 @@ import {
   captureDeployment,
   Deployment,
   evaluateAlone,
+  evaluateOwn,
   evaluateCases,
   expectedCases,
   generatedPolicies,
@@ -107,20 +108,25 @@ describe("writers and prefixes: a mixed source", () => {
     );
   });
 
-  it("the source side's answers the first evaluation implies are the ones a second evaluation gives, case by case", async () => {
-    // The cases whose second answer could have been implied (the others were evaluated twice already).
+  it("every answer one evaluation implies is the one its own evaluation gives, case by case, both ways", async () => {
     const cases = accessCases(d.policies, d.contract);
-    const implied = cases.flatMap((c, i) =>
-      c.identityOf && ["Allowed", "ExplicitlyDenied"].includes(results[i].result) ? [i] : [],
-    );
-    assert.ok(implied.length > 0, "some answers were implied");
-    const evaluated = await Promise.all(implied.map((i) => evaluateAlone(d.policies, d.contract, cases[i])));
+    const consumers = cases.flatMap((c, i) => (c.identityOf ? [i] : []));
+    assert.ok(consumers.length > 0);
+    const own = await Promise.all(consumers.map((i) => evaluateOwn(d.policies, d.contract, cases[i])));
+    const alone = await Promise.all(consumers.map((i) => evaluateAlone(d.policies, d.contract, cases[i])));
     assert.deepEqual(
-      implied.map((i) => results[i].sourceSideAlone),
-      evaluated,
+      consumers.map((i) => [results[i].result, results[i].sourceSideAlone]),
+      consumers.map((_, k) => [own[k], alone[k]]),
     );
-    // And the shortcut is taken: most Allowed and explicitly denied cases need no second evaluation.
-    assert.ok(results.some((r) => r.result === "Allowed") && results.some((r) => r.result === "ExplicitlyDenied"));
+    // Both shortcuts are taken: an Allowed own answer implies the source side's; a denial on the
+    // source side (not through the endpoint) implies the own one, explicit or implicit.
+    assert.ok(consumers.some((i) => results[i].result === "Allowed"));
+    assert.ok(
+      consumers.some((i) => !cases[i].request.throughEndpoint && results[i].sourceSideAlone === "ImplicitlyDenied"),
+    );
+    assert.ok(
+      consumers.some((i) => !cases[i].request.throughEndpoint && results[i].sourceSideAlone === "ExplicitlyDenied"),
+    );
   });
 
   it("allows exactly these requests, with the own policies and on the source side alone", () => {

@@ -183,11 +183,54 @@ export const evaluateAlone = (policies: AccessPolicies, contract: SourceContract
  */
 export function impliedAlone(result: EvaluationResult, ownPolicies: PolicyDocument[]): EvaluationResult | undefined {
   if (result === "Allowed") return result;
-  if (result === "ExplicitlyDenied" && !ownPolicies.some((d) => d.Statement.some((s) => s.Effect === "Deny")))
-    return result;
+  if (result === "ExplicitlyDenied" && !holdsDeny(ownPolicies)) return result;
   return undefined;
 }
 
+const holdsDeny = (docs: PolicyDocument[]): boolean => docs.some((d) => d.Statement.some((s) => s.Effect === "Deny"));
+
+/**
+ * The own answer where the source side's decides it, for a request that does not pass the
+ * endpoint (the two requests are then the same, and only the identity slot differs). The own
+ * identity policies allow no more than everything: what the source side denies stays denied. An
+ * explicit deny stays explicit; an implicit one stays implicit where the own policies hold no Deny.
+ * A test compares these answers with evaluated ones on every case.
+ */
+export function impliedOwn(alone: EvaluationResult, ownPolicies: PolicyDocument[]): EvaluationResult | undefined {
+  if (alone === "ExplicitlyDenied") return alone;
+  if (alone === "ImplicitlyDenied" && !holdsDeny(ownPolicies)) return alone;
+  return undefined;
+}
+
+/** Whose identity policies a case's principal holds, and its endpoint's policy. */
+function ownPolicies(
+  policies: AccessPolicies,
+  c: AccessCase,
+): { identity: PolicyDocument[]; endpoint?: PolicyDocument } {
+  const holder =
+    c.identityOf &&
+    policies.consumers.find(
+      (x) => x.role.accountId === c.identityOf?.accountId && x.role.roleName === c.identityOf?.roleName,
+    );
+  return { identity: c.identity ?? holder?.identity ?? [], endpoint: holder?.endpoint };
+}
+
+/** The case with the principal's own identity policies (and its VPC's endpoint policy). */
+export function evaluateOwn(
+  policies: AccessPolicies,
+  contract: SourceContract,
+  c: AccessCase,
+): Promise<EvaluationResult> {
+  const own = ownPolicies(policies, c);
+  return evaluate(policies, contract, c.request, own.identity, own.endpoint);
+}
+
+/**
+ * Each case evaluated with the principal's own policies and, for a consumer's case, on the source
+ * side alone. One evaluation usually decides both: a case expected Allowed is evaluated with its
+ * own policies first, one expected Denied (not through the endpoint) on the source side first,
+ * and the other answer is implied where it can be; where it cannot, it is evaluated too.
+ */
 export async function evaluateCases(
   policies: AccessPolicies,
   contract: SourceContract,
@@ -195,23 +238,19 @@ export async function evaluateCases(
 ): Promise<AccessResult[]> {
   const results: AccessResult[] = [];
   for (const c of cases) {
-    const holder =
-      c.identityOf &&
-      policies.consumers.find(
-        (x) => x.role.accountId === c.identityOf?.accountId && x.role.roleName === c.identityOf?.roleName,
-      );
-    const result = await evaluate(
-      policies,
-      contract,
-      c.request,
-      c.identity ?? holder?.identity ?? [],
-      holder?.endpoint,
-    );
-    const own = c.identity ?? holder?.identity ?? [];
-    const alone = c.identityOf
-      ? (impliedAlone(result, [...own, ...(c.request.throughEndpoint && holder?.endpoint ? [holder.endpoint] : [])]) ??
-        (await evaluateAlone(policies, contract, c)))
-      : undefined;
+    const own = ownPolicies(policies, c);
+    const restricting = [...own.identity, ...(c.request.throughEndpoint && own.endpoint ? [own.endpoint] : [])];
+    let result: EvaluationResult;
+    let alone: EvaluationResult | undefined;
+    if (c.identityOf && c.expected === "Denied" && !c.request.throughEndpoint) {
+      alone = await evaluateAlone(policies, contract, c);
+      result = impliedOwn(alone, restricting) ?? (await evaluateOwn(policies, contract, c));
+    } else {
+      result = await evaluateOwn(policies, contract, c);
+      alone = c.identityOf
+        ? (impliedAlone(result, restricting) ?? (await evaluateAlone(policies, contract, c)))
+        : undefined;
+    }
     results.push({
       case: c.case,
       principal: c.principal,
