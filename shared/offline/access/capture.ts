@@ -102,6 +102,10 @@ export interface CaptureHelpers {
   capture(runs: ConsumerRuns): Promise<Map<number, ConsumerPolicies>>;
 }
 
+/** The captured policies of a consumer's role, found by its account and name. */
+export const consumerOf = (policies: AccessPolicies, p: Principal): ConsumerPolicies | undefined =>
+  policies.consumers.find((c) => c.role.accountId === p.accountId && c.role.roleName === p.roleName);
+
 /** A consumer's target stack: the target config as that consumer's account and role. */
 export async function runConsumer(runs: ConsumerRuns, role: Principal): Promise<ConsumerPolicies> {
   const run = await runProgram({

@@ -19,7 +19,7 @@ import {
 } from "@cloud-copilot/iam-simulate";
 import { SourceContract } from "../../program/contract";
 import { PolicyDocument, policyDocument, Statement } from "../../program/iam/document";
-import { AccessPolicies, Principal } from "./capture";
+import { AccessPolicies, consumerOf, Principal } from "./capture";
 import { AccessCase, Expected } from "./cases";
 import { AccessRequest, requestContext, Tls } from "./context";
 import { KMS_DECRYPT, S3_GET_OBJECT } from "../../program/iam/access-levels";
@@ -207,11 +207,7 @@ function ownPolicies(
   policies: AccessPolicies,
   c: AccessCase,
 ): { identity: PolicyDocument[]; endpoint?: PolicyDocument } {
-  const holder =
-    c.identityOf &&
-    policies.consumers.find(
-      (x) => x.role.accountId === c.identityOf?.accountId && x.role.roleName === c.identityOf?.roleName,
-    );
+  const holder = c.identityOf ? consumerOf(policies, c.identityOf) : undefined;
   return { identity: c.identity ?? holder?.identity ?? [], endpoint: holder?.endpoint };
 }
 
@@ -275,9 +271,7 @@ export async function canDownload(
   objectKey: string,
   tls: Tls = "1.2",
 ): Promise<boolean> {
-  const holder = policies.consumers.find(
-    (x) => x.role.accountId === identityOf.accountId && x.role.roleName === identityOf.roleName,
-  );
+  const holder = consumerOf(policies, identityOf);
   const identity = holder?.identity ?? [];
   const s3 = await evaluate(
     policies,

@@ -2,7 +2,7 @@
 import { accessGrantedTo, SourceContract } from "../../program/contract";
 import { ConsumerAccess, grantedActions, levelWrites, WHOLE_BUCKET_READ } from "../../program/iam/access-levels";
 import { bucketArn, roleArn } from "../../program/iam/arn";
-import { AccessPolicies, Principal } from "./capture";
+import { AccessPolicies, consumerOf, Principal } from "./capture";
 import { PolicyDocument } from "../../program/iam/document";
 import { AccessCase, Encryption, otherRegion, Subject, Target, Via, Who } from "./cases";
 import { TEMPLATES_OF } from "./level-cases";
@@ -47,9 +47,7 @@ const statementsNaming = (doc: PolicyDocument, p: Principal): number[] =>
 function namedAlike(policies: AccessPolicies, a: Principal, b: Principal): boolean {
   const [arnA, arnB] = [roleArn(a), roleArn(b)];
   const same = (x: unknown, y: unknown) => JSON.stringify(x) === JSON.stringify(y);
-  const own = (p: Principal) =>
-    policies.consumers.find((c) => c.role.accountId === p.accountId && c.role.roleName === p.roleName);
-  const [ca, cb] = [own(a), own(b)];
+  const [ca, cb] = [consumerOf(policies, a), consumerOf(policies, b)];
   if (!ca || !cb) return false;
   return (
     same(statementsNaming(policies.bucket, a), statementsNaming(policies.bucket, b)) &&

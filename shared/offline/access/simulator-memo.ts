@@ -4,7 +4,7 @@
  * ARNs. The simulator compares each ARN of an ARN condition (ArnEquals, ArnLike and their negations)
  * by splitting both ARNs and building five regular expressions, for every request, with no early
  * exit. At 200 consumers the bucket and key policies each list 200 role ARNs under
- * aws:PrincipalArn and the matrix asks about 2,650 requests: that comparison was half the matrix's
+ * aws:PrincipalArn and the matrix then asked about 2,650 requests: that comparison was half the matrix's
  * time. A policy ARN without a policy variable (`${...}`) compares the same way whatever the
  * request, so its answer is remembered per pair of ARNs. ARNs with variables are compared afresh.
  *
